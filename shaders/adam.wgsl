@@ -1,0 +1,48 @@
+// adam.wgsl: Adam with bias correction and optional decoupled weight decay (AdamW), in place
+// over the flat parameter buffer; grads, m and v share its layout (src/layout.rs).
+//   t = state.step + 1
+//   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+//   p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr wd p
+
+struct AdamParams {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+struct StepState {
+    step: u32,
+    cursor: u32,
+    slot: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> params: array<f32>;
+@group(0) @binding(1) var<storage, read> grads: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<storage, read> state: StepState;
+@group(0) @binding(5) var<uniform> hp: AdamParams;
+
+@compute @workgroup_size(64)
+fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= hp.n) {
+        return;
+    }
+    let t = f32(state.step + 1u);
+    let g = grads[i];
+    let mi = hp.beta1 * m[i] + (1.0 - hp.beta1) * g;
+    let vi = hp.beta2 * v[i] + (1.0 - hp.beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    let m_hat = mi / (1.0 - pow(hp.beta1, t));
+    let v_hat = vi / (1.0 - pow(hp.beta2, t));
+    let p = params[i];
+    params[i] = p - hp.lr * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+}

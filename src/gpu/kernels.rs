@@ -1,0 +1,281 @@
+//! The kernel table: each `Kernel` names a WGSL file, an entry point and its explicit bind group
+//! layout. Sources are embedded at build time, so the binary runs from any folder.
+
+use std::borrow::Cow;
+
+/// One `.wgsl` file. Files that draw random numbers are compiled as `rng.wgsl` + their text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ShaderFile {
+    Rng,
+    Linear,
+    Activation,
+    Reparam,
+    Kl,
+    Loss,
+    Reduce,
+    Adam,
+    Gather,
+}
+
+const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
+
+impl ShaderFile {
+    pub const ALL: [ShaderFile; 9] = [
+        ShaderFile::Rng,
+        ShaderFile::Linear,
+        ShaderFile::Activation,
+        ShaderFile::Reparam,
+        ShaderFile::Kl,
+        ShaderFile::Loss,
+        ShaderFile::Reduce,
+        ShaderFile::Adam,
+        ShaderFile::Gather,
+    ];
+
+    /// The file name under `shaders/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShaderFile::Rng => "rng.wgsl",
+            ShaderFile::Linear => "linear.wgsl",
+            ShaderFile::Activation => "activation.wgsl",
+            ShaderFile::Reparam => "reparam.wgsl",
+            ShaderFile::Kl => "kl.wgsl",
+            ShaderFile::Loss => "loss.wgsl",
+            ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::Adam => "adam.wgsl",
+            ShaderFile::Gather => "gather.wgsl",
+        }
+    }
+
+    fn own_text(self) -> &'static str {
+        match self {
+            ShaderFile::Rng => RNG_WGSL,
+            ShaderFile::Linear => include_str!("../../shaders/linear.wgsl"),
+            ShaderFile::Activation => include_str!("../../shaders/activation.wgsl"),
+            ShaderFile::Reparam => include_str!("../../shaders/reparam.wgsl"),
+            ShaderFile::Kl => include_str!("../../shaders/kl.wgsl"),
+            ShaderFile::Loss => include_str!("../../shaders/loss.wgsl"),
+            ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
+            ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
+            ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
+        }
+    }
+
+    /// Whether the file is compiled after `rng.wgsl`.
+    pub fn needs_rng(self) -> bool {
+        matches!(self, ShaderFile::Reparam)
+    }
+
+    /// The complete WGSL module as the device compiles it.
+    pub fn source(self) -> Cow<'static, str> {
+        if self.needs_rng() {
+            Cow::Owned(format!("{RNG_WGSL}\n{}", self.own_text()))
+        } else {
+            Cow::Borrowed(self.own_text())
+        }
+    }
+}
+
+/// How a binding is declared in WGSL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Read,
+    ReadWrite,
+    Uniform,
+}
+
+pub struct KernelSpec {
+    pub file: ShaderFile,
+    pub entry: &'static str,
+    /// (binding number, kind) in binding order; the bind group supplies exactly these.
+    pub bindings: &'static [(u32, Slot)],
+}
+
+use Slot::{Read as R, ReadWrite as W, Uniform as U};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    LinearForwardTiled,
+    LinearForwardReg4x4,
+    LinearBackwardInput,
+    LinearBackwardWeight,
+    LinearBackwardBias,
+    ActBackward,
+    ReparamForward,
+    ReparamBackward,
+    PhiloxRaw,
+    KlForward,
+    KlBackward,
+    BceForward,
+    GaussianForward,
+    RecordLoss,
+    SumRows,
+    AdamStep,
+    GatherBatch,
+    AdvanceStep,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 18] = [
+        Kernel::LinearForwardTiled,
+        Kernel::LinearForwardReg4x4,
+        Kernel::LinearBackwardInput,
+        Kernel::LinearBackwardWeight,
+        Kernel::LinearBackwardBias,
+        Kernel::ActBackward,
+        Kernel::ReparamForward,
+        Kernel::ReparamBackward,
+        Kernel::PhiloxRaw,
+        Kernel::KlForward,
+        Kernel::KlBackward,
+        Kernel::BceForward,
+        Kernel::GaussianForward,
+        Kernel::RecordLoss,
+        Kernel::SumRows,
+        Kernel::AdamStep,
+        Kernel::GatherBatch,
+        Kernel::AdvanceStep,
+    ];
+
+    pub fn spec(self) -> KernelSpec {
+        let (file, entry, bindings): (ShaderFile, &'static str, &'static [(u32, Slot)]) = match self
+        {
+            Kernel::LinearForwardTiled => (
+                ShaderFile::Linear,
+                "forward_tiled",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearForwardReg4x4 => (
+                ShaderFile::Linear,
+                "forward_reg4x4",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardInput => (
+                ShaderFile::Linear,
+                "backward_input",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardWeight => (
+                ShaderFile::Linear,
+                "backward_weight",
+                &[(0, R), (1, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardBias => (
+                ShaderFile::Linear,
+                "backward_bias",
+                &[(0, R), (3, W), (4, U)],
+            ),
+            Kernel::ActBackward => (
+                ShaderFile::Activation,
+                "act_backward",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::ReparamForward => (
+                ShaderFile::Reparam,
+                "reparam_forward",
+                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::ReparamBackward => (
+                ShaderFile::Reparam,
+                "reparam_backward",
+                &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U)],
+            ),
+            Kernel::PhiloxRaw => (ShaderFile::Reparam, "philox_raw", &[(0, R), (1, W), (2, U)]),
+            Kernel::KlForward => (
+                ShaderFile::Kl,
+                "kl_forward",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::KlBackward => (
+                ShaderFile::Kl,
+                "kl_backward",
+                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
+            ),
+            Kernel::BceForward => (
+                ShaderFile::Loss,
+                "bce_forward",
+                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
+            ),
+            Kernel::GaussianForward => (
+                ShaderFile::Loss,
+                "gaussian_forward",
+                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, W), (6, U)],
+            ),
+            Kernel::RecordLoss => (
+                ShaderFile::Loss,
+                "record_loss",
+                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
+            ),
+            Kernel::SumRows => (ShaderFile::Reduce, "sum_rows", &[(0, R), (1, W), (2, U)]),
+            Kernel::AdamStep => (
+                ShaderFile::Adam,
+                "adam_step",
+                &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::GatherBatch => (
+                ShaderFile::Gather,
+                "gather_batch",
+                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
+            ),
+            Kernel::AdvanceStep => (ShaderFile::Gather, "advance_step", &[(0, W), (1, U)]),
+        };
+        KernelSpec {
+            file,
+            entry,
+            bindings,
+        }
+    }
+}
+
+/// A pipeline with its explicit bind group layout.
+pub struct CompiledKernel {
+    pub kernel: Kernel,
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+impl CompiledKernel {
+    pub fn new(device: &wgpu::Device, module: &wgpu::ShaderModule, kernel: Kernel) -> Self {
+        let spec = kernel.spec();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = spec
+            .bindings
+            .iter()
+            .map(|&(binding, slot)| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match slot {
+                        Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                        Slot::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                        Slot::Uniform => wgpu::BufferBindingType::Uniform,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(spec.entry),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(spec.entry),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(spec.entry),
+            layout: Some(&pipeline_layout),
+            module,
+            entry_point: Some(spec.entry),
+            compilation_options: wgpu::PipelineCompilationOptions::default(),
+            cache: None,
+        });
+        CompiledKernel {
+            kernel,
+            pipeline,
+            layout,
+        }
+    }
+}

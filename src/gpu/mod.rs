@@ -1,0 +1,12 @@
+//! The GPU side: device choice, the kernel table, buffers, and one dispatch builder per kernel.
+
+pub mod buffers;
+pub mod context;
+pub mod kernels;
+pub mod ops;
+pub mod profiler;
+
+pub use buffers::View;
+pub use context::GpuContext;
+pub use kernels::Kernel;
+pub use ops::Dispatch;

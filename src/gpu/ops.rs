@@ -1,0 +1,740 @@
+//! One dispatch builder per kernel, mirroring `cpu::ops` call for call. A builder checks shapes,
+//! writes the kernel's parameter struct into a small uniform buffer and binds the views; the
+//! resulting [`Dispatch`] can be recorded into any number of passes (training replays the same
+//! dispatches every step).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::cpu::ops::{Act, AdamHyper};
+use crate::error::GpuError;
+use crate::gpu::buffers::{self, View};
+use crate::gpu::kernels::{Kernel, Slot};
+use crate::gpu::GpuContext;
+
+/// A recorded kernel launch: pipeline, bindings, grid, and its work for the profiler.
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    pub kernel: Kernel,
+    pub pipeline: wgpu::ComputePipeline,
+    pub bind_group: wgpu::BindGroup,
+    pub groups: [u32; 3],
+    /// Floating-point operations and bytes moved, for GFLOP/s and GB/s.
+    pub flops: f64,
+    pub bytes: f64,
+}
+
+impl Dispatch {
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+    }
+}
+
+/// Records `dispatches` in order into one compute pass (wgpu orders dependent dispatches),
+/// submits, and waits.
+pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), GpuError> {
+    let mut encoder = ctx.encoder("wgvae ops");
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("wgvae ops"),
+            timestamp_writes: None,
+        });
+        for d in dispatches {
+            d.record(&mut pass);
+        }
+    }
+    ctx.submit_and_wait(encoder)
+}
+
+/// Grid for `invocations` threads in workgroups of `wg`: 1-D up to 65535 groups, then 2-D (the
+/// kernels rebuild the flat index from `num_workgroups`).
+pub fn grid_1d(invocations: u64, wg: u64) -> [u32; 3] {
+    let groups = invocations.div_ceil(wg).max(1);
+    if groups <= 65535 {
+        [groups as u32, 1, 1]
+    } else {
+        [65535, groups.div_ceil(65535) as u32, 1]
+    }
+}
+
+fn build<P: Pod>(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    views: &[&View],
+    params: &P,
+    groups: [u32; 3],
+    flops: f64,
+    bytes: f64,
+) -> Dispatch {
+    let compiled = ctx.kernel(kernel);
+    let spec = kernel.spec();
+    let uniform = buffers::uniform(ctx, spec.entry, params);
+    let mut next_view = views.iter();
+    let entries: Vec<wgpu::BindGroupEntry> = spec
+        .bindings
+        .iter()
+        .map(|&(binding, slot)| wgpu::BindGroupEntry {
+            binding,
+            resource: match slot {
+                Slot::Uniform => uniform.as_entire_binding(),
+                _ => next_view
+                    .next()
+                    .unwrap_or_else(|| panic!("{}: too few views", spec.entry))
+                    .binding(),
+            },
+        })
+        .collect();
+    assert!(next_view.next().is_none(), "{}: too many views", spec.entry);
+    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(spec.entry),
+        layout: &compiled.layout,
+        entries: &entries,
+    });
+    Dispatch {
+        kernel,
+        pipeline: compiled.pipeline.clone(),
+        bind_group,
+        groups,
+        flops,
+        bytes,
+    }
+}
+
+// ---------------------------------------------------------------- linear
+
+/// Forward kernel variants of `linear.wgsl` (see its header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LinearVariant {
+    Tiled,
+    Reg4x4,
+}
+
+impl LinearVariant {
+    pub const ALL: [LinearVariant; 2] = [LinearVariant::Tiled, LinearVariant::Reg4x4];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LinearVariant::Tiled => "tiled",
+            LinearVariant::Reg4x4 => "reg4x4",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The default per adapter: barriers are costly on CPU rasterisers (llvmpipe, SwiftShader,
+    /// WARP), cheap on GPUs. `wgvae bench kernels` measures both.
+    pub fn preferred(info: &wgpu::AdapterInfo) -> Self {
+        if info.device_type == wgpu::DeviceType::Cpu {
+            LinearVariant::Reg4x4
+        } else {
+            LinearVariant::Tiled
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct LinearParams {
+    m: u32,
+    n: u32,
+    k: u32,
+    act: u32,
+    accumulate: u32,
+    mask_relu: u32,
+    pad: [u32; 2],
+}
+
+fn linear_params(
+    m: usize,
+    k: usize,
+    n: usize,
+    act: Act,
+    accumulate: bool,
+    mask: bool,
+) -> LinearParams {
+    LinearParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        act: act as u32,
+        accumulate: accumulate as u32,
+        mask_relu: mask as u32,
+        pad: [0; 2],
+    }
+}
+
+/// y[m, n] = act(x[m, k] w[n, k]^T + b[n])
+#[allow(clippy::too_many_arguments)]
+pub fn linear_forward(
+    ctx: &GpuContext,
+    variant: LinearVariant,
+    y: &View,
+    x: &View,
+    w: &View,
+    b: &View,
+    m: usize,
+    k: usize,
+    n: usize,
+    act: Act,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "linear_forward";
+    x.require(OP, "x", (m * k) as u64)?;
+    w.require(OP, "w", (n * k) as u64)?;
+    b.require(OP, "b", n as u64)?;
+    y.require(OP, "y", (m * n) as u64)?;
+    let (kernel, groups) = match variant {
+        LinearVariant::Tiled => (
+            Kernel::LinearForwardTiled,
+            [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1],
+        ),
+        LinearVariant::Reg4x4 => (
+            Kernel::LinearForwardReg4x4,
+            [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        ),
+    };
+    let flops = 2.0 * (m * n * k) as f64;
+    let bytes = 4.0 * (m * k + n * k + n + m * n) as f64;
+    Ok(build(
+        ctx,
+        kernel,
+        &[x, w, b, y],
+        &linear_params(m, k, n, act, false, false),
+        groups,
+        flops,
+        bytes,
+    ))
+}
+
+/// dx[m, k] (+)= dy[m, n] w[n, k], times relu'(mask) when `relu_mask` is given.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward_input(
+    ctx: &GpuContext,
+    dx: &View,
+    dy: &View,
+    w: &View,
+    relu_mask: Option<&View>,
+    m: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "linear_backward_input";
+    dy.require(OP, "dy", (m * n) as u64)?;
+    w.require(OP, "w", (n * k) as u64)?;
+    dx.require(OP, "dx", (m * k) as u64)?;
+    if let Some(mask) = relu_mask {
+        mask.require(OP, "relu mask", (m * k) as u64)?;
+    }
+    // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
+    let mask_view = relu_mask.unwrap_or(dy);
+    Ok(build(
+        ctx,
+        Kernel::LinearBackwardInput,
+        &[dy, w, mask_view, dx],
+        &linear_params(m, k, n, Act::None, accumulate, relu_mask.is_some()),
+        [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        2.0 * (m * n * k) as f64,
+        4.0 * (m * n + n * k + 2 * m * k) as f64,
+    ))
+}
+
+/// dw[n, k] (+)= dy[m, n]^T x[m, k]
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward_weight(
+    ctx: &GpuContext,
+    dw: &View,
+    dy: &View,
+    x: &View,
+    m: usize,
+    k: usize,
+    n: usize,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "linear_backward_weight";
+    dy.require(OP, "dy", (m * n) as u64)?;
+    x.require(OP, "x", (m * k) as u64)?;
+    dw.require(OP, "dw", (n * k) as u64)?;
+    Ok(build(
+        ctx,
+        Kernel::LinearBackwardWeight,
+        &[dy, x, dw],
+        &linear_params(m, k, n, Act::None, accumulate, false),
+        [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
+        2.0 * (m * n * k) as f64,
+        4.0 * (m * n + m * k + n * k) as f64,
+    ))
+}
+
+/// db[n] (+)= sum over rows of dy[m, n]
+pub fn linear_backward_bias(
+    ctx: &GpuContext,
+    db: &View,
+    dy: &View,
+    m: usize,
+    n: usize,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "linear_backward_bias";
+    dy.require(OP, "dy", (m * n) as u64)?;
+    db.require(OP, "db", n as u64)?;
+    Ok(build(
+        ctx,
+        Kernel::LinearBackwardBias,
+        &[dy, db],
+        &linear_params(m, 0, n, Act::None, accumulate, false),
+        grid_1d(n as u64, 64),
+        (m * n) as f64,
+        4.0 * (m * n + n) as f64,
+    ))
+}
+
+// ---------------------------------------------------------------- elementwise
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct CountParams {
+    n: u32,
+    value: u32,
+    pad: [u32; 2],
+}
+
+fn count_params(n: usize, value: u32) -> CountParams {
+    CountParams {
+        n: n as u32,
+        value,
+        pad: [0; 2],
+    }
+}
+
+/// dz[i] = dy[i] act'(y[i])
+pub fn act_backward(
+    ctx: &GpuContext,
+    dz: &View,
+    dy: &View,
+    y: &View,
+    n: usize,
+    act: Act,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "act_backward";
+    for (v, what) in [(dz, "dz"), (dy, "dy"), (y, "y")] {
+        v.require(OP, what, n as u64)?;
+    }
+    Ok(build(
+        ctx,
+        Kernel::ActBackward,
+        &[dy, y, dz],
+        &count_params(n, act as u32),
+        grid_1d(n as u64, 64),
+        2.0 * n as f64,
+        12.0 * n as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ReparamParams {
+    n: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+}
+
+fn reparam_params(n: usize, seed: u64, stream: u32) -> ReparamParams {
+    ReparamParams {
+        n: n as u32,
+        seed_lo: seed as u32,
+        seed_hi: (seed >> 32) as u32,
+        stream,
+    }
+}
+
+/// eps = Philox normals keyed by (seed, state.step, stream, element); z = mu + exp(logvar/2) eps
+#[allow(clippy::too_many_arguments)]
+pub fn reparam_forward(
+    ctx: &GpuContext,
+    z: &View,
+    eps: &View,
+    mu: &View,
+    logvar: &View,
+    state: &View,
+    n: usize,
+    seed: u64,
+    stream: u32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "reparam_forward";
+    for (v, what) in [(z, "z"), (eps, "eps"), (mu, "mu"), (logvar, "logvar")] {
+        v.require(OP, what, n as u64)?;
+    }
+    state.require(OP, "step state", 4)?;
+    Ok(build(
+        ctx,
+        Kernel::ReparamForward,
+        &[mu, logvar, z, eps, state],
+        &reparam_params(n, seed, stream),
+        grid_1d(n.div_ceil(4) as u64, 64),
+        4.0 * n as f64,
+        16.0 * n as f64,
+    ))
+}
+
+/// dmu = dz; dlogvar = dz eps exp(logvar/2) / 2
+pub fn reparam_backward(
+    ctx: &GpuContext,
+    dmu: &View,
+    dlogvar: &View,
+    dz: &View,
+    eps: &View,
+    logvar: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "reparam_backward";
+    for (v, what) in [
+        (dmu, "dmu"),
+        (dlogvar, "dlogvar"),
+        (dz, "dz"),
+        (eps, "eps"),
+        (logvar, "logvar"),
+    ] {
+        v.require(OP, what, n as u64)?;
+    }
+    Ok(build(
+        ctx,
+        Kernel::ReparamBackward,
+        &[dz, eps, logvar, dmu, dlogvar],
+        &reparam_params(n, 0, 0),
+        grid_1d(n as u64, 64),
+        5.0 * n as f64,
+        20.0 * n as f64,
+    ))
+}
+
+/// Raw Philox blocks: `input` holds (c0 c1 c2 c3 k0 k1) per block, `out` four words per block.
+pub fn philox_raw(
+    ctx: &GpuContext,
+    out: &View,
+    input: &View,
+    blocks: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "philox_raw";
+    input.require(OP, "input", 6 * blocks as u64)?;
+    out.require(OP, "out", 4 * blocks as u64)?;
+    Ok(build(
+        ctx,
+        Kernel::PhiloxRaw,
+        &[input, out],
+        &reparam_params(blocks, 0, 0),
+        grid_1d(blocks as u64, 64),
+        0.0,
+        40.0 * blocks as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ScaleParams {
+    n: u32,
+    scale: f32,
+    pad: [u32; 2],
+}
+
+fn scale_params(n: usize, scale: f32) -> ScaleParams {
+    ScaleParams {
+        n: n as u32,
+        scale,
+        pad: [0; 2],
+    }
+}
+
+/// kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar))
+pub fn kl_forward(
+    ctx: &GpuContext,
+    kl: &View,
+    mu: &View,
+    logvar: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "kl_forward";
+    for (v, what) in [(kl, "kl"), (mu, "mu"), (logvar, "logvar")] {
+        v.require(OP, what, n as u64)?;
+    }
+    Ok(build(
+        ctx,
+        Kernel::KlForward,
+        &[mu, logvar, kl],
+        &scale_params(n, 0.0),
+        grid_1d(n as u64, 64),
+        6.0 * n as f64,
+        12.0 * n as f64,
+    ))
+}
+
+/// dmu += scale mu; dlogvar += scale (exp(logvar) - 1) / 2
+#[allow(clippy::too_many_arguments)]
+pub fn kl_backward(
+    ctx: &GpuContext,
+    dmu: &View,
+    dlogvar: &View,
+    mu: &View,
+    logvar: &View,
+    n: usize,
+    scale: f32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "kl_backward";
+    for (v, what) in [
+        (dmu, "dmu"),
+        (dlogvar, "dlogvar"),
+        (mu, "mu"),
+        (logvar, "logvar"),
+    ] {
+        v.require(OP, what, n as u64)?;
+    }
+    Ok(build(
+        ctx,
+        Kernel::KlBackward,
+        &[mu, logvar, dmu, dlogvar],
+        &scale_params(n, scale),
+        grid_1d(n as u64, 64),
+        6.0 * n as f64,
+        24.0 * n as f64,
+    ))
+}
+
+/// Per-element BCE-with-logits and its gradient, scaled by `scale`.
+pub fn bce_forward(
+    ctx: &GpuContext,
+    loss: &View,
+    grad: &View,
+    logits: &View,
+    x: &View,
+    n: usize,
+    scale: f32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "bce_forward";
+    for (v, what) in [(loss, "loss"), (grad, "grad"), (logits, "logits"), (x, "x")] {
+        v.require(OP, what, n as u64)?;
+    }
+    Ok(build(
+        ctx,
+        Kernel::BceForward,
+        &[logits, x, loss, grad],
+        &scale_params(n, scale),
+        grid_1d(n as u64, 64),
+        12.0 * n as f64,
+        16.0 * n as f64,
+    ))
+}
+
+/// Per-element Gaussian negative log-likelihood with shared log-variance `logvar_x[0]`, the
+/// gradient for the mean and the per-element gradient for the log-variance.
+#[allow(clippy::too_many_arguments)]
+pub fn gaussian_forward(
+    ctx: &GpuContext,
+    loss: &View,
+    dmean: &View,
+    dlogvar_elem: &View,
+    mean: &View,
+    x: &View,
+    logvar_x: &View,
+    n: usize,
+    scale: f32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "gaussian_forward";
+    for (v, what) in [
+        (loss, "loss"),
+        (dmean, "dmean"),
+        (dlogvar_elem, "dlogvar"),
+        (mean, "mean"),
+        (x, "x"),
+    ] {
+        v.require(OP, what, n as u64)?;
+    }
+    logvar_x.require(OP, "logvar_x", 1)?;
+    Ok(build(
+        ctx,
+        Kernel::GaussianForward,
+        &[mean, x, loss, dmean, logvar_x, dlogvar_elem],
+        &scale_params(n, scale),
+        grid_1d(n as u64, 64),
+        10.0 * n as f64,
+        20.0 * n as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RecordParams {
+    rows: u32,
+    beta: f32,
+    pad: [u32; 2],
+}
+
+/// history[4 slot..] = (sum recon_rows, sum kl_rows, recon + beta kl, rows), sums in row order.
+pub fn record_loss(
+    ctx: &GpuContext,
+    history: &View,
+    recon_rows: &View,
+    kl_rows: &View,
+    state: &View,
+    rows: usize,
+    beta: f32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "record_loss";
+    recon_rows.require(OP, "recon rows", rows as u64)?;
+    kl_rows.require(OP, "kl rows", rows as u64)?;
+    history.require(OP, "history", 4)?;
+    state.require(OP, "step state", 4)?;
+    Ok(build(
+        ctx,
+        Kernel::RecordLoss,
+        &[recon_rows, kl_rows, history, state],
+        &RecordParams {
+            rows: rows as u32,
+            beta,
+            pad: [0; 2],
+        },
+        [1, 1, 1],
+        2.0 * rows as f64,
+        8.0 * rows as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ReduceParams {
+    rows: u32,
+    cols: u32,
+    pad: [u32; 2],
+}
+
+/// dst[r] = sum of src[r, ..cols] in the fixed order of reduce.wgsl.
+pub fn sum_rows(
+    ctx: &GpuContext,
+    dst: &View,
+    src: &View,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "sum_rows";
+    src.require(OP, "src", (rows * cols) as u64)?;
+    dst.require(OP, "dst", rows as u64)?;
+    let mut groups = grid_1d(rows as u64, 1);
+    groups[2] = 1;
+    Ok(build(
+        ctx,
+        Kernel::SumRows,
+        &[src, dst],
+        &ReduceParams {
+            rows: rows as u32,
+            cols: cols as u32,
+            pad: [0; 2],
+        },
+        groups,
+        (rows * cols) as f64,
+        4.0 * (rows * cols + rows) as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct AdamParams {
+    n: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    pad: [u32; 2],
+}
+
+/// One Adam update over `n` elements; t = state.step + 1.
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    ctx: &GpuContext,
+    params: &View,
+    grads: &View,
+    m: &View,
+    v: &View,
+    state: &View,
+    n: usize,
+    hp: &AdamHyper,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "adam_step";
+    for (x, what) in [(params, "params"), (grads, "grads"), (m, "m"), (v, "v")] {
+        x.require(OP, what, n as u64)?;
+    }
+    state.require(OP, "step state", 4)?;
+    Ok(build(
+        ctx,
+        Kernel::AdamStep,
+        &[params, grads, m, v, state],
+        &AdamParams {
+            n: n as u32,
+            lr: hp.lr,
+            beta1: hp.beta1,
+            beta2: hp.beta2,
+            eps: hp.eps,
+            weight_decay: hp.weight_decay,
+            pad: [0; 2],
+        },
+        grid_1d(n as u64, 64),
+        16.0 * n as f64,
+        28.0 * n as f64,
+    ))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct GatherParams {
+    rows: u32,
+    dim: u32,
+    scale: f32,
+    pad: u32,
+}
+
+/// out[r, c] = data[perm[state.cursor + r] * dim + c] / 255, data being u8 packed in u32 words.
+#[allow(clippy::too_many_arguments)]
+pub fn gather_batch(
+    ctx: &GpuContext,
+    out: &View,
+    data: &View,
+    perm: &View,
+    state: &View,
+    rows: usize,
+    dim: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "gather_batch";
+    out.require(OP, "out", (rows * dim) as u64)?;
+    perm.require(OP, "perm", rows as u64)?;
+    state.require(OP, "step state", 4)?;
+    Ok(build(
+        ctx,
+        Kernel::GatherBatch,
+        &[data, perm, out, state],
+        &GatherParams {
+            rows: rows as u32,
+            dim: dim as u32,
+            scale: 1.0 / 255.0,
+            pad: 0,
+        },
+        grid_1d((rows * dim) as u64, 64),
+        (rows * dim) as f64,
+        5.0 * (rows * dim) as f64,
+    ))
+}
+
+/// state.step += 1; state.cursor += batch; state.slot += 1
+pub fn advance_step(ctx: &GpuContext, state: &View, batch: usize) -> Result<Dispatch, GpuError> {
+    state.require("advance_step", "step state", 4)?;
+    Ok(build(
+        ctx,
+        Kernel::AdvanceStep,
+        &[state],
+        &count_params(batch, 0),
+        [1, 1, 1],
+        0.0,
+        32.0,
+    ))
+}

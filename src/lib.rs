@@ -1,0 +1,12 @@
+//! wgvae: variational autoencoders trained and used entirely in hand-written WGSL kernels.
+//!
+//! `cpu` holds the plain-Rust reference of every kernel; `gpu` records the same calls as WGSL
+//! dispatches through wgpu. Tests compare the two (see DESIGN.md in the docs folder of the
+//! project for the map).
+
+pub mod bench;
+pub mod cli;
+pub mod cpu;
+pub mod error;
+pub mod gpu;
+pub mod info;
