@@ -5,8 +5,12 @@
 //! project for the map).
 
 pub mod bench;
+pub mod checkpoint;
 pub mod cli;
+pub mod config;
 pub mod cpu;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod info;
+pub mod layout;
