@@ -311,6 +311,37 @@ pub fn sum_rows(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) {
     }
 }
 
+/// 1 - exp(x) for x <= 0, as `adam.wgsl` forms it (Taylor series near 0, no cancellation).
+pub fn one_minus_exp(x: f32) -> f32 {
+    if x < -0.5 {
+        return 1.0 - x.exp();
+    }
+    let inv_factorials = [
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+    ];
+    let mut acc = inv_factorials[0];
+    for c in &inv_factorials[1..] {
+        acc = acc * x + c;
+    }
+    -(acc * x)
+}
+
+impl AdamHyper {
+    /// ln(beta1), ln(beta2) in f64, rounded once: the kernel forms 1 - beta^t from them.
+    pub fn ln_betas(&self) -> (f32, f32) {
+        ((self.beta1 as f64).ln() as f32, (self.beta2 as f64).ln() as f32)
+    }
+}
+
 /// Adam with bias correction at step t = step + 1, decoupled weight decay, in place.
 #[allow(clippy::too_many_arguments)]
 pub fn adam_step(
@@ -323,8 +354,9 @@ pub fn adam_step(
     hp: &AdamHyper,
 ) {
     let t = (step + 1) as f32;
-    let c1 = 1.0 - hp.beta1.powf(t);
-    let c2 = 1.0 - hp.beta2.powf(t);
+    let (ln_b1, ln_b2) = hp.ln_betas();
+    let c1 = one_minus_exp(t * ln_b1);
+    let c2 = one_minus_exp(t * ln_b2);
     for i in 0..n {
         let g = grads[i];
         m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * g;

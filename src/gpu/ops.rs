@@ -646,7 +646,8 @@ struct AdamParams {
     beta2: f32,
     eps: f32,
     weight_decay: f32,
-    pad: [u32; 2],
+    ln_beta1: f32,
+    ln_beta2: f32,
 }
 
 /// One Adam update over `n` elements; t = state.step + 1.
@@ -677,7 +678,8 @@ pub fn adam_step(
             beta2: hp.beta2,
             eps: hp.eps,
             weight_decay: hp.weight_decay,
-            pad: [0; 2],
+            ln_beta1: hp.ln_betas().0,
+            ln_beta2: hp.ln_betas().1,
         },
         grid_1d(n as u64, 64),
         16.0 * n as f64,

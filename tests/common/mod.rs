@@ -1,0 +1,71 @@
+//! Shared test helpers: the one device per test binary, and an `all_close` that reports the
+//! worst element.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use wgvae::gpu::GpuContext;
+
+/// Set to 1 to let GPU tests skip (with a message) on a machine without an adapter. Without it
+/// a missing adapter fails the test, and with CI=true it always fails.
+pub const SKIP_VAR: &str = "WGVAE_SKIP_GPU_TESTS";
+
+/// The shared device, or None when the developer chose to skip GPU tests.
+pub fn gpu() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Result<GpuContext, String>> = OnceLock::new();
+    let ctx = CTX.get_or_init(|| {
+        let wanted = std::env::var("WGVAE_ADAPTER").ok();
+        GpuContext::new(wanted.as_deref()).map_err(|e| e.to_string())
+    });
+    match ctx {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            let skip = std::env::var(SKIP_VAR).is_ok_and(|v| v == "1");
+            if ci {
+                panic!("CI=true and no usable GPU adapter: {e}");
+            }
+            if skip {
+                eprintln!("SKIPPED (no GPU adapter, {SKIP_VAR}=1): {e}");
+                return None;
+            }
+            panic!("no usable GPU adapter: {e}\n(set {SKIP_VAR}=1 to skip GPU tests)");
+        }
+    }
+}
+
+/// Panics unless |got - want| <= atol + rtol |want| everywhere; the message names the worst
+/// element (by how far past its bound it is), both values and the largest absolute error.
+pub fn all_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: length {} vs expected {}", got.len(), want.len());
+    let mut worst: Option<(usize, f32)> = None;
+    let mut max_err = 0.0f32;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        let excess = if err.is_nan() || g.is_nan() != w.is_nan() {
+            f32::INFINITY
+        } else {
+            err - (atol + rtol * w.abs())
+        };
+        max_err = max_err.max(if err.is_nan() { f32::INFINITY } else { err });
+        if worst.is_none_or(|(_, e)| excess > e) {
+            worst = Some((i, excess));
+        }
+    }
+    if let Some((i, excess)) = worst {
+        assert!(
+            excess <= 0.0,
+            "{what}: worst index {i}: got {} expected {} (error {}, bound atol {atol} + rtol {rtol}); max abs error {max_err}",
+            got[i],
+            want[i],
+            (got[i] - want[i]).abs()
+        );
+    }
+}
+
+/// Deterministic values uniform in [lo, hi).
+pub fn random(len: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random_range(lo..hi)).collect()
+}

@@ -1,0 +1,252 @@
+//! The CPU reference on its own: every backward function against central finite differences
+//! (f64 accumulation of the probe loss), and Philox4x32-10 against Random123's known answers.
+
+mod common;
+
+use common::random;
+use wgvae::cpu::ops::{self as cpu, Act};
+use wgvae::cpu::rng;
+
+/// Probe loss L = sum_i g_i out_i, accumulated in f64 so unchanged elements cancel exactly.
+fn probe(out: &[f32], g: &[f32]) -> f64 {
+    out.iter().zip(g).map(|(&o, &w)| o as f64 * w as f64).sum()
+}
+
+/// Checks `analytic` (dL/dinput) against central differences of `loss` over each element of
+/// `input`. Differences are taken in f32 with step h; tolerance covers O(h^2) truncation and
+/// f32 rounding of the perturbed outputs.
+fn check_gradient(what: &str, input: &[f32], analytic: &[f32], h: f32, tol: f64, loss: impl Fn(&[f32]) -> f64) {
+    let mut x = input.to_vec();
+    for i in 0..x.len() {
+        let orig = x[i];
+        x[i] = orig + h;
+        let plus = loss(&x);
+        x[i] = orig - h;
+        let minus = loss(&x);
+        x[i] = orig;
+        let numeric = (plus - minus) / (2.0 * h as f64);
+        let a = analytic[i] as f64;
+        let err = (numeric - a).abs();
+        assert!(
+            err <= tol * (1.0 + a.abs()),
+            "{what}: element {i}: analytic {a} vs finite difference {numeric} (error {err})"
+        );
+    }
+}
+
+#[test]
+fn linear_backward_matches_finite_differences() {
+    let (m, k, n) = (3, 5, 4);
+    let x = random(m * k, -1.0, 1.0, 1);
+    let w = random(n * k, -1.0, 1.0, 2);
+    let b = random(n, -1.0, 1.0, 3);
+    let g = random(m * n, -1.0, 1.0, 4);
+    let forward = |x: &[f32], w: &[f32], b: &[f32]| {
+        let mut y = vec![0.0; m * n];
+        cpu::linear_forward(&mut y, x, w, b, m, k, n, Act::None);
+        probe(&y, &g)
+    };
+    let mut dx = vec![0.0; m * k];
+    cpu::linear_backward_input(&mut dx, &g, &w, None, m, k, n, false);
+    let mut dw = vec![0.0; n * k];
+    cpu::linear_backward_weight(&mut dw, &g, &x, m, k, n, false);
+    let mut db = vec![0.0; n];
+    cpu::linear_backward_bias(&mut db, &g, m, n, false);
+    check_gradient("dX", &x, &dx, 1e-2, 1e-4, |x| forward(x, &w, &b));
+    check_gradient("dW", &w, &dw, 1e-2, 1e-4, |w| forward(&x, w, &b));
+    check_gradient("db", &b, &db, 1e-2, 1e-4, |b| forward(&x, &w, b));
+
+    // accumulate adds onto what is there
+    let mut acc = vec![1.0; n];
+    cpu::linear_backward_bias(&mut acc, &g, m, n, true);
+    for o in 0..n {
+        assert!((acc[o] - (1.0 + db[o])).abs() < 1e-6, "accumulate at {o}");
+    }
+}
+
+#[test]
+fn relu_folded_into_backward_input_matches_finite_differences() {
+    // A -> relu -> linear: dA = (g W) * [relu(A) > 0], the mask being the relu output.
+    let (m, k, n) = (4, 6, 3);
+    // keep |A| >= 0.1 so a step of 1e-2 never crosses the kink
+    let a: Vec<f32> = random(m * k, -1.0, 1.0, 5)
+        .into_iter()
+        .map(|v| if v.abs() < 0.1 { v.signum() * 0.1 + v } else { v })
+        .collect();
+    let w = random(n * k, -1.0, 1.0, 6);
+    let b = random(n, -1.0, 1.0, 7);
+    let g = random(m * n, -1.0, 1.0, 8);
+    let loss = |a: &[f32]| {
+        let h: Vec<f32> = a.iter().map(|&v| Act::Relu.apply(v)).collect();
+        let mut y = vec![0.0; m * n];
+        cpu::linear_forward(&mut y, &h, &w, &b, m, k, n, Act::None);
+        probe(&y, &g)
+    };
+    let h: Vec<f32> = a.iter().map(|&v| Act::Relu.apply(v)).collect();
+    let mut da = vec![0.0; m * k];
+    cpu::linear_backward_input(&mut da, &g, &w, Some(&h), m, k, n, false);
+    assert!(da.iter().any(|&v| v == 0.0) && da.iter().any(|&v| v != 0.0), "mask had an effect");
+    check_gradient("dA through relu", &a, &da, 1e-2, 1e-4, loss);
+}
+
+#[test]
+fn fused_activation_backward_matches_finite_differences() {
+    let n = 17;
+    let pre: Vec<f32> = random(n, -3.0, 3.0, 9)
+        .into_iter()
+        .map(|v| if v.abs() < 0.1 { v + 0.2 } else { v })
+        .collect();
+    let g = random(n, -1.0, 1.0, 10);
+    for act in [Act::None, Act::Relu, Act::Sigmoid] {
+        let y: Vec<f32> = pre.iter().map(|&v| act.apply(v)).collect();
+        let mut dz = vec![0.0; n];
+        cpu::act_backward(&mut dz, &g, &y, n, act);
+        check_gradient(&format!("act {act:?}"), &pre, &dz, 1e-2, 1e-3, |p| {
+            let y: Vec<f32> = p.iter().map(|&v| act.apply(v)).collect();
+            probe(&y, &g)
+        });
+    }
+}
+
+#[test]
+fn reparam_backward_matches_finite_differences() {
+    let n = 13;
+    let mu = random(n, -1.0, 1.0, 11);
+    let logvar = random(n, -2.0, 1.0, 12);
+    let g = random(n, -1.0, 1.0, 13);
+    let forward = |mu: &[f32], lv: &[f32]| {
+        let (mut z, mut eps) = (vec![0.0; n], vec![0.0; n]);
+        cpu::reparam_forward(&mut z, &mut eps, mu, lv, 5, n, 42, 0);
+        (z, eps)
+    };
+    let (_, eps) = forward(&mu, &logvar);
+    let (mut dmu, mut dlv) = (vec![0.0; n], vec![0.0; n]);
+    cpu::reparam_backward(&mut dmu, &mut dlv, &g, &eps, &logvar, n);
+    check_gradient("reparam dmu", &mu, &dmu, 1e-2, 1e-4, |mu| probe(&forward(mu, &logvar).0, &g));
+    check_gradient("reparam dlogvar", &logvar, &dlv, 1e-2, 1e-3, |lv| probe(&forward(&mu, lv).0, &g));
+}
+
+#[test]
+fn kl_backward_matches_finite_differences() {
+    let n = 11;
+    let mu = random(n, -2.0, 2.0, 14);
+    let logvar = random(n, -3.0, 2.0, 15);
+    let scale = 0.7;
+    let ones = vec![scale; n];
+    let kl = |mu: &[f32], lv: &[f32]| {
+        let mut k = vec![0.0; n];
+        cpu::kl_forward(&mut k, mu, lv, n);
+        probe(&k, &ones)
+    };
+    let (mut dmu, mut dlv) = (vec![0.0; n], vec![0.0; n]);
+    cpu::kl_backward(&mut dmu, &mut dlv, &mu, &logvar, n, scale);
+    check_gradient("kl dmu", &mu, &dmu, 1e-2, 1e-3, |mu| kl(mu, &logvar));
+    check_gradient("kl dlogvar", &logvar, &dlv, 1e-2, 1e-3, |lv| kl(&mu, lv));
+    // KL of the prior itself is zero and has zero gradient.
+    let mut k = vec![1.0; 3];
+    cpu::kl_forward(&mut k, &[0.0; 3], &[0.0; 3], 3);
+    assert_eq!(k, vec![0.0; 3]);
+}
+
+#[test]
+fn bce_gradient_matches_finite_differences() {
+    let n = 15;
+    let logits = random(n, -6.0, 6.0, 16);
+    let x = random(n, 0.0, 1.0, 17);
+    let ones = vec![1.0; n];
+    let loss = |l: &[f32]| {
+        let (mut loss, mut grad) = (vec![0.0; n], vec![0.0; n]);
+        cpu::bce_forward(&mut loss, &mut grad, l, &x, n, 1.0);
+        probe(&loss, &ones)
+    };
+    let (mut lv, mut grad) = (vec![0.0; n], vec![0.0; n]);
+    cpu::bce_forward(&mut lv, &mut grad, &logits, &x, n, 1.0);
+    check_gradient("bce dlogits", &logits, &grad, 1e-2, 1e-3, loss);
+    // The stable form equals the textbook one where the latter is finite.
+    for i in 0..n {
+        let s = 1.0 / (1.0 + (-logits[i] as f64).exp());
+        let textbook = -(x[i] as f64 * s.ln() + (1.0 - x[i] as f64) * (1.0 - s).ln());
+        assert!((lv[i] as f64 - textbook).abs() < 1e-5, "bce at {i}: {} vs {textbook}", lv[i]);
+    }
+}
+
+#[test]
+fn gaussian_gradients_match_finite_differences() {
+    let n = 9;
+    let mean = random(n, -0.5, 1.5, 18);
+    let x = random(n, 0.0, 1.0, 19);
+    let logvar_x = [-0.8f32];
+    let ones = vec![1.0; n];
+    let eval = |mean: &[f32], s: &[f32]| {
+        let (mut l, mut dm, mut ds) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        cpu::gaussian_forward(&mut l, &mut dm, &mut ds, mean, &x, s, n, 1.0);
+        (probe(&l, &ones), dm, ds)
+    };
+    let (_, dmean, ds) = eval(&mean, &logvar_x);
+    check_gradient("gaussian dmean", &mean, &dmean, 1e-2, 1e-3, |m| eval(m, &logvar_x).0);
+    let dlogvar_total = [ds.iter().sum::<f32>()];
+    check_gradient("gaussian dlogvar_x", &logvar_x, &dlogvar_total, 1e-2, 1e-3, |s| eval(&mean, s).0);
+}
+
+#[test]
+fn sum_rows_follows_the_documented_order() {
+    let (rows, cols) = (3, 200);
+    let src = random(rows * cols, -1.0, 1.0, 20);
+    let mut got = vec![0.0; rows];
+    cpu::sum_rows(&mut got, &src, rows, cols);
+    for r in 0..rows {
+        let exact: f64 = src[r * cols..(r + 1) * cols].iter().map(|&v| v as f64).sum();
+        assert!((got[r] as f64 - exact).abs() < 1e-4, "row {r}: {} vs {exact}", got[r]);
+    }
+}
+
+#[test]
+fn adam_first_step_moves_each_parameter_by_lr() {
+    // With bias correction, step 1 moves every parameter by lr * sign(g) (|g| >> eps).
+    let hp = cpu::AdamHyper::default();
+    let mut p = vec![0.5f32, -0.25, 1.0];
+    let g = [0.3f32, -2.0, 1e-3];
+    let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
+    cpu::adam_step(&mut p, &g, &mut m, &mut v, 0, 3, &hp);
+    let want = [0.5 - 1e-3, -0.25 + 1e-3, 1.0 - 1e-3];
+    for i in 0..3 {
+        assert!((p[i] - want[i]).abs() < 1e-6, "param {i}: {} vs {}", p[i], want[i]);
+    }
+}
+
+#[test]
+fn philox_matches_random123_known_answers() {
+    let mut checked = 0;
+    for line in include_str!("data/philox4x32-10-kat.txt").lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let words: Vec<u32> = line.split_whitespace().skip(2).map(|w| u32::from_str_radix(w, 16).unwrap()).collect();
+        let got = rng::philox4x32_10([words[0], words[1], words[2], words[3]], [words[4], words[5]]);
+        assert_eq!(got, [words[6], words[7], words[8], words[9]], "vector: {line}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "the reference file holds three vectors");
+}
+
+#[test]
+fn normals_look_standard() {
+    let n = 40_000;
+    let xs: Vec<f64> = (0..n).map(|i| rng::normal_at(1, 0, 0, i) as f64).collect();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+    assert!(mean.abs() < 0.02, "mean {mean}");
+    assert!((var - 1.0).abs() < 0.03, "variance {var}");
+    assert!(xs.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn adam_bias_correction_is_accurate_where_pow_cancels() {
+    for t in [1u32, 2, 3, 10, 100, 1000, 10_000, 100_000] {
+        for beta in [0.9f32, 0.999] {
+            let exact = 1.0 - (beta as f64).powf(t as f64);
+            let got = cpu::one_minus_exp(t as f32 * (beta as f64).ln() as f32) as f64;
+            assert!((got - exact).abs() <= 4e-7 * exact, "t {t} beta {beta}: {got} vs {exact}");
+        }
+    }
+}
