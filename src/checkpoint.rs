@@ -1,1 +1,687 @@
-//! Checkpoints (being written).
+//! Checkpoints: the model's parameters as a safetensors file, Adam's state beside it, both written
+//! atomically.
+//!
+//! # Model file (`M`, e.g. `runs/vae.safetensors`)
+//!
+//! One f32 (`F32`, little endian, row-major) tensor per entry of [`Layout::new`], named and shaped
+//! exactly as `src/layout.rs` names them, which are the names of pytorch/examples/vae's `VAE`
+//! module: `fc1.weight` `[hidden, input]`, `fc1.bias` `[hidden]`, `fc21.*` (mu head), `fc22.*`
+//! (logvar head), `fc3.*`, `fc4.weight` `[input, hidden]`, `fc4.bias` `[input]`; deeper models add
+//! `fc1_2.*`, ..., `fc3_2.*`, ...; the Gaussian likelihood adds `logvar_x` `[1]`. Nothing else is
+//! stored: the padding the flat buffer keeps between tensors is not written and reads back as
+//! zero. For the default config the file loads into PyTorch with
+//! `model.load_state_dict(safetensors.torch.load_file(M), strict=True)` (`tools/pytorch_eval.py`).
+//!
+//! Metadata (the safetensors header's `__metadata__`, string to string):
+//!
+//! - `"wgvae"`: the JSON of [`CheckpointMeta`]: `config` ([`ModelConfig`]), `epoch`, `step`,
+//!   `seed`, `format_version` ([`FORMAT_VERSION`]) and `normalisation` ([`NORMALISATION`]: pixels
+//!   are `u8 / 255`). This key is the one the loader reads.
+//! - `"config"` (the config's JSON), `"epoch"`, `"step"`, `"seed"`: copies for human readers and
+//!   other tools; the loader ignores them.
+//!
+//! # Optimizer file (`M.adam.safetensors`, see [`optimizer_path`])
+//!
+//! Adam's first and second moments for `--resume`: tensors `m.<name>` and `v.<name>` for every
+//! layout tensor `<name>`, same shapes, F32; the same metadata as the model file plus
+//! `"optimizer": "adam"`. [`load_optimizer`] checks that the config and the step match the model
+//! checkpoint it belongs to, so Adam's bias correction is never applied to stale moments.
+//!
+//! # Atomic writes
+//!
+//! Each file is written in full to `<file name>.tmp-<pid>` in the same directory, flushed to disk
+//! (`fsync`), then renamed over the target (and on Unix the directory is synced too). A crash or
+//! a failed write leaves the previous checkpoint untouched, never a half-written one; on failure
+//! the temporary file is removed. Saves within one process are serialised by a lock, so the
+//! temporary name cannot be shared by two saves at once. The model is saved before the optimizer
+//! state: after a crash between the two, [`load_optimizer`] reports the step mismatch.
+//!
+//! # Loading
+//!
+//! Everything read from a file is checked before use: the safetensors structure (a truncated or
+//! corrupt file is an error, never a panic), the metadata, the stored config (valid, and equal
+//! to the one the run asks for, if it asks), then every tensor's presence, dtype and shape, with
+//! no unexpected tensors. Each error is one line that names the file and lists every problem.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use safetensors::tensor::{Dtype, Metadata, TensorView};
+use safetensors::{SafeTensorError, SafeTensors};
+use serde::{Deserialize, Serialize};
+
+use crate::config::ModelConfig;
+use crate::layout::{Layout, ALIGN_FLOATS};
+
+/// Version of the checkpoint format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How pixels were turned into model inputs (recorded in every checkpoint).
+pub const NORMALISATION: &str = "u8/255";
+
+/// Metadata key holding the JSON of [`CheckpointMeta`].
+pub const META_KEY: &str = "wgvae";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("cannot read checkpoint {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write checkpoint {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{} is not a valid safetensors file (truncated or corrupt?)", path.display())]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: SafeTensorError,
+    },
+    #[error("cannot serialise checkpoint {}", path.display())]
+    Serialise {
+        path: PathBuf,
+        #[source]
+        source: SafeTensorError,
+    },
+    #[error("{} has no \"{META_KEY}\" metadata: it was not written by wgvae", path.display())]
+    NoMetadata { path: PathBuf },
+    #[error("the \"{META_KEY}\" metadata of {} cannot be read", path.display())]
+    BadMetadata {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "{} has checkpoint format version {found}; this build of wgvae reads version \
+         {FORMAT_VERSION}",
+        path.display()
+    )]
+    Version { path: PathBuf, found: u32 },
+    #[error("{} records an unusable model config: {reason}", path.display())]
+    InvalidConfig { path: PathBuf, reason: String },
+    /// `fields` names every config field that differs; `stored` and `expected` give their values.
+    #[error(
+        "checkpoint {} was trained with {stored}, this run asks for {expected}",
+        path.display()
+    )]
+    ConfigMismatch {
+        path: PathBuf,
+        fields: Vec<String>,
+        stored: String,
+        expected: String,
+    },
+    /// Every missing, misshapen, mistyped or unexpected tensor, in layout order.
+    #[error(
+        "{} does not hold the tensors of its model ({model}): {}",
+        path.display(),
+        problems.join("; ")
+    )]
+    Tensors {
+        path: PathBuf,
+        model: String,
+        problems: Vec<String>,
+    },
+    #[error(
+        "optimizer state {} is from step {found}, but the model checkpoint is from step \
+         {expected}; the two were not saved together (start without --resume to reset Adam)",
+        path.display()
+    )]
+    StepMismatch {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
+    #[error(
+        "cannot save {}: {what} has {got} values, but the layout of the model ({model}) has \
+         {expected}",
+        path.display()
+    )]
+    Length {
+        path: PathBuf,
+        what: &'static str,
+        got: usize,
+        expected: usize,
+        model: String,
+    },
+}
+
+/// What a checkpoint records besides the tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub config: ModelConfig,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimizer steps taken (Adam's `t`).
+    pub step: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// [`NORMALISATION`].
+    pub normalisation: String,
+}
+
+impl CheckpointMeta {
+    /// Metadata in the current format with the current normalisation.
+    pub fn new(config: ModelConfig, epoch: usize, step: u64, seed: u64) -> Self {
+        CheckpointMeta {
+            config,
+            epoch,
+            step,
+            seed,
+            format_version: FORMAT_VERSION,
+            normalisation: NORMALISATION.to_string(),
+        }
+    }
+}
+
+/// Where the Adam state of the model checkpoint `model` lives: `<model>.adam.safetensors`.
+pub fn optimizer_path(model: &Path) -> PathBuf {
+    let mut name = model.as_os_str().to_os_string();
+    name.push(".adam.safetensors");
+    PathBuf::from(name)
+}
+
+/// Saves `params` (the flat parameter buffer laid out by `Layout::new(&meta.config)`) as
+/// safetensors F32 tensors named as the layout names them, with `meta` as metadata. Written
+/// atomically (see the module docs).
+pub fn save_model(
+    path: &Path,
+    meta: &CheckpointMeta,
+    params: &[f32],
+) -> Result<(), CheckpointError> {
+    let layout = checked_layout(path, &meta.config)?;
+    check_len(path, "the parameter buffer", params, &layout, &meta.config)?;
+    let bytes = serialise(path, &layout, &[("", params)], metadata(meta, false))?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads a model checkpoint written by [`save_model`]. With `expected`, any difference between
+/// it and the stored config is an error naming each differing field. Returns the metadata and
+/// the flat parameter buffer (length `Layout::new(&meta.config).total`, padding zero).
+pub fn load_model(
+    path: &Path,
+    expected: Option<&ModelConfig>,
+) -> Result<(CheckpointMeta, Vec<f32>), CheckpointError> {
+    let bytes = read(path)?;
+    let (file, meta) = parse(path, &bytes)?;
+    if let Some(expected) = expected {
+        check_config(path, &meta.config, expected)?;
+    }
+    let layout = checked_layout(path, &meta.config)?;
+    let mut out = gather(path, &file, &layout, &meta.config, &[""])?;
+    Ok((meta, out.remove(0)))
+}
+
+/// Saves Adam's moments `m` and `v` (same layout as the parameters) to
+/// [`optimizer_path`]`(model_path)`, atomically, with `meta` (the model checkpoint's) as metadata.
+pub fn save_optimizer(
+    model_path: &Path,
+    meta: &CheckpointMeta,
+    m: &[f32],
+    v: &[f32],
+) -> Result<(), CheckpointError> {
+    let path = optimizer_path(model_path);
+    let layout = checked_layout(&path, &meta.config)?;
+    check_len(&path, "Adam's m", m, &layout, &meta.config)?;
+    check_len(&path, "Adam's v", v, &layout, &meta.config)?;
+    let bytes = serialise(
+        &path,
+        &layout,
+        &[("m.", m), ("v.", v)],
+        metadata(meta, true),
+    )?;
+    write_atomic(&path, &bytes)
+}
+
+/// Loads the Adam state saved beside `model_path`, checking that it was saved with the same
+/// config and at the same step as `meta` (the loaded model checkpoint's). Returns `(m, v)`, each
+/// laid out like the parameters.
+pub fn load_optimizer(
+    model_path: &Path,
+    meta: &CheckpointMeta,
+) -> Result<(Vec<f32>, Vec<f32>), CheckpointError> {
+    let path = optimizer_path(model_path);
+    let bytes = read(&path)?;
+    let (file, stored) = parse(&path, &bytes)?;
+    check_config(&path, &stored.config, &meta.config)?;
+    if stored.step != meta.step {
+        return Err(CheckpointError::StepMismatch {
+            path,
+            found: stored.step,
+            expected: meta.step,
+        });
+    }
+    let layout = checked_layout(&path, &meta.config)?;
+    let mut out = gather(&path, &file, &layout, &meta.config, &["m.", "v."])?;
+    let v = out.pop().expect("two buffers");
+    let m = out.pop().expect("two buffers");
+    Ok((m, v))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+fn metadata(meta: &CheckpointMeta, optimizer: bool) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    map.insert(META_KEY.to_string(), to_json(meta));
+    map.insert("config".to_string(), to_json(&meta.config));
+    map.insert("epoch".to_string(), meta.epoch.to_string());
+    map.insert("step".to_string(), meta.step.to_string());
+    map.insert("seed".to_string(), meta.seed.to_string());
+    if optimizer {
+        map.insert("optimizer".to_string(), "adam".to_string());
+    }
+    map
+}
+
+/// JSON of a plain struct (string keys only), which cannot fail.
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain structs serialise to JSON")
+}
+
+fn check_len(
+    path: &Path,
+    what: &'static str,
+    values: &[f32],
+    layout: &Layout,
+    config: &ModelConfig,
+) -> Result<(), CheckpointError> {
+    if values.len() == layout.total {
+        return Ok(());
+    }
+    Err(CheckpointError::Length {
+        path: path.to_path_buf(),
+        what,
+        got: values.len(),
+        expected: layout.total,
+        model: summary(config),
+    })
+}
+
+/// The file's bytes: for each `(prefix, buffer)`, one tensor `<prefix><name>` per layout tensor.
+fn serialise(
+    path: &Path,
+    layout: &Layout,
+    buffers: &[(&str, &[f32])],
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>, CheckpointError> {
+    let serialise_err = |source| CheckpointError::Serialise {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Little-endian bytes of every buffer first; the views borrow them.
+    let bytes: Vec<Vec<u8>> = buffers
+        .iter()
+        .map(|(_, values)| values.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let mut views = Vec::with_capacity(buffers.len() * layout.tensors.len());
+    for ((prefix, _), bytes) in buffers.iter().zip(&bytes) {
+        for t in &layout.tensors {
+            let data = &bytes[t.offset * 4..(t.offset + t.len()) * 4];
+            let view = TensorView::new(Dtype::F32, t.shape.clone(), data).map_err(serialise_err)?;
+            views.push((format!("{prefix}{}", t.name), view));
+        }
+    }
+    safetensors::serialize(views, Some(meta)).map_err(serialise_err)
+}
+
+/// Serialises saves within this process, so the temporary name `<name>.tmp-<pid>` is never used
+/// by two saves at once.
+static SAVE_LOCK: Mutex<()> = Mutex::new(());
+
+/// The temporary file a save to `path` writes first.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let write_err = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.file_name().is_none() {
+        return Err(write_err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        )));
+    }
+    let _guard = SAVE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = temp_path(path);
+    let mut file = File::create(&tmp).map_err(write_err)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&tmp, path)
+        });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(write_err(e));
+    }
+    sync_dir(path).map_err(write_err)
+}
+
+/// Makes the rename durable (Unix: fsync the directory). Elsewhere a no-op.
+fn sync_dir(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+fn read(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    fs::read(path).map_err(|source| CheckpointError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A parsed safetensors file: its header and the bytes after it.
+struct Parsed<'a> {
+    header: Metadata,
+    data: &'a [u8],
+}
+
+/// Checks the safetensors structure and reads the `"wgvae"` metadata.
+fn parse<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<(Parsed<'a>, CheckpointMeta), CheckpointError> {
+    let (n, header) =
+        SafeTensors::read_metadata(bytes).map_err(|source| CheckpointError::Format {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    // read_metadata checked that 8 + n + the tensors' bytes is exactly the file's length.
+    let data = &bytes[8 + n..];
+    let json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| CheckpointError::NoMetadata {
+            path: path.to_path_buf(),
+        })?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(json).map_err(|source| CheckpointError::BadMetadata {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if meta.format_version != FORMAT_VERSION {
+        return Err(CheckpointError::Version {
+            path: path.to_path_buf(),
+            found: meta.format_version,
+        });
+    }
+    Ok((Parsed { header, data }, meta))
+}
+
+/// `Layout::new(config)` once the config is known to be valid and its sizes to fit in `usize`
+/// (a corrupt config must give an error, not an overflow or a panic).
+fn checked_layout(path: &Path, config: &ModelConfig) -> Result<Layout, CheckpointError> {
+    let invalid = |reason: String| CheckpointError::InvalidConfig {
+        path: path.to_path_buf(),
+        reason,
+    };
+    config.validate().map_err(invalid)?;
+    let fits = || -> Option<usize> {
+        let input = config.rows.checked_mul(config.cols)?;
+        let h = &config.hidden;
+        let mut dims = vec![(input, h[0])];
+        dims.extend(h.windows(2).map(|w| (w[0], w[1])));
+        let last = *h.last()?;
+        dims.extend([(last, config.latent), (last, config.latent)]);
+        dims.push((config.latent, last));
+        dims.extend(h.windows(2).rev().map(|w| (w[1], w[0])));
+        dims.push((h[0], input));
+        let pad = |n: usize| n.checked_next_multiple_of(ALIGN_FLOATS);
+        let mut total = pad(1)?;
+        for (inputs, outputs) in dims {
+            total = total
+                .checked_add(pad(inputs.checked_mul(outputs)?)?)?
+                .checked_add(pad(outputs)?)?;
+        }
+        // The buffer is also addressed in bytes.
+        total.checked_mul(4).filter(|&b| b <= isize::MAX as usize)
+    };
+    if fits().is_none() {
+        return Err(invalid(format!(
+            "the model ({}) is too large to address",
+            summary(config)
+        )));
+    }
+    Ok(Layout::new(config))
+}
+
+/// Checks that `file` holds exactly the tensors `<prefix><name>` of `layout` for each prefix,
+/// F32 and with the layout's shapes, and copies each prefix's tensors into a flat buffer.
+fn gather(
+    path: &Path,
+    file: &Parsed,
+    layout: &Layout,
+    config: &ModelConfig,
+    prefixes: &[&str],
+) -> Result<Vec<Vec<f32>>, CheckpointError> {
+    let stored = file.header.tensors();
+    let mut problems = Vec::new();
+    let mut wanted = BTreeSet::new();
+    for prefix in prefixes {
+        for t in &layout.tensors {
+            let name = format!("{prefix}{}", t.name);
+            match stored.get(&name) {
+                None => problems.push(format!("missing tensor {name}")),
+                Some(info) => {
+                    if info.dtype != Dtype::F32 {
+                        problems.push(format!("{name} has dtype {}, expected F32", info.dtype));
+                    }
+                    if info.shape != t.shape {
+                        problems.push(format!(
+                            "{name} has shape {:?}, expected {:?}",
+                            info.shape, t.shape
+                        ));
+                    }
+                }
+            }
+            wanted.insert(name);
+        }
+    }
+    let mut unexpected: Vec<&String> = stored.keys().filter(|k| !wanted.contains(*k)).collect();
+    unexpected.sort();
+    problems.extend(
+        unexpected
+            .into_iter()
+            .map(|k| format!("unexpected tensor {k}")),
+    );
+    if !problems.is_empty() {
+        return Err(CheckpointError::Tensors {
+            path: path.to_path_buf(),
+            model: summary(config),
+            problems,
+        });
+    }
+    let mut out = Vec::with_capacity(prefixes.len());
+    for prefix in prefixes {
+        let mut flat = vec![0.0f32; layout.total];
+        for t in &layout.tensors {
+            let info = stored[&format!("{prefix}{}", t.name)];
+            // Shape and dtype match, and read_metadata checked the offsets against the file.
+            let bytes = &file.data[info.data_offsets.0..info.data_offsets.1];
+            for (dst, src) in flat[t.range()].iter_mut().zip(bytes.chunks_exact(4)) {
+                *dst = f32::from_le_bytes([src[0], src[1], src[2], src[3]]);
+            }
+        }
+        out.push(flat);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Config comparison and messages
+
+/// Fields of `ModelConfig` in declaration order (fields added later are compared too and listed
+/// after these, alphabetically).
+const FIELD_ORDER: [&str; 8] = [
+    "rows",
+    "cols",
+    "hidden",
+    "latent",
+    "likelihood",
+    "beta",
+    "learn_variance",
+    "gaussian_logvar",
+];
+
+fn check_config(
+    path: &Path,
+    stored: &ModelConfig,
+    expected: &ModelConfig,
+) -> Result<(), CheckpointError> {
+    if stored == expected {
+        return Ok(());
+    }
+    let diffs = config_diff(stored, expected);
+    let (fields, stored_s, expected_s) = if diffs.is_empty() {
+        // Only NaN-like differences JSON cannot show; give both whole.
+        (
+            vec!["config".to_string()],
+            format!("{stored:?}"),
+            format!("{expected:?}"),
+        )
+    } else {
+        let side = |pick: fn(&(String, String, String)) -> &String| {
+            diffs
+                .iter()
+                .map(|d| format!("{} {}", d.0, pick(d)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        (
+            diffs.iter().map(|d| d.0.clone()).collect(),
+            side(|d| &d.1),
+            side(|d| &d.2),
+        )
+    };
+    Err(CheckpointError::ConfigMismatch {
+        path: path.to_path_buf(),
+        fields,
+        stored: stored_s,
+        expected: expected_s,
+    })
+}
+
+/// `(field, stored value, expected value)` for every field that differs, values as short text.
+fn config_diff(stored: &ModelConfig, expected: &ModelConfig) -> Vec<(String, String, String)> {
+    use serde_json::{Map, Value};
+    // Through a string so f32 fields print as written ("0.1", not "0.10000000149011612").
+    let object = |c: &ModelConfig| -> Map<String, Value> {
+        serde_json::to_string(c)
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    };
+    let (a, b) = (object(stored), object(expected));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort_by_key(|k| {
+        let rank = FIELD_ORDER
+            .iter()
+            .position(|f| f == k)
+            .unwrap_or(FIELD_ORDER.len());
+        (rank, k.as_str())
+    });
+    keys.dedup();
+    let null = Value::Null;
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null));
+            (x != y).then(|| (k.clone(), show(x), show(y)))
+        })
+        .collect()
+}
+
+fn show(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A short description of a model for messages: "28x28, hidden [400], latent 20, bernoulli".
+fn summary(c: &ModelConfig) -> String {
+    format!(
+        "{}x{}, hidden {:?}, latent {}, {}",
+        c.rows,
+        c.cols,
+        c.hidden,
+        c.latent,
+        c.likelihood.name()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optimizer_path_appends_suffix() {
+        assert_eq!(
+            optimizer_path(Path::new("runs/vae.safetensors")),
+            PathBuf::from("runs/vae.safetensors.adam.safetensors")
+        );
+    }
+
+    #[test]
+    fn diff_lists_only_differing_fields_in_order() {
+        let a = ModelConfig::default();
+        let b = ModelConfig {
+            hidden: vec![512],
+            beta: 0.1,
+            ..ModelConfig::default()
+        };
+        let d = config_diff(&a, &b);
+        assert_eq!(
+            d,
+            vec![
+                ("hidden".into(), "[400]".into(), "[512]".into()),
+                ("beta".into(), "1.0".into(), "0.1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_config_is_an_error_not_a_panic() {
+        let c = ModelConfig {
+            rows: usize::MAX / 2,
+            cols: 3,
+            ..ModelConfig::default()
+        };
+        let e = checked_layout(Path::new("x"), &c).unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+    }
+}

@@ -70,10 +70,16 @@ impl ModelConfig {
             return Err(format!("--latent must be in 1..=4096, got {}", self.latent));
         }
         if self.hidden.is_empty() || self.hidden.iter().any(|&h| h == 0 || h > 16384) {
-            return Err(format!("--hidden sizes must be in 1..=16384, got {:?}", self.hidden));
+            return Err(format!(
+                "--hidden sizes must be in 1..=16384, got {:?}",
+                self.hidden
+            ));
         }
         if !self.beta.is_finite() || self.beta < 0.0 {
-            return Err(format!("--beta must be a finite number >= 0, got {}", self.beta));
+            return Err(format!(
+                "--beta must be a finite number >= 0, got {}",
+                self.beta
+            ));
         }
         if !self.gaussian_logvar.is_finite() {
             return Err("the Gaussian log-variance must be finite".into());

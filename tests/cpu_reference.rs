@@ -15,7 +15,14 @@ fn probe(out: &[f32], g: &[f32]) -> f64 {
 /// Checks `analytic` (dL/dinput) against central differences of `loss` over each element of
 /// `input`. Differences are taken in f32 with step h; tolerance covers O(h^2) truncation and
 /// f32 rounding of the perturbed outputs.
-fn check_gradient(what: &str, input: &[f32], analytic: &[f32], h: f32, tol: f64, loss: impl Fn(&[f32]) -> f64) {
+fn check_gradient(
+    what: &str,
+    input: &[f32],
+    analytic: &[f32],
+    h: f32,
+    tol: f64,
+    loss: impl Fn(&[f32]) -> f64,
+) {
     let mut x = input.to_vec();
     for i in 0..x.len() {
         let orig = x[i];
@@ -71,7 +78,13 @@ fn relu_folded_into_backward_input_matches_finite_differences() {
     // keep |A| >= 0.1 so a step of 1e-2 never crosses the kink
     let a: Vec<f32> = random(m * k, -1.0, 1.0, 5)
         .into_iter()
-        .map(|v| if v.abs() < 0.1 { v.signum() * 0.1 + v } else { v })
+        .map(|v| {
+            if v.abs() < 0.1 {
+                v.signum() * 0.1 + v
+            } else {
+                v
+            }
+        })
         .collect();
     let w = random(n * k, -1.0, 1.0, 6);
     let b = random(n, -1.0, 1.0, 7);
@@ -85,7 +98,10 @@ fn relu_folded_into_backward_input_matches_finite_differences() {
     let h: Vec<f32> = a.iter().map(|&v| Act::Relu.apply(v)).collect();
     let mut da = vec![0.0; m * k];
     cpu::linear_backward_input(&mut da, &g, &w, Some(&h), m, k, n, false);
-    assert!(da.iter().any(|&v| v == 0.0) && da.iter().any(|&v| v != 0.0), "mask had an effect");
+    assert!(
+        da.iter().any(|&v| v == 0.0) && da.iter().any(|&v| v != 0.0),
+        "mask had an effect"
+    );
     check_gradient("dA through relu", &a, &da, 1e-2, 1e-4, loss);
 }
 
@@ -122,8 +138,12 @@ fn reparam_backward_matches_finite_differences() {
     let (_, eps) = forward(&mu, &logvar);
     let (mut dmu, mut dlv) = (vec![0.0; n], vec![0.0; n]);
     cpu::reparam_backward(&mut dmu, &mut dlv, &g, &eps, &logvar, n);
-    check_gradient("reparam dmu", &mu, &dmu, 1e-2, 1e-4, |mu| probe(&forward(mu, &logvar).0, &g));
-    check_gradient("reparam dlogvar", &logvar, &dlv, 1e-2, 1e-3, |lv| probe(&forward(&mu, lv).0, &g));
+    check_gradient("reparam dmu", &mu, &dmu, 1e-2, 1e-4, |mu| {
+        probe(&forward(mu, &logvar).0, &g)
+    });
+    check_gradient("reparam dlogvar", &logvar, &dlv, 1e-2, 1e-3, |lv| {
+        probe(&forward(&mu, lv).0, &g)
+    });
 }
 
 #[test]
@@ -166,7 +186,11 @@ fn bce_gradient_matches_finite_differences() {
     for i in 0..n {
         let s = 1.0 / (1.0 + (-logits[i] as f64).exp());
         let textbook = -(x[i] as f64 * s.ln() + (1.0 - x[i] as f64) * (1.0 - s).ln());
-        assert!((lv[i] as f64 - textbook).abs() < 1e-5, "bce at {i}: {} vs {textbook}", lv[i]);
+        assert!(
+            (lv[i] as f64 - textbook).abs() < 1e-5,
+            "bce at {i}: {} vs {textbook}",
+            lv[i]
+        );
     }
 }
 
@@ -183,9 +207,18 @@ fn gaussian_gradients_match_finite_differences() {
         (probe(&l, &ones), dm, ds)
     };
     let (_, dmean, ds) = eval(&mean, &logvar_x);
-    check_gradient("gaussian dmean", &mean, &dmean, 1e-2, 1e-3, |m| eval(m, &logvar_x).0);
+    check_gradient("gaussian dmean", &mean, &dmean, 1e-2, 1e-3, |m| {
+        eval(m, &logvar_x).0
+    });
     let dlogvar_total = [ds.iter().sum::<f32>()];
-    check_gradient("gaussian dlogvar_x", &logvar_x, &dlogvar_total, 1e-2, 1e-3, |s| eval(&mean, s).0);
+    check_gradient(
+        "gaussian dlogvar_x",
+        &logvar_x,
+        &dlogvar_total,
+        1e-2,
+        1e-3,
+        |s| eval(&mean, s).0,
+    );
 }
 
 #[test]
@@ -195,8 +228,15 @@ fn sum_rows_follows_the_documented_order() {
     let mut got = vec![0.0; rows];
     cpu::sum_rows(&mut got, &src, rows, cols);
     for r in 0..rows {
-        let exact: f64 = src[r * cols..(r + 1) * cols].iter().map(|&v| v as f64).sum();
-        assert!((got[r] as f64 - exact).abs() < 1e-4, "row {r}: {} vs {exact}", got[r]);
+        let exact: f64 = src[r * cols..(r + 1) * cols]
+            .iter()
+            .map(|&v| v as f64)
+            .sum();
+        assert!(
+            (got[r] as f64 - exact).abs() < 1e-4,
+            "row {r}: {} vs {exact}",
+            got[r]
+        );
     }
 }
 
@@ -210,7 +250,12 @@ fn adam_first_step_moves_each_parameter_by_lr() {
     cpu::adam_step(&mut p, &g, &mut m, &mut v, 0, 3, &hp);
     let want = [0.5 - 1e-3, -0.25 + 1e-3, 1.0 - 1e-3];
     for i in 0..3 {
-        assert!((p[i] - want[i]).abs() < 1e-6, "param {i}: {} vs {}", p[i], want[i]);
+        assert!(
+            (p[i] - want[i]).abs() < 1e-6,
+            "param {i}: {} vs {}",
+            p[i],
+            want[i]
+        );
     }
 }
 
@@ -221,9 +266,20 @@ fn philox_matches_random123_known_answers() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let words: Vec<u32> = line.split_whitespace().skip(2).map(|w| u32::from_str_radix(w, 16).unwrap()).collect();
-        let got = rng::philox4x32_10([words[0], words[1], words[2], words[3]], [words[4], words[5]]);
-        assert_eq!(got, [words[6], words[7], words[8], words[9]], "vector: {line}");
+        let words: Vec<u32> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|w| u32::from_str_radix(w, 16).unwrap())
+            .collect();
+        let got = rng::philox4x32_10(
+            [words[0], words[1], words[2], words[3]],
+            [words[4], words[5]],
+        );
+        assert_eq!(
+            got,
+            [words[6], words[7], words[8], words[9]],
+            "vector: {line}"
+        );
         checked += 1;
     }
     assert_eq!(checked, 3, "the reference file holds three vectors");
@@ -246,7 +302,10 @@ fn adam_bias_correction_is_accurate_where_pow_cancels() {
         for beta in [0.9f32, 0.999] {
             let exact = 1.0 - (beta as f64).powf(t as f64);
             let got = cpu::one_minus_exp(t as f32 * (beta as f64).ln() as f32) as f64;
-            assert!((got - exact).abs() <= 4e-7 * exact, "t {t} beta {beta}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() <= 4e-7 * exact,
+                "t {t} beta {beta}: {got} vs {exact}"
+            );
         }
     }
 }

@@ -82,9 +82,27 @@ fn linear_forward_reads_tensors_at_offsets() {
     let (wv, bv) = (fv.sub(64, (n * k) as u64), fv.sub(64 * 6, n as u64));
     for variant in LinearVariant::ALL {
         let yv = out(ctx, m * n);
-        let d = ops::linear_forward(ctx, variant, &yv, &up(ctx, &x), &wv, &bv, m, k, n, Act::Relu).unwrap();
+        let d = ops::linear_forward(
+            ctx,
+            variant,
+            &yv,
+            &up(ctx, &x),
+            &wv,
+            &bv,
+            m,
+            k,
+            n,
+            Act::Relu,
+        )
+        .unwrap();
         ops::run(ctx, &[&d]).unwrap();
-        all_close(&format!("offset views {}", variant.name()), &read(ctx, &yv), &want, matmul_atol(k), 1e-5);
+        all_close(
+            &format!("offset views {}", variant.name()),
+            &read(ctx, &yv),
+            &want,
+            matmul_atol(k),
+            1e-5,
+        );
     }
 }
 
@@ -92,10 +110,24 @@ fn linear_forward_reads_tensors_at_offsets() {
 fn linear_forward_rejects_short_buffers() {
     let Some(ctx) = gpu() else { return };
     let small = out(ctx, 10);
-    let err = ops::linear_forward(ctx, LinearVariant::Tiled, &small, &small, &small, &small, 4, 4, 4, Act::None)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("linear_forward") && err.contains("needs 16"), "{err}");
+    let err = ops::linear_forward(
+        ctx,
+        LinearVariant::Tiled,
+        &small,
+        &small,
+        &small,
+        &small,
+        4,
+        4,
+        4,
+        Act::None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("linear_forward") && err.contains("needs 16"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -106,7 +138,10 @@ fn linear_backward_matches_cpu() {
         let w = random(n * k, -1.0, 1.0, 400 + i as u64);
         let x = random(m * k, -1.0, 1.0, 500 + i as u64);
         // A relu output as the mask: about half the entries are zero.
-        let mask: Vec<f32> = random(m * k, -1.0, 1.0, 600 + i as u64).iter().map(|v| v.max(0.0)).collect();
+        let mask: Vec<f32> = random(m * k, -1.0, 1.0, 600 + i as u64)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
         let prior_dx = random(m * k, -1.0, 1.0, 700 + i as u64);
         let prior_dw = random(n * k, -1.0, 1.0, 800 + i as u64);
         let prior_db = random(n, -1.0, 1.0, 900 + i as u64);
@@ -114,7 +149,16 @@ fn linear_backward_matches_cpu() {
         let masked = i % 3 != 0;
 
         let mut want_dx = prior_dx.clone();
-        cpu::linear_backward_input(&mut want_dx, &dy, &w, masked.then_some(&mask[..]), m, k, n, accumulate);
+        cpu::linear_backward_input(
+            &mut want_dx,
+            &dy,
+            &w,
+            masked.then_some(&mask[..]),
+            m,
+            k,
+            n,
+            accumulate,
+        );
         let mut want_dw = prior_dw.clone();
         cpu::linear_backward_weight(&mut want_dw, &dy, &x, m, k, n, accumulate);
         let mut want_db = prior_db.clone();
@@ -122,15 +166,44 @@ fn linear_backward_matches_cpu() {
 
         let (dyv, wv, xv, maskv) = (up(ctx, &dy), up(ctx, &w), up(ctx, &x), up(ctx, &mask));
         let (dxv, dwv, dbv) = (up(ctx, &prior_dx), up(ctx, &prior_dw), up(ctx, &prior_db));
-        let d1 = ops::linear_backward_input(ctx, &dxv, &dyv, &wv, masked.then_some(&maskv), m, k, n, accumulate).unwrap();
+        let d1 = ops::linear_backward_input(
+            ctx,
+            &dxv,
+            &dyv,
+            &wv,
+            masked.then_some(&maskv),
+            m,
+            k,
+            n,
+            accumulate,
+        )
+        .unwrap();
         let d2 = ops::linear_backward_weight(ctx, &dwv, &dyv, &xv, m, k, n, accumulate).unwrap();
         let d3 = ops::linear_backward_bias(ctx, &dbv, &dyv, m, n, accumulate).unwrap();
         ops::run(ctx, &[&d1, &d2, &d3]).unwrap();
         let tag = format!("{m}x{k}->{n} accumulate={accumulate} mask={masked}");
-        all_close(&format!("backward_input {tag}"), &read(ctx, &dxv), &want_dx, matmul_atol(n), 1e-5);
-        all_close(&format!("backward_weight {tag}"), &read(ctx, &dwv), &want_dw, matmul_atol(m), 1e-5);
+        all_close(
+            &format!("backward_input {tag}"),
+            &read(ctx, &dxv),
+            &want_dx,
+            matmul_atol(n),
+            1e-5,
+        );
+        all_close(
+            &format!("backward_weight {tag}"),
+            &read(ctx, &dwv),
+            &want_dw,
+            matmul_atol(m),
+            1e-5,
+        );
         // Same order of additions as the CPU: only rounding-free differences are allowed.
-        all_close(&format!("backward_bias {tag}"), &read(ctx, &dbv), &want_db, 1e-6, 1e-6);
+        all_close(
+            &format!("backward_bias {tag}"),
+            &read(ctx, &dbv),
+            &want_db,
+            1e-6,
+            1e-6,
+        );
     }
 }
 
@@ -147,7 +220,13 @@ fn act_backward_matches_cpu() {
             let dz = out(ctx, n);
             let d = ops::act_backward(ctx, &dz, &up(ctx, &dy), &up(ctx, &y), n, act).unwrap();
             ops::run(ctx, &[&d]).unwrap();
-            all_close(&format!("act_backward {act:?} n={n}"), &read(ctx, &dz), &want, 1e-7, 1e-6);
+            all_close(
+                &format!("act_backward {act:?} n={n}"),
+                &read(ctx, &dz),
+                &want,
+                1e-7,
+                1e-6,
+            );
         }
     }
 }
@@ -161,7 +240,11 @@ fn philox_gpu_matches_known_answers_and_cpu() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let words: Vec<u32> = line.split_whitespace().skip(2).map(|w| u32::from_str_radix(w, 16).unwrap()).collect();
+        let words: Vec<u32> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|w| u32::from_str_radix(w, 16).unwrap())
+            .collect();
         input.extend_from_slice(&words[..6]);
         want.extend_from_slice(&words[6..10]);
     }
@@ -177,7 +260,10 @@ fn philox_gpu_matches_known_answers_and_cpu() {
             *w = x;
         }
         input.extend_from_slice(&block);
-        want.extend_from_slice(&rng::philox4x32_10([block[0], block[1], block[2], block[3]], [block[4], block[5]]));
+        want.extend_from_slice(&rng::philox4x32_10(
+            [block[0], block[1], block[2], block[3]],
+            [block[4], block[5]],
+        ));
     }
     let blocks = input.len() / 6;
     let outv = out(ctx, blocks * 4);
@@ -185,7 +271,12 @@ fn philox_gpu_matches_known_answers_and_cpu() {
     ops::run(ctx, &[&d]).unwrap();
     let got: Vec<u32> = buffers::read(ctx, &outv).unwrap();
     for b in 0..blocks {
-        assert_eq!(got[4 * b..4 * b + 4], want[4 * b..4 * b + 4], "Philox block {b}, input {:08x?}", &input[6 * b..6 * b + 6]);
+        assert_eq!(
+            got[4 * b..4 * b + 4],
+            want[4 * b..4 * b + 4],
+            "Philox block {b}, input {:08x?}",
+            &input[6 * b..6 * b + 6]
+        );
     }
 }
 
@@ -212,10 +303,28 @@ fn reparam_matches_cpu() {
         let f = ops::reparam_forward(ctx, &zv, &epsv, &muv, &lvv, &st, n, seed, stream).unwrap();
         let b = ops::reparam_backward(ctx, &dmuv, &dlvv, &up(ctx, &dz), &epsv, &lvv, n).unwrap();
         ops::run(ctx, &[&f, &b]).unwrap();
-        all_close(&format!("eps n={n}"), &read(ctx, &epsv), &eps, NORMAL_ATOL, 1e-5);
-        all_close(&format!("z n={n}"), &read(ctx, &zv), &z, NORMAL_ATOL * 1.7, 1e-5);
+        all_close(
+            &format!("eps n={n}"),
+            &read(ctx, &epsv),
+            &eps,
+            NORMAL_ATOL,
+            1e-5,
+        );
+        all_close(
+            &format!("z n={n}"),
+            &read(ctx, &zv),
+            &z,
+            NORMAL_ATOL * 1.7,
+            1e-5,
+        );
         all_close(&format!("dmu n={n}"), &read(ctx, &dmuv), &dmu, 0.0, 0.0);
-        all_close(&format!("dlogvar n={n}"), &read(ctx, &dlvv), &dlv, NORMAL_ATOL, 1e-5);
+        all_close(
+            &format!("dlogvar n={n}"),
+            &read(ctx, &dlvv),
+            &dlv,
+            NORMAL_ATOL,
+            1e-5,
+        );
     }
 }
 
@@ -227,7 +336,8 @@ fn reparam_noise_depends_on_seed_step_and_stream() {
     let draw = |seed: u64, step: u32, stream: u32| {
         let (zv, epsv) = (out(ctx, n), out(ctx, n));
         let st = state(ctx, step, 0, 0);
-        let d = ops::reparam_forward(ctx, &zv, &epsv, &zeros, &zeros, &st, n, seed, stream).unwrap();
+        let d =
+            ops::reparam_forward(ctx, &zv, &epsv, &zeros, &zeros, &st, n, seed, stream).unwrap();
         ops::run(ctx, &[&d]).unwrap();
         read(ctx, &epsv)
     };
@@ -235,7 +345,10 @@ fn reparam_noise_depends_on_seed_step_and_stream() {
     assert_eq!(base, draw(1, 0, 0), "same key, same numbers");
     for other in [draw(2, 0, 0), draw(1, 1, 0), draw(1, 0, 1)] {
         let same = base.iter().zip(&other).filter(|(a, b)| a == b).count();
-        assert!(same == 0, "{same} of {n} normals repeat under a different key");
+        assert!(
+            same == 0,
+            "{same} of {n} normals repeat under a different key"
+        );
     }
     let mean = base.iter().sum::<f32>() / n as f32;
     assert!(mean.abs() < 0.5, "mean of 64 standard normals is {mean}");
@@ -260,8 +373,20 @@ fn kl_matches_cpu() {
         let b = ops::kl_backward(ctx, &dmuv, &dlvv, &muv, &lvv, n, scale).unwrap();
         ops::run(ctx, &[&f, &b]).unwrap();
         all_close(&format!("kl n={n}"), &read(ctx, &klv), &kl, 1e-6, 1e-5);
-        all_close(&format!("kl dmu n={n}"), &read(ctx, &dmuv), &dmu, 1e-6, 1e-5);
-        all_close(&format!("kl dlogvar n={n}"), &read(ctx, &dlvv), &dlv, 1e-6, 1e-5);
+        all_close(
+            &format!("kl dmu n={n}"),
+            &read(ctx, &dmuv),
+            &dmu,
+            1e-6,
+            1e-5,
+        );
+        all_close(
+            &format!("kl dlogvar n={n}"),
+            &read(ctx, &dlvv),
+            &dlv,
+            1e-6,
+            1e-5,
+        );
     }
 }
 
@@ -298,8 +423,20 @@ fn bce_matches_cpu_including_extreme_logits() {
         let (lv, gv) = (out(ctx, n), out(ctx, n));
         let d = ops::bce_forward(ctx, &lv, &gv, &up(ctx, &logits), &up(ctx, &x), n, 1.0).unwrap();
         ops::run(ctx, &[&d]).unwrap();
-        all_close(&format!("bce loss n={n}"), &read(ctx, &lv), &loss, 1e-5, 1e-5);
-        all_close(&format!("bce grad n={n}"), &read(ctx, &gv), &grad, 1e-6, 1e-5);
+        all_close(
+            &format!("bce loss n={n}"),
+            &read(ctx, &lv),
+            &loss,
+            1e-5,
+            1e-5,
+        );
+        all_close(
+            &format!("bce grad n={n}"),
+            &read(ctx, &gv),
+            &grad,
+            1e-6,
+            1e-5,
+        );
     }
 }
 
@@ -311,21 +448,58 @@ fn gaussian_matches_cpu() {
         let x = random(n, 0.0, 1.0, 10 + i as u64);
         let logvar_x = [-1.3f32];
         let (mut loss, mut dmean, mut dlv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        cpu::gaussian_forward(&mut loss, &mut dmean, &mut dlv, &mean, &x, &logvar_x, n, 0.5);
+        cpu::gaussian_forward(
+            &mut loss, &mut dmean, &mut dlv, &mean, &x, &logvar_x, n, 0.5,
+        );
         let (lv, dmv, dlvv) = (out(ctx, n), out(ctx, n), out(ctx, n));
-        let d = ops::gaussian_forward(ctx, &lv, &dmv, &dlvv, &up(ctx, &mean), &up(ctx, &x), &up(ctx, &logvar_x), n, 0.5)
-            .unwrap();
+        let d = ops::gaussian_forward(
+            ctx,
+            &lv,
+            &dmv,
+            &dlvv,
+            &up(ctx, &mean),
+            &up(ctx, &x),
+            &up(ctx, &logvar_x),
+            n,
+            0.5,
+        )
+        .unwrap();
         ops::run(ctx, &[&d]).unwrap();
-        all_close(&format!("gaussian loss n={n}"), &read(ctx, &lv), &loss, 1e-5, 1e-5);
-        all_close(&format!("gaussian dmean n={n}"), &read(ctx, &dmv), &dmean, 1e-6, 1e-5);
-        all_close(&format!("gaussian dlogvar n={n}"), &read(ctx, &dlvv), &dlv, 1e-6, 1e-5);
+        all_close(
+            &format!("gaussian loss n={n}"),
+            &read(ctx, &lv),
+            &loss,
+            1e-5,
+            1e-5,
+        );
+        all_close(
+            &format!("gaussian dmean n={n}"),
+            &read(ctx, &dmv),
+            &dmean,
+            1e-6,
+            1e-5,
+        );
+        all_close(
+            &format!("gaussian dlogvar n={n}"),
+            &read(ctx, &dlvv),
+            &dlv,
+            1e-6,
+            1e-5,
+        );
     }
 }
 
 #[test]
 fn sum_rows_matches_cpu_and_repeats_exactly() {
     let Some(ctx) = gpu() else { return };
-    for &(rows, cols) in &[(1usize, 1usize), (7, 33), (128, 784), (1, 128 * 784), (129, 20), (400, 7)] {
+    for &(rows, cols) in &[
+        (1usize, 1usize),
+        (7, 33),
+        (128, 784),
+        (1, 128 * 784),
+        (129, 20),
+        (400, 7),
+    ] {
         let src = random(rows * cols, -1.0, 1.0, (rows * 31 + cols) as u64);
         let mut want = vec![0.0; rows];
         cpu::sum_rows(&mut want, &src, rows, cols);
@@ -338,9 +512,18 @@ fn sum_rows_matches_cpu_and_repeats_exactly() {
                 read(ctx, &dst)
             })
             .collect();
-        assert_eq!(runs[0], runs[1], "sum_rows {rows}x{cols} differs between runs");
+        assert_eq!(
+            runs[0], runs[1],
+            "sum_rows {rows}x{cols} differs between runs"
+        );
         // The CPU performs the same additions in the same order; adds are correctly rounded.
-        all_close(&format!("sum_rows {rows}x{cols}"), &runs[0], &want, 1e-6, 1e-6);
+        all_close(
+            &format!("sum_rows {rows}x{cols}"),
+            &runs[0],
+            &want,
+            1e-6,
+            1e-6,
+        );
     }
 }
 
@@ -353,7 +536,16 @@ fn record_loss_matches_cpu() {
     let mut want = vec![0.0; 12];
     cpu::record_loss(&mut want, &recon, &kl, 2, rows, 0.5);
     let hv = out(ctx, 12);
-    let d = ops::record_loss(ctx, &hv, &up(ctx, &recon), &up(ctx, &kl), &state(ctx, 9, 0, 2), rows, 0.5).unwrap();
+    let d = ops::record_loss(
+        ctx,
+        &hv,
+        &up(ctx, &recon),
+        &up(ctx, &kl),
+        &state(ctx, 9, 0, 2),
+        rows,
+        0.5,
+    )
+    .unwrap();
     ops::run(ctx, &[&d]).unwrap();
     all_close("record_loss", &read(ctx, &hv), &want, 0.0, 0.0);
 }
@@ -379,7 +571,13 @@ fn adam_matches_cpu_over_several_steps() {
             ops::run(ctx, &[&d, &adv]).unwrap();
         }
         let tag = format!("n={n} wd={}", hp.weight_decay);
-        all_close(&format!("adam params {tag}"), &read(ctx, &pv), &p, 1e-6, 1e-5);
+        all_close(
+            &format!("adam params {tag}"),
+            &read(ctx, &pv),
+            &p,
+            1e-6,
+            1e-5,
+        );
         all_close(&format!("adam m {tag}"), &read(ctx, &mv), &m, 1e-7, 1e-5);
         all_close(&format!("adam v {tag}"), &read(ctx, &vv), &v, 1e-8, 1e-5);
         let steps: Vec<u32> = buffers::read(ctx, &st).unwrap();
@@ -390,7 +588,12 @@ fn adam_matches_cpu_over_several_steps() {
 #[test]
 fn gather_matches_cpu() {
     let Some(ctx) = gpu() else { return };
-    for &(count, dim, rows, cursor) in &[(10usize, 7usize, 3usize, 2usize), (300, 784, 128, 33), (5, 1, 1, 4), (50, 33, 7, 0)] {
+    for &(count, dim, rows, cursor) in &[
+        (10usize, 7usize, 3usize, 2usize),
+        (300, 784, 128, 33),
+        (5, 1, 1, 4),
+        (50, 33, 7, 0),
+    ] {
         let data: Vec<u8> = (0..count * dim).map(|i| (i * 37 % 251) as u8).collect();
         let perm: Vec<u32> = (0..count as u32).rev().collect();
         let mut want = vec![0.0; rows * dim];
@@ -400,8 +603,23 @@ fn gather_matches_cpu() {
         let words: Vec<u32> = bytemuck::cast_slice(&padded).to_vec();
         let outv = out(ctx, rows * dim);
         let st = state(ctx, 0, cursor as u32, 0);
-        let d = ops::gather_batch(ctx, &outv, &up(ctx, &words), &up(ctx, &perm), &st, rows, dim).unwrap();
+        let d = ops::gather_batch(
+            ctx,
+            &outv,
+            &up(ctx, &words),
+            &up(ctx, &perm),
+            &st,
+            rows,
+            dim,
+        )
+        .unwrap();
         ops::run(ctx, &[&d]).unwrap();
-        all_close(&format!("gather {count}x{dim} rows {rows} at {cursor}"), &read(ctx, &outv), &want, 0.0, 0.0);
+        all_close(
+            &format!("gather {count}x{dim} rows {rows} at {cursor}"),
+            &read(ctx, &outv),
+            &want,
+            0.0,
+            0.0,
+        );
     }
 }

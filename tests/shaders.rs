@@ -7,9 +7,12 @@ use wgvae::gpu::kernels::{Kernel, ShaderFile};
 fn validate(name: &str, source: &str) -> naga::Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
     module
 }
 
@@ -30,14 +33,21 @@ fn every_shader_file_validates() {
             .unwrap_or_else(|| panic!("{name} is not in ShaderFile::ALL, so no kernel can use it"));
         // The file on disk is the one embedded in the binary.
         let on_disk = std::fs::read_to_string(&path).unwrap();
-        assert!(file.source().ends_with(on_disk.as_str()), "{name}: embedded text differs from disk");
+        assert!(
+            file.source().ends_with(on_disk.as_str()),
+            "{name}: embedded text differs from disk"
+        );
         validate(&name, &file.source());
         // Files compiled after rng.wgsl also stand alone or with it, never with a template.
         if !file.needs_rng() {
             validate(&name, &on_disk);
         }
     }
-    assert!(found >= ShaderFile::ALL.len(), "found only {found} shader files in {}", dir.display());
+    assert!(
+        found >= ShaderFile::ALL.len(),
+        "found only {found} shader files in {}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -50,13 +60,19 @@ fn every_kernel_entry_point_exists_with_its_bindings() {
             .iter()
             .find(|e| e.name == spec.entry)
             .unwrap_or_else(|| panic!("{}: no entry point {}", spec.file.name(), spec.entry));
-        assert_eq!(entry.stage, naga::ShaderStage::Compute, "{} is not a compute entry", spec.entry);
+        assert_eq!(
+            entry.stage,
+            naga::ShaderStage::Compute,
+            "{} is not a compute entry",
+            spec.entry
+        );
         // Every binding the layout declares is one some global in the file declares.
         for &(binding, _) in spec.bindings {
-            let declared = module
-                .global_variables
-                .iter()
-                .any(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == binding));
+            let declared = module.global_variables.iter().any(|(_, g)| {
+                g.binding
+                    .as_ref()
+                    .is_some_and(|b| b.group == 0 && b.binding == binding)
+            });
             assert!(declared, "{}: binding {binding} not declared", spec.entry);
         }
     }

@@ -3,3 +3,4 @@
 
 pub mod ops;
 pub mod rng;
+pub mod vae;

@@ -338,7 +338,10 @@ pub fn one_minus_exp(x: f32) -> f32 {
 impl AdamHyper {
     /// ln(beta1), ln(beta2) in f64, rounded once: the kernel forms 1 - beta^t from them.
     pub fn ln_betas(&self) -> (f32, f32) {
-        ((self.beta1 as f64).ln() as f32, (self.beta2 as f64).ln() as f32)
+        (
+            (self.beta1 as f64).ln() as f32,
+            (self.beta2 as f64).ln() as f32,
+        )
     }
 }
 

@@ -37,7 +37,13 @@ pub fn gpu() -> Option<&'static GpuContext> {
 /// Panics unless |got - want| <= atol + rtol |want| everywhere; the message names the worst
 /// element (by how far past its bound it is), both values and the largest absolute error.
 pub fn all_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
-    assert_eq!(got.len(), want.len(), "{what}: length {} vs expected {}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs expected {}",
+        got.len(),
+        want.len()
+    );
     let mut worst: Option<(usize, f32)> = None;
     let mut max_err = 0.0f32;
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {

@@ -1,0 +1,124 @@
+//! Folders of PNG/JPEG images as a [`Dataset`]: decoding with size limits, conversion to
+//! grey, centre crop and resize to the model's input size.
+//!
+//! Only the files directly in the folder are read (no recursion), sorted by file name so the
+//! order, and with it any seeded shuffle or train/eval subset, is the same on every machine.
+//! Files whose extension is not png/jpg/jpeg (any case) and hidden files (leading `.`, e.g.
+//! macOS `._x.png` forks) are skipped; a file that claims to be an image but does not decode
+//! is an error naming it, since silently dropping data hides mistakes.
+
+use std::path::{Path, PathBuf};
+
+use image::imageops::FilterType;
+use image::{GrayImage, ImageError, ImageReader, Limits};
+
+use super::{check_size, DataError, Dataset, MAX_SIDE};
+
+/// The decoder's allocation bound: a crafted or corrupt header cannot make us allocate more.
+pub const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// The image files of `dir` (see the module docs), sorted by file name.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| DataError::io(dir, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let ext = Path::new(&*name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if !matches!(ext.as_deref(), Some("png" | "jpg" | "jpeg")) {
+            continue;
+        }
+        let path = entry.path();
+        // metadata() follows symlinks, so a link to an image counts and a directory named
+        // x.png does not.
+        if std::fs::metadata(&path)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Decodes one image to 8-bit grey with [`Limits`] (16384x16384, 512 MiB), so huge or corrupt
+/// files give an error instead of a panic or an out-of-memory abort. The format is guessed
+/// from the content, falling back to the extension. Colour goes through `image`'s luma
+/// conversion (Rec. 709 weights); alpha is dropped, not composited.
+pub fn decode_grey(path: &Path) -> Result<GrayImage, DataError> {
+    let img_err = |source: ImageError| match source {
+        ImageError::Limits(_) => DataError::ImageTooLarge {
+            path: path.to_path_buf(),
+            source,
+        },
+        source => DataError::Image {
+            path: path.to_path_buf(),
+            source,
+        },
+    };
+    let mut reader = ImageReader::open(path)
+        .map_err(|e| DataError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| DataError::io(path, e))?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE as u32);
+    limits.max_image_height = Some(MAX_SIDE as u32);
+    limits.max_alloc = Some(MAX_ALLOC);
+    reader.limits(limits);
+    Ok(reader.decode().map_err(img_err)?.to_luma8())
+}
+
+/// Centre-crops `img` to the aspect ratio `cols:rows`, then resizes it to `cols x rows` with
+/// a triangle (bilinear) filter. Cropping rather than stretching keeps digits and faces in
+/// proportion; an image already of the target size is returned unchanged.
+pub fn fit(img: &GrayImage, rows: usize, cols: usize) -> GrayImage {
+    let (w, h) = (img.width() as u64, img.height() as u64);
+    let (r, c) = (rows as u64, cols as u64);
+    // Compare w/h with c/r in integers: w*r > h*c means too wide.
+    let (cw, ch) = if w * r > h * c {
+        (((h * c + r / 2) / r).clamp(1, w), h)
+    } else {
+        (w, ((w * r + c / 2) / c).clamp(1, h))
+    };
+    let (x, y) = ((w - cw) / 2, (h - ch) / 2);
+    let cropped = if (cw, ch) == (w, h) {
+        img.clone()
+    } else {
+        image::imageops::crop_imm(img, x as u32, y as u32, cw as u32, ch as u32).to_image()
+    };
+    if (cw, ch) == (c, r) {
+        return cropped;
+    }
+    image::imageops::resize(&cropped, cols as u32, rows as u32, FilterType::Triangle)
+}
+
+/// Loads every image in `dir` (see the module docs) as grey `rows x cols`, sorted by file
+/// name. Labels are `None`. An empty folder is an error.
+pub fn load_image_folder(dir: &Path, rows: usize, cols: usize) -> Result<Dataset, DataError> {
+    check_size(rows, cols)?;
+    let files = image_files(dir)?;
+    if files.is_empty() {
+        return Err(DataError::NoImages {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let mut images = Vec::with_capacity(files.len() * rows * cols);
+    for path in &files {
+        let grey = fit(&decode_grey(path)?, rows, cols);
+        images.extend_from_slice(grey.as_raw());
+    }
+    Ok(Dataset {
+        images,
+        labels: None,
+        count: files.len(),
+        rows,
+        cols,
+    })
+}
