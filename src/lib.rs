@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod cpu;
 pub mod data;
@@ -14,3 +15,7 @@ pub mod error;
 pub mod gpu;
 pub mod info;
 pub mod layout;
+pub mod plot;
+pub mod progress;
+pub mod sample;
+pub mod train;

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use wgvae::cli::{BenchWhat, Cli, Command};
+use wgvae::cli::{Cli, Command};
+use wgvae::commands;
+use wgvae::gpu::GpuContext;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,21 +21,15 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let wanted = cli.gpu.adapter.as_deref();
-    match cli.command {
-        Command::Info => wgvae::info::run(wanted)?,
-        Command::Bench(args) => {
-            let ctx = wgvae::gpu::GpuContext::new(wanted)?;
-            match args.what {
-                BenchWhat::Kernels => {
-                    let rows = wgvae::bench::linear_forward(&ctx, args.reps as usize)?;
-                    if args.json {
-                        println!("{}", serde_json::to_string_pretty(&rows)?);
-                    } else {
-                        wgvae::bench::print_table(&ctx, &rows);
-                    }
-                }
-            }
-        }
+    if let Command::Info = cli.command {
+        return Ok(wgvae::info::run(wanted)?);
     }
-    Ok(())
+    let ctx = GpuContext::new(wanted)?;
+    match cli.command {
+        Command::Info => unreachable!("handled above"),
+        Command::Train(a) => commands::train(&ctx, a),
+        Command::Eval(a) => commands::eval(&ctx, a),
+        Command::Sample(a) => commands::sample(&ctx, a),
+        Command::Bench(a) => commands::bench(&ctx, a),
+    }
 }

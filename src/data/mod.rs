@@ -223,3 +223,28 @@ pub(crate) fn check_size(rows: usize, cols: usize) -> Result<(), DataError> {
     }
     Ok(())
 }
+
+/// `load(dir, ...)` when a folder is named, else the embedded MNIST subset (28x28 only).
+pub fn load_split(
+    dir: Option<&Path>,
+    split: Split,
+    rows: usize,
+    cols: usize,
+) -> Result<Dataset, DataError> {
+    match dir {
+        Some(d) => load(d, split, rows, cols),
+        None => {
+            let ds = embedded::try_embedded(split)?;
+            if ds.rows != rows || ds.cols != cols {
+                return Err(DataError::DimsMismatch {
+                    name: "the embedded MNIST subset".into(),
+                    rows,
+                    cols,
+                    found_rows: ds.rows,
+                    found_cols: ds.cols,
+                });
+            }
+            Ok(ds)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! One handler per subcommand: turn parsed flags into library calls and print the results.
+
+use anyhow::{bail, Context, Result};
+
+use crate::checkpoint;
+use crate::cli::{
+    BenchArgs, BenchWhat, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs, VariantArg,
+};
+use crate::config::{Likelihood, ModelConfig};
+use crate::cpu::ops::AdamHyper;
+use crate::data::Split;
+use crate::gpu::ops::LinearVariant;
+use crate::gpu::vae::GpuVae;
+use crate::gpu::GpuContext;
+use crate::train::{self, TrainConfig};
+use crate::{bench, plot, sample};
+
+fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
+    v.map(|v| match v {
+        VariantArg::Tiled => LinearVariant::Tiled,
+        VariantArg::Reg4x4 => LinearVariant::Reg4x4,
+    })
+}
+
+pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
+    let cfg = ModelConfig {
+        rows: a.size.0,
+        cols: a.size.1,
+        hidden: a.hidden,
+        latent: a.latent,
+        likelihood: match a.likelihood {
+            LikelihoodArg::Bernoulli | LikelihoodArg::Bce => Likelihood::Bernoulli,
+            LikelihoodArg::Gaussian => Likelihood::Gaussian,
+        },
+        beta: a.beta,
+        learn_variance: a.learn_variance,
+        gaussian_logvar: a.gaussian_logvar,
+    };
+    if cfg.likelihood == Likelihood::Bernoulli && a.learn_variance {
+        bail!("--learn-variance applies to --likelihood gaussian only");
+    }
+    let tc = TrainConfig {
+        epochs: a.epochs,
+        batch: a.batch,
+        adam: AdamHyper {
+            lr: a.lr,
+            weight_decay: a.weight_decay,
+            ..AdamHyper::default()
+        },
+        seed: a.seed,
+        data: a.data,
+        out: a.out,
+        resume: a.resume,
+        steps_per_submit: a.steps_per_submit,
+        log_every: a.log_every,
+        variant: variant(a.variant),
+    };
+    let data_name = tc
+        .data
+        .as_ref()
+        .map_or("embedded MNIST subset".to_string(), |d| {
+            d.display().to_string()
+        });
+    println!(
+        "training {}x{} -> {:?} -> {} ({}, beta {}) on {data_name}, adapter {}, batch {}, lr {}, seed {}",
+        cfg.rows,
+        cfg.cols,
+        cfg.hidden,
+        cfg.latent,
+        cfg.likelihood.name(),
+        cfg.beta,
+        ctx.info.name,
+        tc.batch,
+        tc.adam.lr,
+        tc.seed
+    );
+    let reports = train::train(ctx, &cfg, &tc, |r| {
+        println!(
+            "epoch {:>3}: train loss {:.2}  test loss {:.2} (reconstruction {:.2}, KL {:.2})  {:.0} samples/s  {:.1} s",
+            r.epoch, r.train_loss, r.test.total, r.test.recon, r.test.kl, r.samples_per_sec, r.seconds
+        );
+    })?;
+    let (csv, png) = train::curve_paths(&tc.out);
+    if let Some(last) = reports.last() {
+        println!(
+            "saved {} (epoch {}, step {}); loss curve {} and {}",
+            tc.out.display(),
+            last.epoch,
+            last.step,
+            csv.display(),
+            png.display()
+        );
+    }
+    Ok(())
+}
+
+fn load_model(ctx: &GpuContext, path: &std::path::Path) -> Result<GpuVae> {
+    let (meta, params) = checkpoint::load_model(path, None)?;
+    Ok(GpuVae::new(
+        ctx,
+        &meta.config,
+        &params,
+        LinearVariant::preferred(&ctx.info),
+    )?)
+}
+
+pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
+    if a.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let model = load_model(ctx, &a.model)?;
+    let test_set = crate::data::load_split(
+        a.data.as_deref(),
+        Split::Test,
+        model.cfg.rows,
+        model.cfg.cols,
+    )?;
+    if test_set.count == 0 {
+        bail!("the test data holds no images");
+    }
+    let data = train::upload_dataset(ctx, &test_set)?;
+    let parts = train::evaluate(ctx, &model, &data, test_set.count, a.batch, a.seed, 0)?;
+    let name = a
+        .data
+        .as_ref()
+        .map_or("embedded MNIST test subset".to_string(), |d| {
+            d.display().to_string()
+        });
+    println!(
+        "test loss per sample: {:.4} (reconstruction {:.4}, KL {:.4}) on {} images of {name}",
+        parts.total, parts.recon, parts.kl, test_set.count
+    );
+    Ok(())
+}
+
+pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
+    if a.n == 0 || a.n > 4096 {
+        bail!("-n must be in 1..=4096, got {}", a.n);
+    }
+    if a.output
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("png"))
+    {
+        bail!("the output must be a .png file: {}", a.output.display());
+    }
+    let model = load_model(ctx, &a.model)?;
+    let (rows, cols) = (model.cfg.rows, model.cfg.cols);
+    let grid = if a.reconstruct {
+        let test = crate::data::load_split(a.data.as_deref(), Split::Test, rows, cols)?;
+        let n = a.n.min(test.count);
+        let originals: Vec<Vec<f32>> = (0..n)
+            .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())
+            .collect();
+        let recon = sample::reconstructions(ctx, &model, &originals)?;
+        // pairs side by side: original, reconstruction, original, ...
+        let per_row = 2 * (n as f64).sqrt().ceil() as usize;
+        let cells: Vec<Vec<f32>> = originals
+            .into_iter()
+            .zip(recon)
+            .flat_map(|(o, r)| [o, r])
+            .collect();
+        plot::image_grid(&cells, rows, cols, per_row, a.scale)
+    } else {
+        let images = sample::prior_samples(ctx, &model, a.n, a.seed)?;
+        plot::image_grid(
+            &images,
+            rows,
+            cols,
+            (a.n as f64).sqrt().ceil() as usize,
+            a.scale,
+        )
+    };
+    let png = plot::encode_png(&image::DynamicImage::ImageLuma8(grid));
+    sample::write_file_atomic(&a.output, &png)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    println!("wrote {}", a.output.display());
+    Ok(())
+}
+
+pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
+    match a.what {
+        BenchWhat::Kernels => {
+            let rows = bench::linear_forward(ctx, a.reps as usize)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                bench::print_table(ctx, &rows);
+            }
+        }
+        BenchWhat::Train => {
+            let cfg = ModelConfig::default();
+            let mut results = Vec::new();
+            for &b in &a.batch {
+                if b == 0 {
+                    bail!("--batch sizes must be at least 1");
+                }
+                results.push(train::bench_train(
+                    ctx,
+                    &cfg,
+                    b,
+                    a.steps.max(1),
+                    a.steps_per_submit,
+                )?);
+            }
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                println!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
+                println!(
+                    "{:>6} {:>6} {:>12} {:>10} {:>11} {:>13} {:>13} {:>14}",
+                    "batch",
+                    "steps",
+                    "samples/s",
+                    "ms/step",
+                    "dispatches",
+                    "submits/step",
+                    "host ms/step",
+                    "first step ms"
+                );
+                for r in results {
+                    println!(
+                        "{:>6} {:>6} {:>12.0} {:>10.2} {:>11} {:>13.3} {:>13.3} {:>14.0}",
+                        r.batch,
+                        r.steps,
+                        r.samples_per_sec,
+                        r.ms_per_step,
+                        r.dispatches_per_step,
+                        r.submits_per_step,
+                        r.host_ms_per_step,
+                        r.first_step_ms
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Training end to end on the embedded data: a few hundred GPU steps must bring the test loss
+//! below what any model that ignores its input can reach, and checkpoints must resume.
+
+mod common;
+
+use common::gpu;
+use wgvae::checkpoint;
+use wgvae::config::ModelConfig;
+use wgvae::cpu::ops::AdamHyper;
+use wgvae::data::{embedded, Split};
+use wgvae::train::{self, TrainConfig};
+
+fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch: 128,
+        adam: AdamHyper::default(),
+        seed: 1,
+        data: None,
+        out: out.to_path_buf(),
+        resume: false,
+        steps_per_submit: 8,
+        log_every: 25,
+        variant: None,
+    }
+}
+
+/// Test loss per sample of the best input-independent Bernoulli model: every pixel predicted
+/// by its mean over the training set (no latent code can make this worse).
+fn mean_image_loss() -> f64 {
+    let (train, test) = (
+        embedded::embedded(Split::Train),
+        embedded::embedded(Split::Test),
+    );
+    let d = train.dim();
+    let mut mean = vec![0.0f64; d];
+    for i in 0..train.count {
+        for (m, &p) in mean.iter_mut().zip(train.image(i)) {
+            *m += p as f64 / 255.0 / train.count as f64;
+        }
+    }
+    let mut total = 0.0;
+    for i in 0..test.count {
+        for (m, &p) in mean.iter().zip(test.image(i)) {
+            let (x, q) = (p as f64 / 255.0, m.clamp(1e-6, 1.0 - 1e-6));
+            total -= x * q.ln() + (1.0 - x) * (1.0 - q).ln();
+        }
+    }
+    total / test.count as f64
+}
+
+#[test]
+fn a_few_hundred_steps_learn_and_resume_continues() {
+    let Some(ctx) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vae.safetensors");
+    let cfg = ModelConfig::default();
+    // 3 epochs of 79 steps (78 of 128 images and one of 16)
+    let reports = train::train(ctx, &cfg, &config(&out, 3), |_| {}).unwrap();
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports[2].step, 3 * 79);
+    let baseline = mean_image_loss();
+    let untrained = 784.0 * std::f64::consts::LN_2; // logits 0: every pixel costs ln 2 or less
+    let test = reports[2].test;
+    eprintln!(
+        "mean-image baseline {baseline:.1}, after 237 steps test loss {:.1}",
+        test.total
+    );
+    assert!(baseline < untrained, "baseline {baseline}");
+    assert!(
+        test.total < 0.8 * baseline,
+        "test loss {} not below 0.8 x mean-image loss {baseline}",
+        test.total
+    );
+    assert!(
+        reports[2].test.total < reports[0].test.total,
+        "test loss did not fall over epochs"
+    );
+    assert!(
+        test.kl > 1.0,
+        "KL {} near 0: the latent code is unused",
+        test.kl
+    );
+    assert!((test.recon + test.kl - test.total).abs() < 1e-3 * test.total);
+
+    // checkpoint, Adam state and curve files exist; the checkpoint records the run
+    let (meta, params) = checkpoint::load_model(&out, Some(&cfg)).unwrap();
+    assert_eq!((meta.epoch, meta.step, meta.seed), (3, 237, 1));
+    assert!(params.iter().all(|p| p.is_finite()));
+    let (csv, png) = train::curve_paths(&out);
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv_text.lines().filter(|l| l.contains(",test,")).count(), 3);
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+
+    // resume to 4 epochs continues from step 237 and keeps the curve
+    let mut tc = config(&out, 4);
+    tc.resume = true;
+    let more = train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+    assert_eq!(more.len(), 1);
+    assert_eq!((more[0].epoch, more[0].step), (4, 4 * 79));
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv_text.lines().filter(|l| l.contains(",test,")).count(), 4);
+    assert!(
+        more[0].test.total < test.total + 2.0,
+        "resumed run got worse: {} vs {}",
+        more[0].test.total,
+        test.total
+    );
+
+    // nothing left to do is an error, not a silent success
+    let err = train::train(ctx, &cfg, &tc, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already holds 4 epochs"), "{err}");
+}
