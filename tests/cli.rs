@@ -1,0 +1,279 @@
+//! The binary end to end on small data in a temp dir: the happy path and bad input, each with
+//! its message and exit code. Every GPU command here runs on the shared test adapter.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn wgvae() -> Command {
+    let mut cmd = Command::cargo_bin("wgvae").unwrap();
+    cmd.env_remove("WGVAE_ADAPTER");
+    cmd
+}
+
+/// stderr of a failed run: exactly one "error: ..." line (Mesa's own chatter aside).
+fn error_line(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(errors.len(), 1, "expected one error line, got:\n{stderr}");
+    errors[0].to_string()
+}
+
+fn fails_with(cmd: &mut Command, needle: &str) {
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let line = error_line(&out);
+    assert!(
+        line.contains(needle),
+        "error {line:?} does not mention {needle:?}"
+    );
+}
+
+fn tiny_train(dir: &Path, epochs: &str, latent: &str, extra: &[&str]) -> std::process::Output {
+    let out = dir.join("m.safetensors");
+    let out_s = out.to_str().unwrap().to_string();
+    let mut args = vec![
+        "train", "--epochs", epochs, "--hidden", "32", "--latent", latent, "--batch", "500",
+    ];
+    args.extend_from_slice(&["--out", &out_s]);
+    args.extend_from_slice(extra);
+    wgvae().args(&args).output().unwrap()
+}
+
+#[test]
+fn no_adapter_is_one_line_and_exit_1() {
+    // with the Vulkan driver hidden there is no adapter, whatever the machine has
+    let out = wgvae()
+        .args(["info"])
+        .env("VK_ICD_FILENAMES", "/nonexistent")
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = error_line(&out);
+    assert!(
+        line.contains("no GPU adapter") && line.contains("mesa-vulkan-drivers"),
+        "{line}"
+    );
+}
+
+#[test]
+fn info_lists_adapters_and_limits() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let out = wgvae().arg("info").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "adapters:",
+        "chosen:",
+        "max_storage_buffer_binding_size",
+        "timestamp queries",
+        "linear forward variant",
+    ] {
+        assert!(text.contains(needle), "info lacks {needle:?}:\n{text}");
+    }
+    fails_with(
+        wgvae().args(["info", "--adapter", "no-such-adapter-xyz"]),
+        "no adapter name contains",
+    );
+}
+
+#[test]
+fn train_eval_sample_happy_path() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = tiny_train(dir.path(), "1", "4", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("epoch   1: train loss"), "{text}");
+    let model = dir.path().join("m.safetensors");
+    for f in [
+        "m.safetensors",
+        "m.safetensors.adam.safetensors",
+        "m.loss.csv",
+        "m.loss.png",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+
+    let out = wgvae()
+        .args(["eval", "--model", model.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let loss: f64 = text
+        .split("test loss per sample: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(loss > 50.0 && loss < 543.0, "eval loss {loss}");
+
+    for (name, extra) in [("prior.png", vec![]), ("recon.png", vec!["--reconstruct"])] {
+        let png = dir.path().join(name);
+        let mut args = vec![
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "-n",
+            "16",
+            "-o",
+            png.to_str().unwrap(),
+            "--scale",
+            "1",
+        ];
+        args.extend(extra.iter());
+        let out = wgvae().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let img = image::open(&png).unwrap().to_luma8();
+        // 4 x 4 cells of 28 + 1 gap pixels (8 wide for the pairs)
+        let cells_wide = if name == "recon.png" { 8 } else { 4 };
+        assert_eq!(
+            (img.width(), img.height()),
+            (cells_wide * 29 + 1, 4 * 29 + 1),
+            "{name}"
+        );
+        let bright = img.pixels().filter(|p| p.0[0] > 128).count();
+        assert!(bright > 100, "{name} is nearly empty");
+    }
+}
+
+#[test]
+fn bad_flags_and_files_fail_cleanly() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fails_with(wgvae().args(["train", "--batch", "0"]), "--batch must be");
+    fails_with(wgvae().args(["train", "--latent", "0"]), "--latent must be");
+    fails_with(
+        wgvae().args(["train", "--lr", "NaN"]),
+        "--lr must be a positive number",
+    );
+    fails_with(
+        wgvae().args(["train", "--learn-variance"]),
+        "--likelihood gaussian only",
+    );
+    fails_with(
+        wgvae().args(["train", "--data", "/nonexistent/mnist"]),
+        "/nonexistent/mnist",
+    );
+    let usage = wgvae().args(["train", "--size", "0x5"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "clap usage errors exit 2");
+
+    let bad = d.join("bad.safetensors");
+    std::fs::write(&bad, b"not a checkpoint at all").unwrap();
+    fails_with(
+        wgvae().args(["eval", "--model", bad.to_str().unwrap()]),
+        "not a valid safetensors file",
+    );
+    fails_with(
+        wgvae().args([
+            "eval",
+            "--model",
+            d.join("missing.safetensors").to_str().unwrap(),
+        ]),
+        "missing.safetensors",
+    );
+
+    // a real checkpoint, then: truncated copy, mismatched resume, bad sample output
+    let out = tiny_train(d, "1", "4", &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let model = d.join("m.safetensors");
+    let original = std::fs::read(&model).unwrap();
+    let cut = d.join("cut.safetensors");
+    std::fs::write(&cut, &original[..original.len() / 2]).unwrap();
+    fails_with(
+        wgvae().args(["eval", "--model", cut.to_str().unwrap()]),
+        "cut.safetensors",
+    );
+
+    let out = tiny_train(d, "2", "5", &["--resume"]);
+    assert!(!out.status.success());
+    let line = error_line(&out);
+    assert!(line.contains("latent"), "{line}");
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        original,
+        "a refused resume must not touch the checkpoint"
+    );
+
+    let jpg = d.join("grid.jpg");
+    fails_with(
+        wgvae().args([
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "-o",
+            jpg.to_str().unwrap(),
+        ]),
+        "must be a .png",
+    );
+    let png = d.join("grid.png");
+    fails_with(
+        wgvae().args([
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "-o",
+            png.to_str().unwrap(),
+            "-n",
+            "0",
+        ]),
+        "-n must be",
+    );
+    fails_with(
+        wgvae().args([
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "-o",
+            d.join("no/such/dir/g.png").to_str().unwrap(),
+        ]),
+        "cannot write",
+    );
+    assert!(
+        !jpg.exists() && !png.exists(),
+        "a failed sample left an output file"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
