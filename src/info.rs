@@ -34,7 +34,7 @@ pub fn run(wanted: Option<&str>) -> Result<(), GpuError> {
         ("max_buffer_size", l.max_buffer_size),
         (
             "max_storage_buffer_binding_size",
-            l.max_storage_buffer_binding_size as u64,
+            l.max_storage_buffer_binding_size,
         ),
         (
             "max_storage_buffers_per_shader_stage",
@@ -42,7 +42,7 @@ pub fn run(wanted: Option<&str>) -> Result<(), GpuError> {
         ),
         (
             "max_uniform_buffer_binding_size",
-            l.max_uniform_buffer_binding_size as u64,
+            l.max_uniform_buffer_binding_size,
         ),
         (
             "min_storage_buffer_offset_alignment",
