@@ -236,17 +236,10 @@ fn philox_gpu_matches_known_answers_and_cpu() {
     let Some(ctx) = gpu() else { return };
     let mut input: Vec<u32> = Vec::new();
     let mut want: Vec<u32> = Vec::new();
-    for line in include_str!("../tests/data/philox4x32-10-kat.txt").lines() {
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let words: Vec<u32> = line
-            .split_whitespace()
-            .skip(2)
-            .map(|w| u32::from_str_radix(w, 16).unwrap())
-            .collect();
-        input.extend_from_slice(&words[..6]);
-        want.extend_from_slice(&words[6..10]);
+    for (counter, key, expected) in common::philox_kat() {
+        input.extend_from_slice(&counter);
+        input.extend_from_slice(&key);
+        want.extend_from_slice(&expected);
     }
     assert_eq!(want.len(), 12, "three known-answer vectors");
     // Plus 997 pseudo-random counters and keys checked against the CPU implementation.

@@ -491,11 +491,12 @@ impl GpuVae {
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
+        let input = Input::Gather { data, perm };
         self.forward_loss(
             ctx,
             bufs,
             rows,
-            &Input::Gather { data, perm },
+            &input,
             state,
             history,
             seed,
@@ -508,7 +509,7 @@ impl GpuVae {
         Ok(out)
     }
 
-    /// One evaluation batch: forward and loss record only.
+    /// One evaluation batch: the same forward pass and loss record, no backward, no update.
     #[allow(clippy::too_many_arguments)]
     pub fn eval_step(
         &self,
@@ -522,11 +523,12 @@ impl GpuVae {
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
+        let input = Input::Gather { data, perm };
         self.forward_loss(
             ctx,
             bufs,
             rows,
-            &Input::Gather { data, perm },
+            &input,
             state,
             history,
             seed,

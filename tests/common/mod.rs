@@ -75,3 +75,23 @@ pub fn random(len: usize, lo: f32, hi: f32, seed: u64) -> Vec<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     (0..len).map(|_| rng.random_range(lo..hi)).collect()
 }
+
+/// Random123's Philox4x32-10 known-answer vectors: (counter, key, expected output).
+pub fn philox_kat() -> Vec<([u32; 4], [u32; 2], [u32; 4])> {
+    include_str!("../data/philox4x32-10-kat.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let w: Vec<u32> = line
+                .split_whitespace()
+                .skip(2)
+                .map(|w| u32::from_str_radix(w, 16).expect("hex word"))
+                .collect();
+            (
+                [w[0], w[1], w[2], w[3]],
+                [w[4], w[5]],
+                [w[6], w[7], w[8], w[9]],
+            )
+        })
+        .collect()
+}
