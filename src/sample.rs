@@ -33,7 +33,7 @@ pub fn prior_samples(
     seed: u64,
 ) -> Result<Vec<Vec<f32>>, GpuError> {
     let l = vae.cfg.latent;
-    let bufs = BatchBuffers::new(ctx, &vae.cfg, n);
+    let bufs = BatchBuffers::new(ctx, &vae.cfg, n)?;
     let zeros = View::whole(&buffers::zeros(ctx, "zeros", (n * l) as u64));
     let state = vae::step_state(ctx, 0);
     let mut program = vec![ops::reparam_forward(
@@ -63,7 +63,7 @@ pub fn reconstructions(
 ) -> Result<Vec<Vec<f32>>, GpuError> {
     let n = images.len();
     let d = vae.cfg.input_dim();
-    let bufs = BatchBuffers::new(ctx, &vae.cfg, n);
+    let bufs = BatchBuffers::new(ctx, &vae.cfg, n)?;
     let flat: Vec<f32> = images.iter().flatten().copied().collect();
     buffers::write(ctx, &bufs.x, &flat);
     let mut encode = Vec::new();

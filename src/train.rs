@@ -149,7 +149,7 @@ pub fn evaluate(
     noise_step: u32,
 ) -> Result<LossParts, GpuError> {
     let batch = batch.min(count).max(1);
-    let bufs = BatchBuffers::new(ctx, &vae.cfg, batch);
+    let bufs = BatchBuffers::new(ctx, &vae.cfg, batch)?;
     let identity: Vec<u32> = (0..count as u32).collect();
     let perm = View::whole(&buffers::upload(ctx, "eval order", &identity));
     let (full, rest) = batch_sizes(count, batch);
@@ -314,7 +314,7 @@ pub fn train(
     let batch = tc.batch.min(train_set.count);
     let (full, rest) = batch_sizes(train_set.count, batch);
     let steps_per_epoch = full + usize::from(rest > 0);
-    let bufs = BatchBuffers::new(ctx, cfg, batch);
+    let bufs = BatchBuffers::new(ctx, cfg, batch)?;
     let perm_view = View::whole(&buffers::zeros(ctx, "permutation", train_set.count as u64));
     let history = View::whole(&buffers::zeros(
         ctx,
@@ -359,8 +359,10 @@ pub fn train(
     let mut order: Vec<u32> = (0..train_set.count as u32).collect();
     for epoch in start.epoch + 1..=tc.epochs {
         let began = Instant::now();
-        // A fresh shuffle per epoch, reproducible from (seed, epoch).
+        // A shuffle of the identity per epoch, a function of (seed, epoch) alone, so a resumed
+        // run sees the same order as an uninterrupted one.
         let mut rng = rand::rngs::StdRng::seed_from_u64(tc.seed ^ ((epoch as u64) << 32));
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i as u32);
         order.shuffle(&mut rng);
         buffers::write(ctx, &perm_view, &order);
         buffers::write(ctx, &state, &[step as u32, 0, 0, 0]);
@@ -517,7 +519,7 @@ pub fn bench_train(
     let started = Instant::now();
     let model = GpuVae::new(ctx, cfg, &params, LinearVariant::preferred(&ctx.info))?;
     let data = upload_dataset(ctx, &train_set)?;
-    let bufs = BatchBuffers::new(ctx, cfg, batch);
+    let bufs = BatchBuffers::new(ctx, cfg, batch)?;
     // The cursor wraps: a permutation repeated so that any number of steps stays in range.
     let per_epoch = train_set.count / batch;
     let order: Vec<u32> = (0..(per_epoch * batch) as u32).collect();

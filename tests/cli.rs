@@ -177,6 +177,10 @@ fn bad_flags_and_files_fail_cleanly() {
     fails_with(wgvae().args(["train", "--batch", "0"]), "--batch must be");
     fails_with(wgvae().args(["train", "--latent", "0"]), "--latent must be");
     fails_with(
+        wgvae().args(["train", "--batch", "65536", "--hidden", "4096"]),
+        "lower --batch",
+    );
+    fails_with(
         wgvae().args(["train", "--lr", "NaN"]),
         "--lr must be a positive number",
     );

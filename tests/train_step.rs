@@ -57,7 +57,7 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
     model.write_state(ctx, &params, &m0, &v0);
     let data = upload_dataset(ctx, &set).unwrap();
     let perm_view = View::whole(&buffers::upload(ctx, "perm", &perm));
-    let bufs = BatchBuffers::new(ctx, cfg, rows);
+    let bufs = BatchBuffers::new(ctx, cfg, rows).unwrap();
     let history = View::whole(&buffers::zeros(ctx, "history", 4));
     let state = View::whole(&buffers::upload(ctx, "state", &[step, cursor as u32, 0, 0]));
     let program = model

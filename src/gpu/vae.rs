@@ -53,12 +53,34 @@ pub struct BatchBuffers {
 }
 
 impl BatchBuffers {
-    pub fn new(ctx: &GpuContext, cfg: &ModelConfig, rows: usize) -> Self {
+    /// Fails with a shape error naming the batch when its widest tensor would exceed what the
+    /// adapter can bind, instead of a wgpu validation panic.
+    pub fn new(ctx: &GpuContext, cfg: &ModelConfig, rows: usize) -> Result<Self, GpuError> {
+        let widest = cfg
+            .hidden
+            .iter()
+            .copied()
+            .chain([cfg.input_dim(), cfg.latent])
+            .max()
+            .unwrap_or(1);
+        let bytes = (rows as u64)
+            .saturating_mul(widest as u64)
+            .saturating_mul(4);
+        let limits = ctx.device.limits();
+        let limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if rows == 0 || bytes > limit {
+            return Err(GpuError::shape(
+                "batch buffers",
+                format!("a batch of {rows} needs {bytes}-byte activation buffers; this adapter allows 1 to {limit} bytes (lower --batch)"),
+            ));
+        }
         let t =
             |label: &str, len: usize| View::whole(&buffers::zeros(ctx, label, (rows * len) as u64));
         let d = cfg.input_dim();
         let l = cfg.latent;
-        BatchBuffers {
+        Ok(BatchBuffers {
             rows,
             x: t("x", d),
             enc: cfg.hidden.iter().map(|&h| t("enc", h)).collect(),
@@ -79,7 +101,7 @@ impl BatchBuffers {
             dlogvar: t("dlogvar", l),
             dz: t("dz", l),
             d_dec: cfg.hidden.iter().rev().map(|&h| t("d dec", h)).collect(),
-        }
+        })
     }
 }
 
