@@ -163,22 +163,8 @@ pub fn evaluate(
         let program = vae.eval_step(ctx, &bufs, rest, data, &perm, &state, &history, seed)?;
         vae::submit_program(ctx, &program, 1);
     }
-    let records: Vec<f32> = buffers::read(
-        ctx,
-        &history.sub(0, 4 * (full + usize::from(rest > 0)) as u64),
-    )?;
-    let mut parts = LossParts::default();
-    for r in records.chunks_exact(4) {
-        parts.recon += r[0] as f64;
-        parts.kl += r[1] as f64;
-        parts.total += r[2] as f64;
-    }
-    let n = count as f64;
-    Ok(LossParts {
-        recon: parts.recon / n,
-        kl: parts.kl / n,
-        total: parts.total / n,
-    })
+    let slots = full + usize::from(rest > 0);
+    Ok(per_sample(&read_losses(ctx, &history, 0..slots)?))
 }
 
 /// One row of the loss curve CSV.
@@ -362,7 +348,10 @@ pub fn train(
         // A shuffle of the identity per epoch, a function of (seed, epoch) alone, so a resumed
         // run sees the same order as an uninterrupted one.
         let mut rng = rand::rngs::StdRng::seed_from_u64(tc.seed ^ ((epoch as u64) << 32));
-        order.iter_mut().enumerate().for_each(|(i, o)| *o = i as u32);
+        order
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = i as u32);
         order.shuffle(&mut rng);
         buffers::write(ctx, &perm_view, &order);
         buffers::write(ctx, &state, &[step as u32, 0, 0, 0]);
@@ -373,7 +362,7 @@ pub fn train(
         );
         let mut done = 0usize;
         let mut in_flight: Option<wgpu::SubmissionIndex> = None;
-        let mut next_log = tc.log_every.max(1);
+        let mut logged = 0usize;
         while done < full {
             let n = tc.steps_per_submit.max(1).min(full - done);
             let index = vae::submit_program(ctx, &full_step, n);
@@ -383,34 +372,33 @@ pub fn train(
             }
             done += n;
             bar.set_position(done as u64);
-            if done >= next_log && done < full {
-                next_log = done + tc.log_every.max(1);
-                let running = read_losses(ctx, &history, done)?;
-                let mean = running.iter().map(|r| r.2).sum::<f64>()
-                    / running.iter().map(|r| r.3).sum::<f64>();
+            if done - logged >= tc.log_every.max(1) && done < full {
+                // the mean over the steps since the last log point: a local, not cumulative, loss
+                let window = per_sample(&read_losses(ctx, &history, logged..done)?);
+                logged = done;
                 bar.set_message(format!(
-                    "loss {mean:.2}, {:.0} samples/s",
+                    "loss {:.2}, {:.0} samples/s",
+                    window.total,
                     (done * batch) as f64 / began.elapsed().as_secs_f64()
                 ));
                 curve.push(CurvePoint {
                     epoch,
                     step: step + done as u64,
                     split: "train",
-                    loss: mean,
-                    recon: 0.0,
-                    kl: 0.0,
+                    loss: window.total,
+                    recon: window.recon,
+                    kl: window.kl,
                 });
             }
         }
         if let Some(program) = &rest_step {
             vae::submit_program(ctx, program, 1);
         }
-        let records = read_losses(ctx, &history, steps_per_epoch)?;
+        let epoch_loss = per_sample(&read_losses(ctx, &history, 0..steps_per_epoch)?);
         let seconds = began.elapsed().as_secs_f64();
         bar.finish_and_clear();
         step += steps_per_epoch as u64;
-        let images: f64 = records.iter().map(|r| r.3).sum();
-        let train_loss = records.iter().map(|r| r.2).sum::<f64>() / images;
+        let train_loss = epoch_loss.total;
         if !train_loss.is_finite() {
             return Err(TrainError::Diverged {
                 epoch,
@@ -439,8 +427,8 @@ pub fn train(
             step,
             split: "train_epoch",
             loss: train_loss,
-            recon: records.iter().map(|r| r.0).sum::<f64>() / images,
-            kl: records.iter().map(|r| r.1).sum::<f64>() / images,
+            recon: epoch_loss.recon,
+            kl: epoch_loss.kl,
         });
         curve.push(CurvePoint {
             epoch,
@@ -458,17 +446,42 @@ pub fn train(
     Ok(reports)
 }
 
-/// (recon, kl, total, rows) of the first `steps` records of the history.
+/// One loss record as `record_loss` writes it: sums over a batch.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    recon: f64,
+    kl: f64,
+    total: f64,
+    rows: f64,
+}
+
+/// The records of history slots `slots`.
 fn read_losses(
     ctx: &GpuContext,
     history: &View,
-    steps: usize,
-) -> Result<Vec<(f64, f64, f64, f64)>, GpuError> {
-    let raw: Vec<f32> = buffers::read(ctx, &history.sub(0, 4 * steps as u64))?;
+    slots: std::ops::Range<usize>,
+) -> Result<Vec<Record>, GpuError> {
+    let view = history.sub(4 * slots.start as u64, 4 * slots.len() as u64);
+    let raw: Vec<f32> = buffers::read(ctx, &view)?;
     Ok(raw
         .chunks_exact(4)
-        .map(|r| (r[0] as f64, r[1] as f64, r[2] as f64, r[3] as f64))
+        .map(|r| Record {
+            recon: r[0] as f64,
+            kl: r[1] as f64,
+            total: r[2] as f64,
+            rows: r[3] as f64,
+        })
         .collect())
+}
+
+/// Sums of records divided by the images they cover.
+fn per_sample(records: &[Record]) -> LossParts {
+    let rows: f64 = records.iter().map(|r| r.rows).sum();
+    LossParts {
+        recon: records.iter().map(|r| r.recon).sum::<f64>() / rows,
+        kl: records.iter().map(|r| r.kl).sum::<f64>() / rows,
+        total: records.iter().map(|r| r.total).sum::<f64>() / rows,
+    }
 }
 
 fn save(
