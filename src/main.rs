@@ -8,6 +8,7 @@ use wgvae::commands;
 use wgvae::gpu::GpuContext;
 
 fn main() -> ExitCode {
+    quiet_wayland_probe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,5 +32,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => commands::eval(&ctx, a),
         Command::Sample(a) => commands::sample(&ctx, a),
         Command::Bench(a) => commands::bench(&ctx, a),
+    }
+}
+
+/// Mesa's Vulkan drivers probe for a Wayland display while the instance is created; without
+/// XDG_RUNTIME_DIR libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set", which reads
+/// like one of ours. wgvae never presents to a window, so where it is unset point it at the temp
+/// directory. Runs first in main, before any other thread exists.
+fn quiet_wayland_probe() {
+    if cfg!(target_os = "linux") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
     }
 }
