@@ -110,12 +110,11 @@ pub fn step_state(ctx: &GpuContext, step: u32) -> View {
     View::whole(&buffers::upload(ctx, "step state", &[step, 0u32, 0, 0]))
 }
 
-/// Where a program's input batch comes from.
-pub enum Input<'a> {
-    /// Gathered from a u8 dataset through a permutation at the state's cursor.
-    Gather { data: &'a View, perm: &'a View },
-    /// Already in `BatchBuffers::x` (written by the host).
-    Ready,
+/// A u8 dataset on the GPU and the order to read it in: batches are gathered from
+/// `perm[state.cursor..]`.
+pub struct Source<'a> {
+    pub data: &'a View,
+    pub perm: &'a View,
 }
 
 impl GpuVae {
@@ -227,15 +226,16 @@ impl GpuVae {
         Ok(())
     }
 
-    /// Forward pass and loss for one batch, ending with the loss record in `history` at the
-    /// state's slot. Leaves every activation the backward pass needs in `bufs`.
+    /// Gather a batch from `source`, then the forward pass and loss, ending with the loss
+    /// record in `history` at the state's slot. Leaves every activation the backward pass
+    /// needs in `bufs`.
     #[allow(clippy::too_many_arguments)]
     pub fn forward_loss(
         &self,
         ctx: &GpuContext,
         bufs: &BatchBuffers,
         rows: usize,
-        input: &Input,
+        source: &Source,
         state: &View,
         history: &View,
         seed: u64,
@@ -250,9 +250,15 @@ impl GpuVae {
                 format!("{rows} rows, buffers hold {}", bufs.rows),
             ));
         }
-        if let Input::Gather { data, perm } = input {
-            out.push(ops::gather_batch(ctx, &bufs.x, data, perm, state, rows, d)?);
-        }
+        out.push(ops::gather_batch(
+            ctx,
+            &bufs.x,
+            source.data,
+            source.perm,
+            state,
+            rows,
+            d,
+        )?);
         self.encode(ctx, bufs, rows, out)?;
         out.push(ops::reparam_forward(
             ctx,
@@ -513,12 +519,12 @@ impl GpuVae {
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
-        let input = Input::Gather { data, perm };
+        let source = Source { data, perm };
         self.forward_loss(
             ctx,
             bufs,
             rows,
-            &input,
+            &source,
             state,
             history,
             seed,
@@ -545,12 +551,12 @@ impl GpuVae {
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
-        let input = Input::Gather { data, perm };
+        let source = Source { data, perm };
         self.forward_loss(
             ctx,
             bufs,
             rows,
-            &input,
+            &source,
             state,
             history,
             seed,
