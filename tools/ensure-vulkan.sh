@@ -6,9 +6,11 @@ set -euo pipefail
 [ "$(uname -s)" = Linux ] || exit 0
 
 have_vulkan() {
-    local icds
+    local icds libs
     icds=$(ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null || true)
-    [ -n "$icds" ] && ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'
+    # captured, not piped into grep -q: under pipefail an early grep exit fails the pipe
+    libs=$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null || true)
+    [ -n "$icds" ] && [[ $libs == *libvulkan.so.1* ]]
 }
 
 have_vulkan && exit 0
