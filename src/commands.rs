@@ -74,6 +74,12 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         tc.adam.lr,
         tc.seed
     );
+    if tc.out.exists() && !tc.resume {
+        println!(
+            "note: {} exists and is replaced after the first epoch (--resume continues it instead)",
+            tc.out.display()
+        );
+    }
     let reports = train::train(ctx, &cfg, &tc, |r| {
         println!(
             "epoch {:>3}: train loss {:.2}  test loss {:.2} (reconstruction {:.2}, KL {:.2})  {:.0} samples/s  {:.1} s",

@@ -20,7 +20,26 @@ const DIGITS: [[u8; 5]; 12] = [
     [0b000, 0b000, 0b111, 0b000, 0b000], // -
 ];
 
-/// Draws `text` (digits, '.', '-') at (x, y), each font pixel a `scale` x `scale` square.
+/// The capitals the plot's labels use, 3x5 like the digits.
+fn letter(ch: char) -> Option<[u8; 5]> {
+    Some(match ch {
+        'A' => [0b010, 0b101, 0b111, 0b101, 0b101],
+        'C' => [0b011, 0b100, 0b100, 0b100, 0b011],
+        'E' => [0b111, 0b100, 0b110, 0b100, 0b111],
+        'H' => [0b101, 0b101, 0b111, 0b101, 0b101],
+        'I' => [0b111, 0b010, 0b010, 0b010, 0b111],
+        'L' => [0b100, 0b100, 0b100, 0b100, 0b111],
+        'N' => [0b110, 0b101, 0b101, 0b101, 0b101],
+        'O' => [0b010, 0b101, 0b101, 0b101, 0b010],
+        'P' => [0b110, 0b101, 0b110, 0b100, 0b100],
+        'R' => [0b110, 0b101, 0b110, 0b101, 0b101],
+        'S' => [0b011, 0b100, 0b010, 0b001, 0b110],
+        'T' => [0b111, 0b010, 0b010, 0b010, 0b010],
+        _ => return None,
+    })
+}
+
+/// Draws `text` (digits, '.', '-', the capitals of [`letter`]) at (x, y), each font pixel a `scale` x `scale` square.
 fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, scale: i64, color: Rgb<u8>) {
     let mut cx = x;
     for ch in text.chars() {
@@ -28,10 +47,13 @@ fn draw_text(img: &mut RgbImage, x: i64, y: i64, text: &str, scale: i64, color: 
             '0'..='9' => DIGITS[ch as usize - '0' as usize],
             '.' => DIGITS[10],
             '-' => DIGITS[11],
-            _ => {
-                cx += 4 * scale;
-                continue;
-            }
+            _ => match letter(ch) {
+                Some(g) => g,
+                None => {
+                    cx += 4 * scale;
+                    continue;
+                }
+            },
         };
         for (row, bits) in glyph.iter().enumerate() {
             for col in 0..3 {
@@ -155,6 +177,31 @@ pub fn loss_curve_png(points: &[CurvePoint]) -> Vec<u8> {
             }
         }
     }
+    // legend, top right, and the axis names
+    let legend = [
+        ("TRAIN", Rgb([120, 160, 230])),
+        ("TRAIN EPOCH", Rgb([20, 40, 140])),
+        ("TEST", Rgb([220, 50, 40])),
+    ];
+    for (i, (name, color)) in legend.iter().enumerate() {
+        let y = top as i64 + 4 + 16 * i as i64;
+        let x = w as i64 - 150;
+        for dy in 0..8 {
+            for dx in 0..14 {
+                put(&mut img, x + dx, y + dy, *color);
+            }
+        }
+        draw_text(&mut img, x + 22, y - 1, name, 2, axis);
+    }
+    draw_text(
+        &mut img,
+        (w / 2) as i64 - 16,
+        h as i64 - 22,
+        "STEP",
+        2,
+        axis,
+    );
+    draw_text(&mut img, 4, 2, "LOSS", 2, axis);
     encode_png(&image::DynamicImage::ImageRgb8(img))
 }
 

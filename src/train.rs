@@ -76,6 +76,12 @@ impl TrainConfig {
                 self.adam.lr
             ));
         }
+        if self.out.is_dir() {
+            return bad(format!(
+                "--out {} is a directory; name a checkpoint file",
+                self.out.display()
+            ));
+        }
         if !(self.adam.weight_decay.is_finite() && self.adam.weight_decay >= 0.0) {
             return bad(format!(
                 "--weight-decay must be >= 0, got {}",
