@@ -151,6 +151,18 @@ pub enum CheckpointError {
         expected: usize,
         model: String,
     },
+    #[error("{} holds NaN or infinite values in {}", path.display(), tensors.join(", "))]
+    NonFinite { path: PathBuf, tensors: Vec<String> },
+}
+
+/// Names of the layout tensors of `values` that hold a NaN or an infinity.
+pub fn non_finite_tensors(layout: &Layout, values: &[f32]) -> Vec<String> {
+    layout
+        .tensors
+        .iter()
+        .filter(|t| values[t.range()].iter().any(|v| !v.is_finite()))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// What a checkpoint records besides the tensors.
@@ -217,8 +229,15 @@ pub fn load_model(
         check_config(path, &meta.config, expected)?;
     }
     let layout = checked_layout(path, &meta.config)?;
-    let mut out = gather(path, &file, &layout, &meta.config, &[""])?;
-    Ok((meta, out.remove(0)))
+    let params = gather(path, &file, &layout, &meta.config, &[""])?.remove(0);
+    let bad = non_finite_tensors(&layout, &params);
+    if !bad.is_empty() {
+        return Err(CheckpointError::NonFinite {
+            path: path.to_path_buf(),
+            tensors: bad,
+        });
+    }
+    Ok((meta, params))
 }
 
 /// Saves Adam's moments `m` and `v` (same layout as the parameters) to

@@ -40,8 +40,12 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the loss became {value} at epoch {epoch}: training diverged (try a lower --lr)")]
-    Diverged { epoch: usize, value: f32 },
+    #[error("training diverged at epoch {epoch} ({tensor} became {value}); the last checkpoint is kept (try a lower --lr)")]
+    Diverged {
+        epoch: usize,
+        value: f32,
+        tensor: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -409,6 +413,7 @@ pub fn train(
             return Err(TrainError::Diverged {
                 epoch,
                 value: train_loss as f32,
+                tensor: "the training loss".into(),
             });
         }
         let test = evaluate(
@@ -499,6 +504,14 @@ fn save(
     step: u64,
 ) -> Result<(), TrainError> {
     let params: Vec<f32> = buffers::read(ctx, &model.params)?;
+    // never replace a good checkpoint with a diverged model
+    if let Some(name) = checkpoint::non_finite_tensors(&model.layout, &params).first() {
+        return Err(TrainError::Diverged {
+            epoch,
+            value: f32::NAN,
+            tensor: name.clone(),
+        });
+    }
     let m: Vec<f32> = buffers::read(ctx, &model.adam_m)?;
     let v: Vec<f32> = buffers::read(ctx, &model.adam_v)?;
     let meta = CheckpointMeta::new(cfg.clone(), epoch, step, tc.seed);

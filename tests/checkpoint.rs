@@ -599,3 +599,22 @@ fn saves_are_atomic_and_failures_keep_the_old_checkpoint() {
         vec!["m.safetensors", "m.safetensors.adam.safetensors", "sub"]
     );
 }
+
+#[test]
+fn non_finite_parameters_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.safetensors");
+    let cfg = ModelConfig::default();
+    let layout = wgvae::layout::Layout::new(&cfg);
+    let mut params = vec![0.25f32; layout.total];
+    params[layout.tensor("fc21.bias").offset + 3] = f32::NAN;
+    params[layout.tensor("fc4.weight").offset] = f32::INFINITY;
+    let meta = CheckpointMeta::new(cfg.clone(), 1, 10, 1);
+    save_model(&path, &meta, &params).unwrap();
+    let err = load_model(&path, None).unwrap_err().to_string();
+    assert!(
+        err.contains("NaN or infinite") && err.contains("fc21.bias") && err.contains("fc4.weight"),
+        "{err}"
+    );
+    assert!(!err.contains("fc1.weight"), "{err}");
+}

@@ -236,6 +236,20 @@ fn bad_flags_and_files_fail_cleanly() {
         "a refused resume must not touch the checkpoint"
     );
 
+    // a run that diverges stops with the previous checkpoint intact
+    let out = tiny_train(d, "2", "4", &["--resume", "--lr", "1e4"]);
+    assert!(!out.status.success());
+    let line = error_line(&out);
+    assert!(
+        line.contains("diverged") && line.contains("checkpoint is kept"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        original,
+        "divergence replaced the checkpoint"
+    );
+
     let jpg = d.join("grid.jpg");
     fails_with(
         wgvae().args([
