@@ -19,7 +19,7 @@ use crate::data::{self, DataError, Dataset, Split};
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::{Dispatch, LinearVariant};
-use crate::gpu::vae::{self, BatchBuffers, GpuVae};
+use crate::gpu::vae::{self, BatchBuffers, GpuVae, StepIo};
 use crate::gpu::GpuContext;
 use crate::plot;
 use crate::progress;
@@ -165,13 +165,18 @@ pub fn evaluate(
     let (full, rest) = batch_sizes(count, batch);
     let history = View::whole(&buffers::zeros(ctx, "eval history", 4 * (full + 1) as u64));
     let state = vae::step_state(ctx, noise_step);
+    let io = StepIo {
+        bufs: &bufs,
+        data,
+        perm: &perm,
+        state: &state,
+        history: &history,
+    };
     if full > 0 {
-        let program = vae.eval_step(ctx, &bufs, batch, data, &perm, &state, &history, seed)?;
-        vae::submit_program(ctx, &program, full);
+        vae::submit_program(ctx, &vae.eval_step(ctx, &io, batch, seed)?, full);
     }
     if rest > 0 {
-        let program = vae.eval_step(ctx, &bufs, rest, data, &perm, &state, &history, seed)?;
-        vae::submit_program(ctx, &program, 1);
+        vae::submit_program(ctx, &vae.eval_step(ctx, &io, rest, seed)?, 1);
     }
     let slots = full + usize::from(rest > 0);
     Ok(per_sample(&read_losses(ctx, &history, 0..slots)?))
@@ -318,29 +323,16 @@ pub fn train(
         4 * steps_per_epoch as u64,
     ));
     let state = vae::step_state(ctx, start.step as u32);
-    let full_step = model.train_step(
-        ctx,
-        &bufs,
-        batch,
-        &train_data,
-        &perm_view,
-        &state,
-        &history,
-        &tc.adam,
-        tc.seed,
-    )?;
+    let io = StepIo {
+        bufs: &bufs,
+        data: &train_data,
+        perm: &perm_view,
+        state: &state,
+        history: &history,
+    };
+    let full_step = model.train_step(ctx, &io, batch, &tc.adam, tc.seed)?;
     let rest_step = if rest > 0 {
-        Some(model.train_step(
-            ctx,
-            &bufs,
-            rest,
-            &train_data,
-            &perm_view,
-            &state,
-            &history,
-            &tc.adam,
-            tc.seed,
-        )?)
+        Some(model.train_step(ctx, &io, rest, &tc.adam, tc.seed)?)
     } else {
         None
     };
@@ -558,17 +550,14 @@ pub fn bench_train(
     let perm = View::whole(&buffers::upload(ctx, "perm", &order));
     let history = View::whole(&buffers::zeros(ctx, "history", 4 * per_epoch as u64));
     let state = vae::step_state(ctx, 0);
-    let program: Vec<Dispatch> = model.train_step(
-        ctx,
-        &bufs,
-        batch,
-        &data,
-        &perm,
-        &state,
-        &history,
-        &AdamHyper::default(),
-        1,
-    )?;
+    let io = StepIo {
+        bufs: &bufs,
+        data: &data,
+        perm: &perm,
+        state: &state,
+        history: &history,
+    };
+    let program: Vec<Dispatch> = model.train_step(ctx, &io, batch, &AdamHyper::default(), 1)?;
     vae::wait_for(ctx, vae::submit_program(ctx, &program, 1))?;
     let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
 

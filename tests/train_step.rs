@@ -10,7 +10,7 @@ use wgvae::cpu::vae::{init_params, CpuVae};
 use wgvae::data::{embedded, Split};
 use wgvae::gpu::buffers::{self, View};
 use wgvae::gpu::ops::{self, LinearVariant};
-use wgvae::gpu::vae::{self, BatchBuffers, GpuVae};
+use wgvae::gpu::vae::{self, BatchBuffers, GpuVae, StepIo};
 use wgvae::train::upload_dataset;
 
 fn max_abs(v: &[f32]) -> f32 {
@@ -60,11 +60,14 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
     let bufs = BatchBuffers::new(ctx, cfg, rows).unwrap();
     let history = View::whole(&buffers::zeros(ctx, "history", 4));
     let state = View::whole(&buffers::upload(ctx, "state", &[step, cursor as u32, 0, 0]));
-    let program = model
-        .train_step(
-            ctx, &bufs, rows, &data, &perm_view, &state, &history, &hp, seed,
-        )
-        .unwrap();
+    let io = StepIo {
+        bufs: &bufs,
+        data: &data,
+        perm: &perm_view,
+        state: &state,
+        history: &history,
+    };
+    let program = model.train_step(ctx, &io, rows, &hp, seed).unwrap();
     ops::run(ctx, &program.iter().collect::<Vec<_>>()).unwrap();
 
     let tag = format!(

@@ -110,11 +110,15 @@ pub fn step_state(ctx: &GpuContext, step: u32) -> View {
     View::whole(&buffers::upload(ctx, "step state", &[step, 0u32, 0, 0]))
 }
 
-/// A u8 dataset on the GPU and the order to read it in: batches are gathered from
-/// `perm[state.cursor..]`.
-pub struct Source<'a> {
+/// What a recorded step reads and writes besides the model: activations, the u8 dataset and
+/// the order to gather it in (batches come from `perm[state.cursor..]`), the step state, and
+/// the loss history the step records into.
+pub struct StepIo<'a> {
+    pub bufs: &'a BatchBuffers,
     pub data: &'a View,
     pub perm: &'a View,
+    pub state: &'a View,
+    pub history: &'a View,
 }
 
 impl GpuVae {
@@ -229,19 +233,16 @@ impl GpuVae {
     /// Gather a batch from `source`, then the forward pass and loss, ending with the loss
     /// record in `history` at the state's slot. Leaves every activation the backward pass
     /// needs in `bufs`.
-    #[allow(clippy::too_many_arguments)]
     pub fn forward_loss(
         &self,
         ctx: &GpuContext,
-        bufs: &BatchBuffers,
+        io: &StepIo,
         rows: usize,
-        source: &Source,
-        state: &View,
-        history: &View,
         seed: u64,
         stream: u32,
         out: &mut Vec<Dispatch>,
     ) -> Result<(), GpuError> {
+        let (bufs, state) = (io.bufs, io.state);
         let d = self.cfg.input_dim();
         let l = self.cfg.latent;
         if rows > bufs.rows {
@@ -251,13 +252,7 @@ impl GpuVae {
             ));
         }
         out.push(ops::gather_batch(
-            ctx,
-            &bufs.x,
-            source.data,
-            source.perm,
-            state,
-            rows,
-            d,
+            ctx, &bufs.x, io.data, io.perm, state, rows, d,
         )?);
         self.encode(ctx, bufs, rows, out)?;
         out.push(ops::reparam_forward(
@@ -312,7 +307,7 @@ impl GpuVae {
         out.push(ops::sum_rows(ctx, &bufs.kl_rows, &bufs.kl_elem, rows, l)?);
         out.push(ops::record_loss(
             ctx,
-            history,
+            io.history,
             &bufs.recon_rows,
             &bufs.kl_rows,
             state,
@@ -505,65 +500,33 @@ impl GpuVae {
     }
 
     /// One whole training step on `rows` images gathered at the state's cursor.
-    #[allow(clippy::too_many_arguments)]
     pub fn train_step(
         &self,
         ctx: &GpuContext,
-        bufs: &BatchBuffers,
+        io: &StepIo,
         rows: usize,
-        data: &View,
-        perm: &View,
-        state: &View,
-        history: &View,
         hp: &AdamHyper,
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
-        let source = Source { data, perm };
-        self.forward_loss(
-            ctx,
-            bufs,
-            rows,
-            &source,
-            state,
-            history,
-            seed,
-            STREAM_TRAIN,
-            &mut out,
-        )?;
-        self.backward(ctx, bufs, rows, &mut out)?;
-        self.adam(ctx, state, hp, &mut out)?;
-        out.push(ops::advance_step(ctx, state, rows)?);
+        self.forward_loss(ctx, io, rows, seed, STREAM_TRAIN, &mut out)?;
+        self.backward(ctx, io.bufs, rows, &mut out)?;
+        self.adam(ctx, io.state, hp, &mut out)?;
+        out.push(ops::advance_step(ctx, io.state, rows)?);
         Ok(out)
     }
 
     /// One evaluation batch: the same forward pass and loss record, no backward, no update.
-    #[allow(clippy::too_many_arguments)]
     pub fn eval_step(
         &self,
         ctx: &GpuContext,
-        bufs: &BatchBuffers,
+        io: &StepIo,
         rows: usize,
-        data: &View,
-        perm: &View,
-        state: &View,
-        history: &View,
         seed: u64,
     ) -> Result<Vec<Dispatch>, GpuError> {
         let mut out = Vec::new();
-        let source = Source { data, perm };
-        self.forward_loss(
-            ctx,
-            bufs,
-            rows,
-            &source,
-            state,
-            history,
-            seed,
-            STREAM_EVAL,
-            &mut out,
-        )?;
-        out.push(ops::advance_step(ctx, state, rows)?);
+        self.forward_loss(ctx, io, rows, seed, STREAM_EVAL, &mut out)?;
+        out.push(ops::advance_step(ctx, io.state, rows)?);
         Ok(out)
     }
 
