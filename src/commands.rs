@@ -223,7 +223,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                     "host ms/step",
                     "first step ms"
                 );
-                for r in results {
+                for r in &results {
                     println!(
                         "{:>6} {:>6} {:>12.0} {:>10.2} {:>11} {:>13.3} {:>13.3} {:>14.0}",
                         r.batch,
@@ -235,6 +235,30 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                         r.host_ms_per_step,
                         r.first_step_ms
                     );
+                }
+                for r in &results {
+                    if r.kernels.is_empty() {
+                        continue;
+                    }
+                    println!(
+                        "\nbatch {}: GPU time per kernel in one step (timestamp queries)",
+                        r.batch
+                    );
+                    println!(
+                        "{:<18} {:>10} {:>10} {:>8} {:>9} {:>8}",
+                        "kernel", "dispatches", "ms/step", "share", "GFLOP/s", "GB/s"
+                    );
+                    for k in &r.kernels {
+                        println!(
+                            "{:<18} {:>10} {:>10.3} {:>7.1}% {:>9.2} {:>8.2}",
+                            k.kernel,
+                            k.dispatches,
+                            k.ms_per_step,
+                            100.0 * k.share,
+                            k.gflops,
+                            k.gbps
+                        );
+                    }
                 }
             }
         }

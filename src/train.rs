@@ -19,6 +19,7 @@ use crate::data::{self, DataError, Dataset, Split};
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::{Dispatch, LinearVariant};
+use crate::gpu::profiler;
 use crate::gpu::vae::{self, BatchBuffers, GpuVae, StepIo};
 use crate::gpu::GpuContext;
 use crate::plot;
@@ -526,6 +527,57 @@ pub struct TrainBench {
     /// Host time spent recording and submitting, per step.
     pub host_ms_per_step: f64,
     pub first_step_ms: f64,
+    /// GPU time per kernel within one step (timestamp queries; empty without them).
+    pub kernels: Vec<KernelShare>,
+}
+
+/// One kernel's part of a training step: all its dispatches together.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KernelShare {
+    pub kernel: &'static str,
+    pub dispatches: usize,
+    pub ms_per_step: f64,
+    /// Fraction of the summed GPU time of the step's dispatches.
+    pub share: f64,
+    pub gflops: f64,
+    pub gbps: f64,
+}
+
+/// Per-kernel GPU time of `program`, largest first.
+fn kernel_shares(ctx: &GpuContext, program: &[Dispatch]) -> Result<Vec<KernelShare>, GpuError> {
+    let Some(times) = profiler::profile_program(ctx, program, 5)? else {
+        return Ok(Vec::new());
+    };
+    let total: f64 = times.iter().sum();
+    let mut shares: Vec<KernelShare> = Vec::new();
+    for (d, secs) in program.iter().zip(&times) {
+        let name = d.kernel.spec().entry;
+        let (flops, bytes) = (d.flops, d.bytes);
+        match shares.iter_mut().find(|s| s.kernel == name) {
+            Some(s) => {
+                s.dispatches += 1;
+                s.ms_per_step += secs * 1e3;
+                s.gflops += flops; // summed work for now, a rate below
+                s.gbps += bytes;
+            }
+            None => shares.push(KernelShare {
+                kernel: name,
+                dispatches: 1,
+                ms_per_step: secs * 1e3,
+                share: 0.0,
+                gflops: flops,
+                gbps: bytes,
+            }),
+        }
+    }
+    for s in &mut shares {
+        let secs = (s.ms_per_step * 1e-3).max(1e-12);
+        s.share = s.ms_per_step * 1e-3 / total.max(1e-12);
+        s.gflops = s.gflops / secs * 1e-9;
+        s.gbps = s.gbps / secs * 1e-9;
+    }
+    shares.sort_by(|a, b| b.ms_per_step.total_cmp(&a.ms_per_step));
+    Ok(shares)
 }
 
 /// Times `steps` training steps of the default-shaped model on the embedded data (after one
@@ -583,6 +635,8 @@ pub fn bench_train(
         since_reset += n;
     }
     let secs = began.elapsed().as_secs_f64();
+    buffers::write(ctx, &state, &[0u32, 0, 0, 0]);
+    let kernels = kernel_shares(ctx, &program)?;
     Ok(TrainBench {
         adapter: ctx.info.name.clone(),
         batch,
@@ -594,5 +648,6 @@ pub fn bench_train(
         submits_per_step: submits as f64 / steps as f64,
         host_ms_per_step: host * 1e3 / steps as f64,
         first_step_ms,
+        kernels,
     })
 }

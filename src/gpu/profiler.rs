@@ -100,3 +100,67 @@ pub fn time_dispatches(
         TimeSource::WallClock,
     ))
 }
+
+/// GPU time of each dispatch of `program` as it runs in sequence (each in its own compute pass
+/// between two timestamps), the median over `reps` runs; None without timestamp queries.
+/// The program runs for real: state it advances (Adam, the step counter) moves on.
+pub fn profile_program(
+    ctx: &GpuContext,
+    program: &[Dispatch],
+    reps: usize,
+) -> Result<Option<Vec<f64>>, GpuError> {
+    if !ctx.timestamps || program.is_empty() {
+        return Ok(None);
+    }
+    let n = program.len();
+    // 4096 is wgpu's cap on queries per set
+    if 2 * n > 4096 {
+        return Ok(None);
+    }
+    let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+        label: Some("program profile"),
+        ty: wgpu::QueryType::Timestamp,
+        count: 2 * n as u32,
+    });
+    let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("program profile resolve"),
+        size: 16 * n as u64,
+        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let readable = buffers::zeros(ctx, "program profile copy", 4 * n as u64);
+    let period_ns = ctx.queue.get_timestamp_period() as f64;
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for _ in 0..reps.max(1) {
+        let mut encoder = ctx.encoder("program profile");
+        for (i, d) in program.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("profiled dispatch"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &set,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            d.record(&mut pass);
+        }
+        encoder.resolve_query_set(&set, 0..2 * n as u32, &resolve, 0);
+        encoder.copy_buffer_to_buffer(&resolve, 0, &readable, 0, 16 * n as u64);
+        ctx.submit_and_wait(encoder)?;
+        let words: Vec<u32> = buffers::read(ctx, &View::whole(&readable))?;
+        for (i, w) in words.chunks_exact(4).enumerate() {
+            let begin = w[0] as u64 | (w[1] as u64) << 32;
+            let end = w[2] as u64 | (w[3] as u64) << 32;
+            samples[i].push(end.saturating_sub(begin) as f64 * period_ns * 1e-9);
+        }
+    }
+    Ok(Some(
+        samples
+            .into_iter()
+            .map(|mut s| {
+                s.sort_by(|a, b| a.total_cmp(b));
+                s[s.len() / 2]
+            })
+            .collect(),
+    ))
+}
