@@ -140,6 +140,16 @@ impl GpuVae {
             ));
         }
         let n = layout.total as u64;
+        let limits = ctx.device.limits();
+        let limit = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        if 4 * n > limit {
+            return Err(GpuError::shape(
+                "GpuVae::new",
+                format!("the model has {n} parameters ({} bytes); this adapter binds at most {limit} bytes", 4 * n),
+            ));
+        }
         Ok(GpuVae {
             cfg: cfg.clone(),
             layers: ModelLayers::new(cfg),
