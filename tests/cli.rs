@@ -189,6 +189,23 @@ fn bad_flags_and_files_fail_cleanly() {
         "--likelihood gaussian only",
     );
     fails_with(
+        wgvae().args(["train", "--out", d.to_str().unwrap()]),
+        "is a directory",
+    );
+    // 16384^2 + 2 x 784 x 16384 weights and more: 2.25 GB, past lavapipe's (and most adapters')
+    // binding cap; adapters that bind that much are spared the attempt
+    let limits = common::gpu().unwrap().device.limits();
+    if limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+        < 2_254_442_240
+    {
+        fails_with(
+            wgvae().args(["train", "--hidden", "16384", "16384"]),
+            "this adapter binds at most",
+        );
+    }
+    fails_with(
         wgvae().args(["train", "--data", "/nonexistent/mnist"]),
         "/nonexistent/mnist",
     );
