@@ -55,6 +55,9 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         log_every: a.log_every,
         variant: variant(a.variant),
     };
+    // refuse impossible flags before announcing anything
+    cfg.validate().map_err(anyhow::Error::msg)?;
+    tc.validate()?;
     let data_name = tc
         .data
         .as_ref()
