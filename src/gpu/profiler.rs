@@ -24,6 +24,76 @@ impl TimeSource {
     }
 }
 
+/// wgpu's cap on queries per set: at most 2048 begin/end pairs.
+const MAX_PAIRS: usize = 2048;
+
+/// `pairs` begin/end timestamp slots, one pair per timed compute pass, and their read-back.
+struct TimestampPairs {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readable: wgpu::Buffer,
+    pairs: usize,
+}
+
+impl TimestampPairs {
+    fn new(ctx: &GpuContext, pairs: usize) -> Self {
+        TimestampPairs {
+            set: ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("profiler"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * pairs as u32,
+            }),
+            resolve: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("profiler resolve"),
+                size: 16 * pairs as u64,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            }),
+            readable: buffers::zeros(ctx, "profiler copy", 4 * pairs as u64),
+            pairs,
+        }
+    }
+
+    /// A compute pass whose begin and end write pair `i`.
+    fn pass<'e>(&self, encoder: &'e mut wgpu::CommandEncoder, i: usize) -> wgpu::ComputePass<'e> {
+        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("timed"),
+            timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                query_set: &self.set,
+                beginning_of_pass_write_index: Some(2 * i as u32),
+                end_of_pass_write_index: Some(2 * i as u32 + 1),
+            }),
+        })
+    }
+
+    /// Submits `encoder` with the resolve appended and returns each pair's seconds.
+    fn finish(
+        &self,
+        ctx: &GpuContext,
+        mut encoder: wgpu::CommandEncoder,
+    ) -> Result<Vec<f64>, GpuError> {
+        let n = self.pairs;
+        encoder.resolve_query_set(&self.set, 0..2 * n as u32, &self.resolve, 0);
+        encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readable, 0, 16 * n as u64);
+        ctx.submit_and_wait(encoder)?;
+        let words: Vec<u32> = buffers::read(ctx, &View::whole(&self.readable))?;
+        let period_ns = ctx.queue.get_timestamp_period() as f64;
+        Ok(words
+            .chunks_exact(4)
+            .map(|w| {
+                let begin = w[0] as u64 | (w[1] as u64) << 32;
+                let end = w[2] as u64 | (w[3] as u64) << 32;
+                end.saturating_sub(begin) as f64 * period_ns * 1e-9
+            })
+            .collect())
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
 /// Seconds per run of `work` (a sequence of dispatches run back to back), the median over
 /// `reps` runs with timestamps or the mean of one batch of `reps` runs by wall clock, after one
 /// warm-up run.
@@ -35,49 +105,16 @@ pub fn time_dispatches(
     let reps = reps.max(1);
     crate::gpu::ops::run(ctx, work)?;
     if ctx.timestamps {
-        // 4096 is wgpu's cap on queries per set.
-        let reps = reps.min(2048);
-        let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-            label: Some("profiler"),
-            ty: wgpu::QueryType::Timestamp,
-            count: 2 * reps as u32,
-        });
-        let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("profiler resolve"),
-            size: 16 * reps as u64,
-            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
+        let reps = reps.min(MAX_PAIRS);
+        let stamps = TimestampPairs::new(ctx, reps);
         let mut encoder = ctx.encoder("profiler");
-        for r in 0..reps as u32 {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("timed"),
-                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                    query_set: &set,
-                    beginning_of_pass_write_index: Some(2 * r),
-                    end_of_pass_write_index: Some(2 * r + 1),
-                }),
-            });
+        for r in 0..reps {
+            let mut pass = stamps.pass(&mut encoder, r);
             for d in work {
                 d.record(&mut pass);
             }
         }
-        encoder.resolve_query_set(&set, 0..2 * reps as u32, &resolve, 0);
-        let readable = buffers::zeros(ctx, "profiler copy", 4 * reps as u64);
-        encoder.copy_buffer_to_buffer(&resolve, 0, &readable, 0, 16 * reps as u64);
-        ctx.submit_and_wait(encoder)?;
-        let words: Vec<u32> = buffers::read(ctx, &View::whole(&readable))?;
-        let period_ns = ctx.queue.get_timestamp_period() as f64;
-        let mut secs: Vec<f64> = words
-            .chunks_exact(4)
-            .map(|w| {
-                let begin = w[0] as u64 | (w[1] as u64) << 32;
-                let end = w[2] as u64 | (w[3] as u64) << 32;
-                end.saturating_sub(begin) as f64 * period_ns * 1e-9
-            })
-            .collect();
-        secs.sort_by(|a, b| a.total_cmp(b));
-        let median = secs[secs.len() / 2];
+        let median = median(stamps.finish(ctx, encoder)?);
         // Some drivers report zeros; fall back rather than print infinite GFLOP/s.
         if median > 0.0 {
             return Ok((median, TimeSource::GpuTimestamps));
@@ -109,58 +146,20 @@ pub fn profile_program(
     program: &[Dispatch],
     reps: usize,
 ) -> Result<Option<Vec<f64>>, GpuError> {
-    if !ctx.timestamps || program.is_empty() {
-        return Ok(None);
-    }
     let n = program.len();
-    // 4096 is wgpu's cap on queries per set
-    if 2 * n > 4096 {
+    if !ctx.timestamps || n == 0 || n > MAX_PAIRS {
         return Ok(None);
     }
-    let set = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-        label: Some("program profile"),
-        ty: wgpu::QueryType::Timestamp,
-        count: 2 * n as u32,
-    });
-    let resolve = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("program profile resolve"),
-        size: 16 * n as u64,
-        usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
-    let readable = buffers::zeros(ctx, "program profile copy", 4 * n as u64);
-    let period_ns = ctx.queue.get_timestamp_period() as f64;
+    let stamps = TimestampPairs::new(ctx, n);
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
     for _ in 0..reps.max(1) {
         let mut encoder = ctx.encoder("program profile");
         for (i, d) in program.iter().enumerate() {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("profiled dispatch"),
-                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                    query_set: &set,
-                    beginning_of_pass_write_index: Some(2 * i as u32),
-                    end_of_pass_write_index: Some(2 * i as u32 + 1),
-                }),
-            });
-            d.record(&mut pass);
+            d.record(&mut stamps.pass(&mut encoder, i));
         }
-        encoder.resolve_query_set(&set, 0..2 * n as u32, &resolve, 0);
-        encoder.copy_buffer_to_buffer(&resolve, 0, &readable, 0, 16 * n as u64);
-        ctx.submit_and_wait(encoder)?;
-        let words: Vec<u32> = buffers::read(ctx, &View::whole(&readable))?;
-        for (i, w) in words.chunks_exact(4).enumerate() {
-            let begin = w[0] as u64 | (w[1] as u64) << 32;
-            let end = w[2] as u64 | (w[3] as u64) << 32;
-            samples[i].push(end.saturating_sub(begin) as f64 * period_ns * 1e-9);
+        for (i, secs) in stamps.finish(ctx, encoder)?.into_iter().enumerate() {
+            samples[i].push(secs);
         }
     }
-    Ok(Some(
-        samples
-            .into_iter()
-            .map(|mut s| {
-                s.sort_by(|a, b| a.total_cmp(b));
-                s[s.len() / 2]
-            })
-            .collect(),
-    ))
+    Ok(Some(samples.into_iter().map(median).collect()))
 }
