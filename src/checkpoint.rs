@@ -29,11 +29,12 @@
 //!
 //! # Atomic writes
 //!
-//! Each file is written in full to `<file name>.tmp-<pid>` in the same directory, flushed to disk
-//! (`fsync`), then renamed over the target (and on Unix the directory is synced too). A crash or
-//! a failed write leaves the previous checkpoint untouched, never a half-written one; on failure
-//! the temporary file is removed. Saves within one process are serialised by a lock, so the
-//! temporary name cannot be shared by two saves at once. The model is saved before the optimizer
+//! Through [`crate::atomic_file`]: each file is written in full to `<file name>.tmp-<pid>` in
+//! the same directory, flushed to disk (`fsync`), then renamed over the target (and on Unix the
+//! directory is synced too). A crash or a failed write leaves the previous checkpoint untouched,
+//! never a half-written one; on failure the temporary file is removed. Writes within one process
+//! are serialised by a lock, so the temporary name cannot be shared by two at once. The model is
+//! saved before the optimizer
 //! state: after a crash between the two, [`load_optimizer`] reports the step mismatch.
 //!
 //! # Loading
@@ -44,10 +45,9 @@
 //! no unexpected tensors. Each error is one line that names the file and lists every problem.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use safetensors::tensor::{Dtype, Metadata, TensorView};
 use safetensors::{SafeTensorError, SafeTensors};
@@ -353,59 +353,12 @@ fn serialise(
     safetensors::serialize(views, Some(meta)).map_err(serialise_err)
 }
 
-/// Serialises saves within this process, so the temporary name `<name>.tmp-<pid>` is never used
-/// by two saves at once.
-static SAVE_LOCK: Mutex<()> = Mutex::new(());
-
-/// The temporary file a save to `path` writes first.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it over `path`.
+/// Writes through [`crate::atomic_file`], naming the checkpoint in any error.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let write_err = |source| CheckpointError::Write {
+    crate::atomic_file::write(path, bytes).map_err(|source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    if path.file_name().is_none() {
-        return Err(write_err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        )));
-    }
-    let _guard = SAVE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = temp_path(path);
-    let mut file = File::create(&tmp).map_err(write_err)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, path)
-        });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(write_err(e));
-    }
-    sync_dir(path).map_err(write_err)
-}
-
-/// Makes the rename durable (Unix: fsync the directory). Elsewhere a no-op.
-fn sync_dir(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

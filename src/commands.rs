@@ -180,7 +180,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
         )
     };
     let png = plot::encode_png(&image::DynamicImage::ImageLuma8(grid));
-    sample::write_file_atomic(&a.output, &png)
+    crate::atomic_file::write(&a.output, &png)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     println!("wrote {}", a.output.display());
     Ok(())

@@ -4,6 +4,7 @@
 //! dispatches through wgpu. Tests compare the two (see DESIGN.md in the docs folder of the
 //! project for the map).
 
+pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

@@ -1,8 +1,6 @@
 //! `wgvae sample`: decoded prior samples, and originals beside their reconstructions, as PNG
 //! grids. Decoding and encoding run on the GPU with the training kernels.
 
-use std::path::Path;
-
 use crate::config::Likelihood;
 use crate::cpu::ops::Act;
 use crate::error::GpuError;
@@ -97,18 +95,4 @@ pub fn reconstructions(
         buffers::read(ctx, &bufs.out.sub(0, (n * d) as u64))?,
         d,
     ))
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename: never a half-written file.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

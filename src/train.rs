@@ -202,7 +202,7 @@ pub fn curve_paths(out: &Path) -> (PathBuf, PathBuf) {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    crate::sample::write_file_atomic(path, bytes).map_err(|source| TrainError::Io {
+    crate::atomic_file::write(path, bytes).map_err(|source| TrainError::Io {
         path: path.to_path_buf(),
         source,
     })
