@@ -3,10 +3,10 @@
 //!
 //! Names follow pytorch/examples/vae so checkpoints load into its `VAE` module unchanged:
 //! `fc1` (input -> hidden), `fc21` (mu head), `fc22` (logvar head), `fc3` (latent -> hidden),
-//! `fc4` (hidden -> output), each with `.weight` [out, in] and `.bias` [out]. Deeper models
+//! `fc4` (hidden -> output), each with `.weight` `[out, in]` and `.bias` `[out]`. Deeper models
 //! (`--hidden h1 h2 ...`) name the extra encoder layers `fc1_2`, `fc1_3`, ... (h1 -> h2, ...)
 //! and the extra decoder layers `fc3_2`, `fc3_3`, ... (the mirror image, ending at h1); the
-//! Gaussian likelihood adds `logvar_x` [1].
+//! Gaussian likelihood adds `logvar_x` `[1]`.
 
 use crate::config::{Likelihood, ModelConfig};
 

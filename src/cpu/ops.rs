@@ -60,7 +60,7 @@ impl Default for AdamHyper {
     }
 }
 
-/// y[m, n] = act(x[m, k] w[n, k]^T + b[n]); k summed in order.
+/// `y[m, n] = act(x[m, k] w[n, k]^T + b[n])`; k summed in order.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_forward(
     y: &mut [f32],
@@ -136,7 +136,7 @@ pub fn linear_backward_weight(
     }
 }
 
-/// db[n] (+)= sum over rows of dy[m, n]; rows summed in order.
+/// `db[n] (+)= sum over rows of dy[m, n]`; rows summed in order.
 pub fn linear_backward_bias(db: &mut [f32], dy: &[f32], m: usize, n: usize, accumulate: bool) {
     for o in 0..n {
         let mut acc = 0.0f32;
@@ -147,14 +147,14 @@ pub fn linear_backward_bias(db: &mut [f32], dy: &[f32], m: usize, n: usize, accu
     }
 }
 
-/// dz[i] = dy[i] act'(y[i]), from the layer's output y.
+/// `dz[i] = dy[i] act'(y[i])`, from the layer's output y.
 pub fn act_backward(dz: &mut [f32], dy: &[f32], y: &[f32], n: usize, act: Act) {
     for i in 0..n {
         dz[i] = dy[i] * act.derivative_from_output(y[i]);
     }
 }
 
-/// eps[i] = normal (seed, step, stream, i); z = mu + exp(logvar / 2) eps
+/// `eps[i]` = normal (seed, step, stream, i); z = mu + exp(logvar / 2) eps
 #[allow(clippy::too_many_arguments)]
 pub fn reparam_forward(
     z: &mut [f32],
@@ -194,7 +194,7 @@ pub fn reparam_backward(
     }
 }
 
-/// kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar))
+/// `kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar))`
 pub fn kl_forward(kl: &mut [f32], mu: &[f32], logvar: &[f32], n: usize) {
     for i in 0..n {
         kl[i] = -0.5 * (1.0 + logvar[i] - mu[i] * mu[i] - logvar[i].exp());
@@ -243,7 +243,7 @@ pub fn bce_forward(
 
 pub const LN_2PI: f32 = 1.837_877_1;
 
-/// loss = 1/2 ((x - mean)^2 e^-s + s + ln 2 pi) with s = logvar_x[0];
+/// loss = 1/2 ((x - mean)^2 e^-s + s + ln 2 pi) with `s = logvar_x[0]`;
 /// dmean = scale (mean - x) e^-s;  dlogvar_elem = scale/2 (1 - (x - mean)^2 e^-s)
 #[allow(clippy::too_many_arguments)]
 pub fn gaussian_forward(
@@ -287,7 +287,7 @@ pub fn record_loss(
 /// Width of the reduction tree in `reduce.wgsl`.
 pub const REDUCE_WG: usize = 64;
 
-/// dst[r] = sum of src[r, ..cols], in reduce.wgsl's order: 64 strided partial sums, then a
+/// `dst[r] = sum of src[r, ..cols]`, in reduce.wgsl's order: 64 strided partial sums, then a
 /// halving tree.
 pub fn sum_rows(dst: &mut [f32], src: &[f32], rows: usize, cols: usize) {
     for r in 0..rows {

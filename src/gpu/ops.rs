@@ -166,7 +166,7 @@ fn linear_params(
     }
 }
 
-/// y[m, n] = act(x[m, k] w[n, k]^T + b[n])
+/// `y[m, n] = act(x[m, k] w[n, k]^T + b[n])`
 #[allow(clippy::too_many_arguments)]
 pub fn linear_forward(
     ctx: &GpuContext,
@@ -268,7 +268,7 @@ pub fn linear_backward_weight(
     ))
 }
 
-/// db[n] (+)= sum over rows of dy[m, n]
+/// `db[n] (+)= sum over rows of dy[m, n]`
 pub fn linear_backward_bias(
     ctx: &GpuContext,
     db: &View,
@@ -309,7 +309,7 @@ fn count_params(n: usize, value: u32) -> CountParams {
     }
 }
 
-/// dz[i] = dy[i] act'(y[i])
+/// `dz[i] = dy[i] act'(y[i])`
 pub fn act_backward(
     ctx: &GpuContext,
     dz: &View,
@@ -448,7 +448,7 @@ fn scale_params(n: usize, scale: f32) -> ScaleParams {
     }
 }
 
-/// kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar))
+/// `kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar))`
 pub fn kl_forward(
     ctx: &GpuContext,
     kl: &View,
@@ -609,7 +609,7 @@ struct ReduceParams {
     pad: [u32; 2],
 }
 
-/// dst[r] = sum of src[r, ..cols] in the fixed order of reduce.wgsl.
+/// `dst[r] = sum of src[r, ..cols]` in the fixed order of reduce.wgsl.
 pub fn sum_rows(
     ctx: &GpuContext,
     dst: &View,
