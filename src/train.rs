@@ -371,7 +371,7 @@ pub fn train(
             let index = vae::submit_program(ctx, &full_step, n);
             // Keep one submission in flight: the GPU never idles while the host records.
             if let Some(previous) = in_flight.replace(index) {
-                vae::wait_for(ctx, previous)?;
+                ctx.wait_for(previous)?;
             }
             done += n;
             bar.set_position(done as u64);
@@ -610,7 +610,7 @@ pub fn bench_train(
         history: &history,
     };
     let program: Vec<Dispatch> = model.train_step(ctx, &io, batch, &AdamHyper::default(), 1)?;
-    vae::wait_for(ctx, vae::submit_program(ctx, &program, 1))?;
+    ctx.wait_for(vae::submit_program(ctx, &program, 1))?;
     let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
 
     let sps = steps_per_submit.max(1);
@@ -630,7 +630,7 @@ pub fn bench_train(
         let index = vae::submit_program(ctx, &program, n);
         host += t.elapsed().as_secs_f64();
         submits += 1;
-        vae::wait_for(ctx, index)?;
+        ctx.wait_for(index)?;
         done += n;
         since_reset += n;
     }

@@ -158,14 +158,18 @@ impl GpuContext {
 
     /// Submits `encoder` and blocks until the GPU has finished it.
     pub fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<(), GpuError> {
-        let index = self.queue.submit(Some(encoder.finish()));
+        self.wait_for(self.queue.submit(Some(encoder.finish())))
+    }
+
+    /// Blocks until submission `index` (and everything before it) has finished on the GPU.
+    pub fn wait_for(&self, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
         self.device
             .poll(wgpu::PollType::Wait {
                 submission_index: Some(index),
                 timeout: None,
             })
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| GpuError::Readback(e.to_string()))
     }
 
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {

@@ -569,14 +569,3 @@ pub fn submit_program(
     }
     ctx.queue.submit(Some(encoder.finish()))
 }
-
-/// Blocks until `index` (and everything before it) has finished on the GPU.
-pub fn wait_for(ctx: &GpuContext, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
-    ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(index),
-            timeout: None,
-        })
-        .map(|_| ())
-        .map_err(|e| GpuError::Readback(e.to_string()))
-}
