@@ -54,7 +54,8 @@ use safetensors::{SafeTensorError, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::config::ModelConfig;
-use crate::layout::{Layout, ALIGN_FLOATS};
+use crate::model::arch::Arch;
+use crate::model::layout::{Layout, ALIGN_FLOATS};
 
 /// Version of the checkpoint format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -418,26 +419,18 @@ fn checked_layout(path: &Path, config: &ModelConfig) -> Result<Layout, Checkpoin
         reason,
     };
     config.validate().map_err(invalid)?;
-    let fits = || -> Option<usize> {
-        let input = config.rows.checked_mul(config.cols)?;
-        let h = &config.hidden;
-        let mut dims = vec![(input, h[0])];
-        dims.extend(h.windows(2).map(|w| (w[0], w[1])));
-        let last = *h.last()?;
-        dims.extend([(last, config.latent), (last, config.latent)]);
-        dims.push((config.latent, last));
-        dims.extend(h.windows(2).rev().map(|w| (w[1], w[0])));
-        dims.push((h[0], input));
-        let pad = |n: usize| n.checked_next_multiple_of(ALIGN_FLOATS);
-        let mut total = pad(1)?;
-        for (inputs, outputs) in dims {
-            total = total
-                .checked_add(pad(inputs.checked_mul(outputs)?)?)?
-                .checked_add(pad(outputs)?)?;
-        }
-        // The buffer is also addressed in bytes.
-        total.checked_mul(4).filter(|&b| b <= isize::MAX as usize)
-    };
+    // validate() bounds every size, so the arithmetic below cannot overflow; the model may
+    // still be too large to address in bytes
+    let floats: u128 = Arch::new(config)
+        .param_layers()
+        .map(|l| {
+            let w: usize = l.weight_shape().iter().product();
+            (w.div_ceil(ALIGN_FLOATS) + l.bias_len().div_ceil(ALIGN_FLOATS)) as u128
+        })
+        .sum::<u128>()
+        * ALIGN_FLOATS as u128
+        + ALIGN_FLOATS as u128;
+    let fits = || Some(()).filter(|_| floats * 4 <= isize::MAX as u128);
     if fits().is_none() {
         return Err(invalid(format!(
             "the model ({}) is too large to address",
@@ -514,9 +507,12 @@ fn gather(
 
 /// Fields of `ModelConfig` in declaration order (fields added later are compared too and listed
 /// after these, alphabetically).
-const FIELD_ORDER: [&str; 8] = [
-    "rows",
-    "cols",
+const FIELD_ORDER: [&str; 11] = [
+    "arch",
+    "height",
+    "width",
+    "channels",
+    "conv_channels",
     "hidden",
     "latent",
     "likelihood",
@@ -604,12 +600,20 @@ fn show(v: &serde_json::Value) -> String {
     }
 }
 
-/// A short description of a model for messages: "28x28, hidden [400], latent 20, bernoulli".
+/// A short description of a model for messages: "mlp 1x28x28, hidden [400], latent 20,
+/// bernoulli" (conv models add their channels).
 fn summary(c: &ModelConfig) -> String {
+    let conv = if c.conv_channels.is_empty() {
+        String::new()
+    } else {
+        format!(", channels {:?}", c.conv_channels)
+    };
     format!(
-        "{}x{}, hidden {:?}, latent {}, {}",
-        c.rows,
-        c.cols,
+        "{} {}x{}x{}{conv}, hidden {:?}, latent {}, {}",
+        c.arch.name(),
+        c.channels,
+        c.height,
+        c.width,
         c.hidden,
         c.latent,
         c.likelihood.name()
@@ -649,11 +653,11 @@ mod tests {
     #[test]
     fn huge_config_is_an_error_not_a_panic() {
         let c = ModelConfig {
-            rows: usize::MAX / 2,
-            cols: 3,
+            height: usize::MAX / 2,
+            width: 3,
             ..ModelConfig::default()
         };
         let e = checked_layout(Path::new("x"), &c).unwrap_err();
-        assert!(e.to_string().contains("too large"), "{e}");
+        assert!(e.to_string().contains("image size"), "{e}");
     }
 }

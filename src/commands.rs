@@ -10,8 +10,9 @@ use crate::config::{Likelihood, ModelConfig};
 use crate::cpu::ops::AdamHyper;
 use crate::data::Split;
 use crate::gpu::ops::LinearVariant;
-use crate::gpu::vae::GpuVae;
+use crate::gpu::recorder::GpuModel;
 use crate::gpu::GpuContext;
+use crate::model::Model;
 use crate::train::{self, TrainConfig};
 use crate::{bench, plot, sample};
 
@@ -24,8 +25,8 @@ fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
 
 pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
     let cfg = ModelConfig {
-        rows: a.size.0,
-        cols: a.size.1,
+        height: a.size.0,
+        width: a.size.1,
         hidden: a.hidden,
         latent: a.latent,
         likelihood: match a.likelihood {
@@ -35,6 +36,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         beta: a.beta,
         learn_variance: a.learn_variance,
         gaussian_logvar: a.gaussian_logvar,
+        ..ModelConfig::default()
     };
     if cfg.likelihood == Likelihood::Bernoulli && a.learn_variance {
         bail!("--learn-variance applies to --likelihood gaussian only");
@@ -66,8 +68,8 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         });
     println!(
         "training {}x{} -> {:?} -> {} ({}, beta {}) on {data_name}, adapter {}, batch {}, lr {}, seed {}",
-        cfg.rows,
-        cfg.cols,
+        cfg.height,
+        cfg.width,
         cfg.hidden,
         cfg.latent,
         cfg.likelihood.name(),
@@ -103,11 +105,12 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_model(ctx: &GpuContext, path: &std::path::Path) -> Result<GpuVae> {
+fn load_model(ctx: &GpuContext, path: &std::path::Path) -> Result<GpuModel> {
     let (meta, params) = checkpoint::load_model(path, None)?;
-    Ok(GpuVae::new(
+    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    Ok(GpuModel::new(
         ctx,
-        &meta.config,
+        &model,
         &params,
         LinearVariant::preferred(&ctx.info),
     )?)
@@ -118,12 +121,8 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
         bail!("--batch must be at least 1");
     }
     let model = load_model(ctx, &a.model)?;
-    let test_set = crate::data::load_split(
-        a.data.as_deref(),
-        Split::Test,
-        model.cfg.rows,
-        model.cfg.cols,
-    )?;
+    let cfg = &model.model.cfg;
+    let test_set = crate::data::load_split(a.data.as_deref(), Split::Test, cfg.height, cfg.width)?;
     if test_set.count == 0 {
         bail!("the test data holds no images");
     }
@@ -153,7 +152,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
         bail!("the output must be a .png file: {}", a.output.display());
     }
     let model = load_model(ctx, &a.model)?;
-    let (rows, cols) = (model.cfg.rows, model.cfg.cols);
+    let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
     let grid = if a.reconstruct {
         let test = crate::data::load_split(a.data.as_deref(), Split::Test, rows, cols)?;
         let n = a.n.min(test.count);

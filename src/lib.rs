@@ -1,8 +1,8 @@
 //! wgvae: variational autoencoders trained and used entirely in hand-written WGSL kernels.
 //!
-//! `cpu` holds the plain-Rust reference of every kernel; `gpu` records the same calls as WGSL
-//! dispatches through wgpu. Tests compare the two (see DESIGN.md in the docs folder of the
-//! project for the map).
+//! `model` describes the model once (layers, parameter layout, activations, programs as lists
+//! of ops); `cpu` runs those programs with the plain-Rust reference of every kernel, `gpu`
+//! records the same programs as WGSL dispatches through wgpu. Tests compare the two.
 
 pub mod atomic_file;
 pub mod bench;
@@ -15,8 +15,9 @@ pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod info;
-pub mod layout;
+pub mod model;
 pub mod plot;
 pub mod progress;
 pub mod sample;
+pub mod shape;
 pub mod train;

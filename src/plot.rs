@@ -3,7 +3,23 @@
 
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 
-use crate::train::CurvePoint;
+/// Which line of the loss plot a point belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CurveKind {
+    /// The running training loss between log points.
+    Running,
+    /// The training loss of a whole epoch.
+    TrainEpoch,
+    Test,
+}
+
+/// One point of the loss plot.
+#[derive(Clone, Copy, Debug)]
+pub struct PlotPoint {
+    pub step: u64,
+    pub kind: CurveKind,
+    pub loss: f64,
+}
 
 const DIGITS: [[u8; 5]; 12] = [
     [0b111, 0b101, 0b101, 0b101, 0b111], // 0
@@ -95,14 +111,14 @@ fn line(img: &mut RgbImage, (x0, y0): (f64, f64), (x1, y1): (f64, f64), color: R
 /// Loss against step: running training loss (blue), per-epoch training loss (dark blue dots),
 /// test loss (red line with dots). The y axis spans the epoch losses and the running loss
 /// after its first quarter, so the early plunge does not flatten the rest.
-pub fn loss_curve_png(points: &[CurvePoint]) -> Vec<u8> {
+pub fn loss_curve_png(points: &[PlotPoint]) -> Vec<u8> {
     let (w, h) = (720u32, 420u32);
     let (left, right, top, bottom) = (70.0, 20.0, 20.0, 40.0);
     let mut img = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
     let max_step = points.iter().map(|p| p.step).max().unwrap_or(1).max(1) as f64;
     let in_range: Vec<f64> = points
         .iter()
-        .filter(|p| p.split != "train" || p.step as f64 > max_step / 4.0)
+        .filter(|p| p.kind != CurveKind::Running || p.step as f64 > max_step / 4.0)
         .map(|p| p.loss)
         .filter(|l| l.is_finite())
         .collect();
@@ -150,23 +166,23 @@ pub fn loss_curve_png(points: &[CurvePoint]) -> Vec<u8> {
         2,
         axis,
     );
-    let series = |split: &str| -> Vec<(f64, f64)> {
+    let series = |kind: CurveKind| -> Vec<(f64, f64)> {
         points
             .iter()
-            .filter(|p| p.split == split && p.loss.is_finite())
+            .filter(|p| p.kind == kind && p.loss.is_finite())
             .map(|p| (px(p.step as f64), py(p.loss)))
             .collect()
     };
-    let running = series("train");
+    let running = series(CurveKind::Running);
     for pair in running.windows(2) {
         line(&mut img, pair[0], pair[1], Rgb([120, 160, 230]));
     }
-    let test = series("test");
+    let test = series(CurveKind::Test);
     for pair in test.windows(2) {
         line(&mut img, pair[0], pair[1], Rgb([220, 50, 40]));
     }
     for (pts, color) in [
-        (series("train_epoch"), Rgb([20, 40, 140])),
+        (series(CurveKind::TrainEpoch), Rgb([20, 40, 140])),
         (test, Rgb([220, 50, 40])),
     ] {
         for (x, y) in pts {

@@ -12,7 +12,7 @@ use wgvae::checkpoint::{
     CheckpointMeta,
 };
 use wgvae::config::{Likelihood, ModelConfig};
-use wgvae::layout::Layout;
+use wgvae::model::layout::Layout;
 
 /// Distinct, non-trivial values in every tensor (including negative zero and subnormals, which a
 /// lossy path would change), zero in the padding.
@@ -315,7 +315,7 @@ fn valid_safetensors_without_or_with_bad_wgvae_metadata_are_errors() {
 
     // A stored config that would overflow the layout is an error, not a panic.
     let mut m = meta(ModelConfig::default());
-    m.config.rows = usize::MAX / 4;
+    m.config.height = usize::MAX / 4;
     let mut md = HashMap::new();
     md.insert("wgvae".to_string(), serde_json::to_string(&m).unwrap());
     write_raw(&p, &default_tensors(|_| {}), md);
@@ -605,7 +605,7 @@ fn non_finite_parameters_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nan.safetensors");
     let cfg = ModelConfig::default();
-    let layout = wgvae::layout::Layout::new(&cfg);
+    let layout = wgvae::model::layout::Layout::new(&cfg);
     let mut params = vec![0.25f32; layout.total];
     params[layout.tensor("fc21.bias").offset + 3] = f32::NAN;
     params[layout.tensor("fc4.weight").offset] = f32::INFINITY;

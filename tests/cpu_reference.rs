@@ -297,39 +297,67 @@ fn adam_bias_correction_is_accurate_where_pow_cancels() {
     }
 }
 
-/// The whole reference model: the gradient CpuVae::backward assembles from the per-op
+/// Runs `program` on the CPU from `params`, with `x` (u8 pixels) as the dataset gathered in
+/// order and the step state at step 3; returns the model and the activations.
+fn run_cpu(
+    model: &wgvae::model::Model,
+    params: &[f32],
+    x: &[u8],
+    rows: usize,
+    setup: impl Fn(&mut wgvae::cpu::exec::CpuActs),
+    program: &[wgvae::model::program::Op],
+) -> (wgvae::cpu::exec::CpuModel, wgvae::cpu::exec::CpuActs) {
+    use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
+    let mut m = CpuModel::new(model, params.to_vec());
+    let mut acts = CpuActs::new(model, rows);
+    let mut io = CpuIo {
+        data: x.to_vec(),
+        perm: (0..rows as u32).collect(),
+        state: [3, 0, 0, 0],
+        history: vec![0.0; 4],
+    };
+    setup(&mut acts);
+    exec::run(program, &mut m, &mut acts, &mut io);
+    (m, acts)
+}
+
+/// The whole reference model: the gradient the backward program assembles from the per-op
 /// backwards equals the finite difference of the total loss, for every parameter of a small
 /// deep model, under both likelihoods (z's noise fixed by the Philox key).
 #[test]
 fn whole_model_gradient_matches_finite_differences() {
     use wgvae::config::{Likelihood, ModelConfig};
-    use wgvae::cpu::vae::{init_params, CpuVae};
+    use wgvae::model::{init::init_params, Model};
     for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian] {
         let cfg = ModelConfig {
-            rows: 3,
-            cols: 4,
+            height: 3,
+            width: 4,
             hidden: vec![6, 5],
             latent: 3,
             likelihood,
             beta: 0.7,
             learn_variance: true,
             gaussian_logvar: -0.5,
+            ..ModelConfig::default()
         };
+        let model = Model::new(&cfg).unwrap();
         let rows = 4;
-        let x = random(rows * cfg.input_dim(), 0.0, 1.0, 30);
-        let params = init_params(&cfg, 31);
-        let mut vae = CpuVae::new(&cfg, params.clone());
-        let acts = vae.forward_loss(&x, rows, 3, 9, 0);
-        vae.backward(&acts, rows);
+        let x: Vec<u8> = random(rows * cfg.input_dim(), 0.0, 255.0, 30)
+            .iter()
+            .map(|&v| v as u8)
+            .collect();
+        let params = init_params(&model, 31);
+        let mut program = model.forward_loss(rows, 9, 0);
+        program.extend(model.backward(rows));
+        let (trained, _) = run_cpu(&model, &params, &x, rows, |_| {}, &program);
+        let forward = model.forward_loss(rows, 9, 0);
         let total = |p: &[f32]| {
-            let v = CpuVae::new(&cfg, p.to_vec());
-            let a = v.forward_loss(&x, rows, 3, 9, 0);
+            let (_, a) = run_cpu(&model, p, &x, rows, |_| {}, &forward);
             // the per-element losses summed in f64, plus beta KL
-            let recon: f64 = a.loss_elem.iter().map(|&l| l as f64).sum();
-            let kl: f64 = a.kl_elem.iter().map(|&l| l as f64).sum();
-            recon + cfg.beta as f64 * kl
+            let sum = |id| a.get(id).iter().map(|&l| l as f64).sum::<f64>();
+            sum(model.acts.loss_elem) + cfg.beta as f64 * sum(model.acts.kl_elem)
         };
-        for t in &vae.layout.tensors {
+        for t in &model.layout.tensors {
             let r = t.range();
             let mut probe = params.clone();
             for i in r {
@@ -340,7 +368,7 @@ fn whole_model_gradient_matches_finite_differences() {
                 let minus = total(&probe);
                 probe[i] = orig;
                 let numeric = (plus - minus) / 2e-2;
-                let analytic = vae.grads[i] as f64;
+                let analytic = trained.grads[i] as f64;
                 assert!(
                     (numeric - analytic).abs() <= 2e-2 * (1.0 + analytic.abs()),
                     "{likelihood:?} {}[{}]: backward {analytic} vs finite difference {numeric}",
@@ -349,5 +377,98 @@ fn whole_model_gradient_matches_finite_differences() {
                 );
             }
         }
+    }
+}
+
+/// Restoration's programs against finite differences: "decoder backward to z" gives
+/// d<g, decoder(z)>/dz and "encoder backward to x" gives d(<a, mu(x)> + <b, logvar(x)>)/dx.
+#[test]
+fn restoration_programs_match_finite_differences() {
+    use wgvae::config::ModelConfig;
+    use wgvae::cpu::ops::Act;
+    use wgvae::model::{init::init_params, Model};
+    let cfg = ModelConfig {
+        height: 3,
+        width: 5,
+        hidden: vec![7, 6],
+        latent: 4,
+        ..ModelConfig::default()
+    };
+    let model = Model::new(&cfg).unwrap();
+    let a = model.acts.clone();
+    let rows = 3;
+    let params = init_params(&model, 40);
+    let d = cfg.input_dim();
+    let z = random(rows * cfg.latent, -1.5, 1.5, 41);
+    let g = random(rows * d, -1.0, 1.0, 42);
+    let decode = model.decode(rows, a.z, Act::None);
+    let dot = |u: &[f32], v: &[f32]| {
+        u.iter()
+            .zip(v)
+            .map(|(&p, &q)| p as f64 * q as f64)
+            .sum::<f64>()
+    };
+    let decoded = |z: &[f32]| {
+        let (_, acts) = run_cpu(&model, &params, &[], rows, |s| s.set(a.z, z), &decode);
+        dot(acts.get(a.out()), &g)
+    };
+    // the gradient at dout is set after the forward, then the backward runs on its activations
+    let (_, mut acts) = run_cpu(&model, &params, &[], rows, |s| s.set(a.z, &z), &decode);
+    acts.set(a.dout(), &g);
+    let mut m = wgvae::cpu::exec::CpuModel::new(&model, params.clone());
+    let mut io = wgvae::cpu::exec::CpuIo::at_step(0, 1);
+    wgvae::cpu::exec::run(
+        &model.decoder_backward_to_z(rows),
+        &mut m,
+        &mut acts,
+        &mut io,
+    );
+    let dz = acts.get(a.dz).to_vec();
+    for i in 0..z.len() {
+        let mut p = z.clone();
+        p[i] += 1e-2;
+        let plus = decoded(&p);
+        p[i] -= 2e-2;
+        let minus = decoded(&p);
+        let numeric = (plus - minus) / 2e-2;
+        assert!(
+            (numeric - dz[i] as f64).abs() <= 1e-2 * (1.0 + numeric.abs()),
+            "dz[{i}]: backward {} vs finite difference {numeric}",
+            dz[i]
+        );
+    }
+
+    let x = random(rows * d, 0.0, 1.0, 43);
+    let (ga, gb) = (
+        random(rows * cfg.latent, -1.0, 1.0, 44),
+        random(rows * cfg.latent, -1.0, 1.0, 45),
+    );
+    let encode = model.encode(rows);
+    let encoded = |x: &[f32]| {
+        let (_, acts) = run_cpu(&model, &params, &[], rows, |s| s.set(a.x, x), &encode);
+        dot(acts.get(a.mu), &ga) + dot(acts.get(a.logvar), &gb)
+    };
+    let (_, mut acts) = run_cpu(&model, &params, &[], rows, |s| s.set(a.x, &x), &encode);
+    acts.set(a.dmu, &ga);
+    acts.set(a.dlogvar, &gb);
+    wgvae::cpu::exec::run(
+        &model.encoder_backward_to_x(rows),
+        &mut m,
+        &mut acts,
+        &mut io,
+    );
+    let dx = acts.get(a.dx).to_vec();
+    for i in 0..x.len() {
+        let mut p = x.clone();
+        p[i] += 1e-2;
+        let plus = encoded(&p);
+        p[i] -= 2e-2;
+        let minus = encoded(&p);
+        let numeric = (plus - minus) / 2e-2;
+        assert!(
+            (numeric - dx[i] as f64).abs() <= 1e-2 * (1.0 + numeric.abs()),
+            "dx[{i}]: backward {} vs finite difference {numeric}",
+            dx[i]
+        );
     }
 }

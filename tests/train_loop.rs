@@ -153,6 +153,6 @@ fn resuming_equals_an_uninterrupted_run() {
         a.len()
     );
     // and training did move the parameters
-    let init = wgvae::cpu::vae::init_params(&cfg, 1);
+    let init = wgvae::model::init::init_params(&wgvae::model::Model::new(&cfg).unwrap(), 1);
     assert!(a.iter().zip(&init).filter(|(x, y)| x != y).count() > a.len() / 2);
 }

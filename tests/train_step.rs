@@ -1,39 +1,56 @@
-//! A whole training step on the GPU equals the CPU reference step: the loss, every named
-//! gradient and every parameter tensor after Adam, from the same parameters, batch and Philox key.
+//! One program, two backends: a whole training step run by the CPU reference and recorded on
+//! the GPU gives the same loss, every named activation, every named gradient and every
+//! parameter after Adam; the restoration programs (decoder backward to z, encoder backward to
+//! x) give the same input gradients and leave the parameter gradients alone.
 
 mod common;
 
 use common::{all_close, gpu, random};
 use wgvae::config::{Likelihood, ModelConfig};
-use wgvae::cpu::ops::{self as cpu_ops, AdamHyper};
-use wgvae::cpu::vae::{init_params, CpuVae};
-use wgvae::data::{embedded, Split};
+use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
+use wgvae::cpu::ops::{Act, AdamHyper};
+use wgvae::data::{embedded, Dataset, Split};
 use wgvae::gpu::buffers::{self, View};
 use wgvae::gpu::ops::{self, LinearVariant};
-use wgvae::gpu::vae::{self, BatchBuffers, GpuVae, StepIo};
+use wgvae::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
+use wgvae::gpu::GpuContext;
+use wgvae::model::init::init_params;
+use wgvae::model::program::Op;
+use wgvae::model::Model;
 use wgvae::train::upload_dataset;
 
 fn max_abs(v: &[f32]) -> f32 {
     v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
-fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
-    let Some(ctx) = gpu() else { return };
-    let set = embedded::embedded(Split::Train).take(200);
-    let mut set = set;
-    if cfg.input_dim() != 784 {
-        // a smaller image: the first input_dim pixels of each digit's centre rows
-        let d = cfg.input_dim();
+/// 200 embedded digits cut down to the model's input size when it is smaller.
+fn digits(cfg: &ModelConfig) -> Dataset {
+    let mut set = embedded::embedded(Split::Train).take(200);
+    let d = cfg.input_dim();
+    if d != 784 {
+        // a smaller image: the first d pixels of each digit's centre rows
         let images: Vec<u8> = (0..set.count)
             .flat_map(|i| set.image(i)[300..300 + d].to_vec())
             .collect();
         set.images = images;
-        set.rows = cfg.rows;
-        set.cols = cfg.cols;
+        set.rows = cfg.height;
+        set.cols = cfg.width;
     }
+    set
+}
+
+fn run_gpu(ctx: &GpuContext, program: &[Op], model: &GpuModel, acts: &GpuActs, io: &StepIo) {
+    let dispatches = recorder::record(ctx, program, model, acts, io).unwrap();
+    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
+}
+
+fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
+    let Some(ctx) = gpu() else { return };
+    let model = Model::new(cfg).unwrap();
+    let set = digits(cfg);
     let (seed, step) = (0xDEAD_BEEF_u64, 5u32);
     let hp = AdamHyper::default();
-    let params = init_params(cfg, 3);
+    let params = init_params(&model, 3);
     let n = params.len();
     // Adam moments from "earlier steps", so the update is smooth in the gradient rather than
     // its sign (at m = v = 0 a gradient near zero could flip a whole lr step).
@@ -42,54 +59,64 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
     let perm: Vec<u32> = (0..set.count as u32)
         .map(|i| (i * 7 + 3) % set.count as u32)
         .collect();
-    let cursor = 11usize;
+    let cursor = 11u32;
+    let program = model.train_step(rows, &hp, seed);
 
-    // CPU
-    let mut x = vec![0.0; rows * cfg.input_dim()];
-    cpu_ops::gather_batch(&mut x, &set.images, &perm, cursor, rows, cfg.input_dim());
-    let mut cpu = CpuVae::new(cfg, params.clone());
+    let mut cpu = CpuModel::new(&model, params.clone());
     cpu.adam_m = m0.clone();
     cpu.adam_v = v0.clone();
-    let act = cpu.train_step(&x, rows, step, seed, &hp);
-
-    // GPU
-    let model = GpuVae::new(ctx, cfg, &params, variant).unwrap();
-    model.write_state(ctx, &params, &m0, &v0);
-    let data = upload_dataset(ctx, &set).unwrap();
-    let perm_view = View::whole(&buffers::upload(ctx, "perm", &perm));
-    let bufs = BatchBuffers::new(ctx, cfg, rows).unwrap();
-    let history = View::whole(&buffers::zeros(ctx, "history", 4));
-    let state = View::whole(&buffers::upload(ctx, "state", &[step, cursor as u32, 0, 0]));
-    let io = StepIo {
-        bufs: &bufs,
-        data: &data,
-        perm: &perm_view,
-        state: &state,
-        history: &history,
+    let mut cpu_acts = CpuActs::new(&model, rows);
+    let mut cpu_io = CpuIo {
+        data: set.images.clone(),
+        perm: perm.clone(),
+        state: [step, cursor, 0, 0],
+        history: vec![0.0; 4],
     };
-    let program = model.train_step(ctx, &io, rows, &hp, seed).unwrap();
-    ops::run(ctx, &program.iter().collect::<Vec<_>>()).unwrap();
+    exec::run(&program, &mut cpu, &mut cpu_acts, &mut cpu_io);
+
+    let gpu_model = GpuModel::new(ctx, &model, &params, variant).unwrap();
+    gpu_model.write_state(ctx, &params, &m0, &v0);
+    let gpu_acts = GpuActs::new(ctx, &model, rows).unwrap();
+    let io = StepIo {
+        data: upload_dataset(ctx, &set).unwrap(),
+        perm: View::whole(&buffers::upload(ctx, "perm", &perm)),
+        state: View::whole(&buffers::upload(ctx, "state", &[step, cursor, 0, 0])),
+        history: View::whole(&buffers::zeros(ctx, "history", 4)),
+    };
+    run_gpu(ctx, &program, &gpu_model, &gpu_acts, &io);
 
     let tag = format!(
-        "{:?} hidden {:?} rows {rows} {}",
+        "{:?} {:?} hidden {:?} rows {rows} {}",
+        cfg.arch,
         cfg.likelihood,
         cfg.hidden,
         variant.name()
     );
-    let record: Vec<f32> = buffers::read(ctx, &history).unwrap();
+    let record: Vec<f32> = buffers::read(ctx, &io.history).unwrap();
     // (recon, kl, total, rows): sums over the batch, so relative tolerance
     all_close(
         &format!("loss record {tag}"),
         &record,
-        &act.record,
+        &cpu_io.history,
         0.0,
         2e-5,
     );
-    let got_x: Vec<f32> = buffers::read(ctx, &bufs.x.sub(0, x.len() as u64)).unwrap();
-    all_close(&format!("gathered batch {tag}"), &got_x, &x, 0.0, 0.0);
-
-    let grads: Vec<f32> = buffers::read(ctx, &model.grads).unwrap();
-    let after: Vec<f32> = buffers::read(ctx, &model.params).unwrap();
+    for (i, info) in model.acts.tensors.iter().enumerate() {
+        let want = &cpu_acts.tensors[i];
+        let got: Vec<f32> = buffers::read(ctx, &gpu_acts.tensors[i]).unwrap();
+        // products over up to 784 terms summed in another order (and with FMA) on the GPU,
+        // then passed through more layers: relative to the tensor's scale
+        let scale = max_abs(want).max(1e-6);
+        all_close(
+            &format!("activation {} {tag}", info.name),
+            &got,
+            want,
+            1e-4 * scale,
+            1e-3,
+        );
+    }
+    let grads: Vec<f32> = buffers::read(ctx, &gpu_model.grads).unwrap();
+    let after: Vec<f32> = buffers::read(ctx, &gpu_model.params).unwrap();
     for t in &model.layout.tensors {
         let r = t.range();
         let want = &cpu.grads[r.clone()];
@@ -111,13 +138,13 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
             1e-5,
         );
     }
-    let state_after: Vec<u32> = buffers::read(ctx, &state).unwrap();
+    let state_after: Vec<u32> = buffers::read(ctx, &io.state).unwrap();
     assert_eq!(
         state_after[..3],
-        [step + 1, (cursor + rows) as u32, 1],
-        "advance_step"
+        [step + 1, cursor + rows as u32, 1],
+        "advance"
     );
-    let _ = vae::STREAM_TRAIN;
+    assert_eq!(cpu_io.state[..3], state_after[..3], "the CPU's step state");
 }
 
 #[test]
@@ -130,34 +157,131 @@ fn default_model_step_matches_cpu_tiled_batch_1() {
     check_step(&ModelConfig::default(), 1, LinearVariant::Tiled);
 }
 
-#[test]
-fn deep_gaussian_model_with_learned_variance_matches_cpu() {
-    let cfg = ModelConfig {
-        rows: 7,
-        cols: 19,
+fn deep_gaussian(learn_variance: bool) -> ModelConfig {
+    ModelConfig {
+        height: 7,
+        width: 19,
         hidden: vec![64, 33],
         latent: 5,
         likelihood: Likelihood::Gaussian,
         beta: 0.5,
-        learn_variance: true,
+        learn_variance,
         gaussian_logvar: -1.0,
-    };
-    check_step(&cfg, 17, LinearVariant::Reg4x4);
+        ..ModelConfig::default()
+    }
 }
 
 #[test]
+fn deep_gaussian_model_with_learned_variance_matches_cpu() {
+    check_step(&deep_gaussian(true), 17, LinearVariant::Reg4x4);
+}
+
+/// A fixed variance stays put through a GPU training step while everything else moves; a
+/// learned one moves.
+#[test]
 fn fixed_gaussian_variance_is_not_trained() {
     let Some(ctx) = gpu() else { return };
+    for learn in [false, true] {
+        let cfg = deep_gaussian(learn);
+        let model = Model::new(&cfg).unwrap();
+        let set = digits(&cfg);
+        let params = init_params(&model, 1);
+        let gpu_model = GpuModel::new(ctx, &model, &params, LinearVariant::Reg4x4).unwrap();
+        let acts = GpuActs::new(ctx, &model, 8).unwrap();
+        let order: Vec<u32> = (0..set.count as u32).collect();
+        let io = StepIo {
+            data: upload_dataset(ctx, &set).unwrap(),
+            perm: View::whole(&buffers::upload(ctx, "perm", &order)),
+            ..StepIo::at_step(ctx, 0, 1)
+        };
+        let program = model.train_step(8, &AdamHyper::default(), 1);
+        run_gpu(ctx, &program, &gpu_model, &acts, &io);
+        let after: Vec<f32> = buffers::read(ctx, &gpu_model.params).unwrap();
+        let lv = model.layout.tensor("logvar_x").offset;
+        let moved = after[..lv]
+            .iter()
+            .zip(&params)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert!(
+            moved > lv / 2,
+            "learn {learn}: only {moved} parameters moved"
+        );
+        assert_eq!(
+            after[lv] != params[lv],
+            learn,
+            "learn {learn}: logvar_x {} -> {}",
+            params[lv],
+            after[lv]
+        );
+    }
+}
+
+/// Restoration's programs on both backends: the forward pass (encode, sample, decode), then
+/// "decoder backward to z" from a given output gradient and "encoder backward to x" from given
+/// dmu and dlogvar. The input gradients agree, and the parameter gradients stay zero.
+#[test]
+fn restoration_programs_match_cpu_and_leave_parameter_gradients_alone() {
+    let Some(ctx) = gpu() else { return };
     let cfg = ModelConfig {
-        likelihood: Likelihood::Gaussian,
-        hidden: vec![16],
-        latent: 3,
+        hidden: vec![48, 24],
+        latent: 6,
         ..ModelConfig::default()
     };
-    let params = init_params(&cfg, 1);
-    let model = GpuVae::new(ctx, &cfg, &params, LinearVariant::Reg4x4).unwrap();
-    assert_eq!(
-        model.trainable_len(),
-        model.layout.tensor("logvar_x").offset
+    let model = Model::new(&cfg).unwrap();
+    let a = &model.acts;
+    let rows = 9;
+    let params = init_params(&model, 7);
+    let x = random(rows * cfg.input_dim(), 0.0, 1.0, 8);
+    let dout = random(rows * cfg.input_dim(), -1.0, 1.0, 9);
+    let dmu = random(rows * cfg.latent, -1.0, 1.0, 10);
+    let dlogvar = random(rows * cfg.latent, -1.0, 1.0, 11);
+
+    let mut cpu = CpuModel::new(&model, params.clone());
+    let mut cpu_acts = CpuActs::new(&model, rows);
+    let mut cpu_io = CpuIo::at_step(0, 1);
+    cpu_acts.set(a.x, &x);
+    // the decoder's input is z: copy mu there, as restoration sets z
+    exec::run(&model.encode(rows), &mut cpu, &mut cpu_acts, &mut cpu_io);
+    let mu = cpu_acts.get(a.mu).to_vec();
+    cpu_acts.set(a.z, &mu);
+    let decode_z = model.decode(rows, a.z, Act::None);
+    exec::run(&decode_z, &mut cpu, &mut cpu_acts, &mut cpu_io);
+    cpu_acts.set(a.dout(), &dout);
+    cpu_acts.set(a.dmu, &dmu);
+    cpu_acts.set(a.dlogvar, &dlogvar);
+    let mut backward = model.decoder_backward_to_z(rows);
+    backward.extend(model.encoder_backward_to_x(rows));
+    exec::run(&backward, &mut cpu, &mut cpu_acts, &mut cpu_io);
+
+    let gpu_model = GpuModel::new(ctx, &model, &params, LinearVariant::Reg4x4).unwrap();
+    let acts = GpuActs::new(ctx, &model, rows).unwrap();
+    let io = StepIo::at_step(ctx, 0, 1);
+    buffers::write(ctx, acts.get(a.x), &x);
+    run_gpu(ctx, &model.encode(rows), &gpu_model, &acts, &io);
+    buffers::write(ctx, acts.get(a.z), &mu);
+    run_gpu(ctx, &decode_z, &gpu_model, &acts, &io);
+    buffers::write(ctx, acts.get(a.dout()), &dout);
+    buffers::write(ctx, acts.get(a.dmu), &dmu);
+    buffers::write(ctx, acts.get(a.dlogvar), &dlogvar);
+    run_gpu(ctx, &backward, &gpu_model, &acts, &io);
+
+    for (id, what) in [(a.dz, "dz"), (a.dx, "dx")] {
+        let want = cpu_acts.get(id);
+        let got: Vec<f32> = buffers::read(ctx, acts.get(id)).unwrap();
+        assert!(
+            max_abs(want) > 0.0,
+            "{what} is all zero: nothing propagated"
+        );
+        all_close(what, &got, want, 1e-4 * max_abs(want), 1e-3);
+    }
+    let grads: Vec<f32> = buffers::read(ctx, &gpu_model.grads).unwrap();
+    assert!(
+        grads.iter().all(|&g| g == 0.0),
+        "a parameter gradient was written"
+    );
+    assert!(
+        cpu.grads.iter().all(|&g| g == 0.0),
+        "a CPU parameter gradient was written"
     );
 }

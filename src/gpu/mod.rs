@@ -5,7 +5,7 @@ pub mod context;
 pub mod kernels;
 pub mod ops;
 pub mod profiler;
-pub mod vae;
+pub mod recorder;
 
 pub use buffers::View;
 pub use context::GpuContext;

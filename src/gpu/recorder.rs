@@ -1,0 +1,328 @@
+//! The GPU backend of the model's programs: the model's buffers, the activation buffers of a
+//! batch, and `record`, which turns a list of [`Op`]s into dispatches, one builder call per op,
+//! mirroring `cpu::exec::run`. A recorded program is replayed as often as needed: a training
+//! step is gather -> forward -> loss -> backward -> Adam -> advance, all in one pass.
+
+use crate::error::GpuError;
+use crate::gpu::buffers::{self, View};
+use crate::gpu::ops::{self, Dispatch, LinearVariant};
+use crate::gpu::GpuContext;
+use crate::model::program::{Buf, Op, T};
+use crate::model::tensors::ActId;
+use crate::model::Model;
+
+/// The largest buffer the adapter lets a shader bind.
+fn binding_limit(ctx: &GpuContext) -> u64 {
+    let limits = ctx.device.limits();
+    limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size)
+}
+
+/// Parameters, gradients and Adam state on the GPU, laid out by `model.layout`.
+pub struct GpuModel {
+    pub model: Model,
+    pub variant: LinearVariant,
+    pub params: View,
+    pub grads: View,
+    pub adam_m: View,
+    pub adam_v: View,
+}
+
+impl GpuModel {
+    pub fn new(
+        ctx: &GpuContext,
+        model: &Model,
+        params: &[f32],
+        variant: LinearVariant,
+    ) -> Result<Self, GpuError> {
+        let n = model.layout.total as u64;
+        if params.len() as u64 != n {
+            return Err(GpuError::shape(
+                "GpuModel::new",
+                format!("{} parameters given, the layout needs {n}", params.len()),
+            ));
+        }
+        let limit = binding_limit(ctx);
+        if 4 * n > limit {
+            return Err(GpuError::shape(
+                "GpuModel::new",
+                format!("the model has {n} parameters ({} bytes); this adapter binds at most {limit} bytes", 4 * n),
+            ));
+        }
+        Ok(GpuModel {
+            model: model.clone(),
+            variant,
+            params: View::whole(&buffers::upload(ctx, "params", params)),
+            grads: View::whole(&buffers::zeros(ctx, "grads", n)),
+            adam_m: View::whole(&buffers::zeros(ctx, "adam m", n)),
+            adam_v: View::whole(&buffers::zeros(ctx, "adam v", n)),
+        })
+    }
+
+    /// Replaces parameters and Adam state (for --resume and tests).
+    pub fn write_state(&self, ctx: &GpuContext, params: &[f32], m: &[f32], v: &[f32]) {
+        buffers::write(ctx, &self.params, params);
+        buffers::write(ctx, &self.adam_m, m);
+        buffers::write(ctx, &self.adam_v, v);
+    }
+}
+
+/// The activation buffers of a batch of up to `rows` samples, one per tensor of the spec.
+pub struct GpuActs {
+    pub rows: usize,
+    pub tensors: Vec<View>,
+}
+
+impl GpuActs {
+    /// Fails with a shape error naming the batch when its widest tensor would exceed what the
+    /// adapter can bind, instead of a wgpu validation panic.
+    pub fn new(ctx: &GpuContext, model: &Model, rows: usize) -> Result<Self, GpuError> {
+        let bytes = (rows as u64)
+            .saturating_mul(model.acts.widest() as u64)
+            .saturating_mul(4);
+        let limit = binding_limit(ctx);
+        if rows == 0 || bytes > limit {
+            return Err(GpuError::shape(
+                "batch buffers",
+                format!("a batch of {rows} needs {bytes}-byte activation buffers; this adapter allows 1 to {limit} bytes (lower --batch)"),
+            ));
+        }
+        let tensors = model
+            .acts
+            .tensors
+            .iter()
+            .map(|t| View::whole(&buffers::zeros(ctx, &t.name, (rows * t.per_sample) as u64)))
+            .collect();
+        Ok(GpuActs { rows, tensors })
+    }
+
+    pub fn get(&self, id: ActId) -> &View {
+        &self.tensors[id.0]
+    }
+}
+
+/// What a recorded step reads and writes besides the model and its activations: the u8
+/// dataset and the order to gather it in (batches come from `perm[state.cursor..]`), the step
+/// state, and the loss history the step records into.
+pub struct StepIo {
+    pub data: View,
+    pub perm: View,
+    pub state: View,
+    pub history: View,
+}
+
+impl StepIo {
+    /// No data; the step state at `step` and room for `slots` loss records.
+    pub fn at_step(ctx: &GpuContext, step: u32, slots: usize) -> Self {
+        StepIo {
+            data: View::whole(&buffers::zeros(ctx, "no data", 1)),
+            perm: View::whole(&buffers::zeros(ctx, "no order", 1)),
+            state: step_state(ctx, step),
+            history: View::whole(&buffers::zeros(ctx, "history", 4 * slots.max(1) as u64)),
+        }
+    }
+}
+
+/// The on-GPU step state (step, cursor, slot, pad), see `gather.wgsl`.
+pub fn step_state(ctx: &GpuContext, step: u32) -> View {
+    View::whole(&buffers::upload(ctx, "step state", &[step, 0u32, 0, 0]))
+}
+
+/// Views of every buffer an op may name.
+struct Views<'a> {
+    model: &'a GpuModel,
+    acts: &'a GpuActs,
+}
+
+impl Views<'_> {
+    fn view(&self, t: T) -> View {
+        let whole = match t.buf {
+            Buf::Params => &self.model.params,
+            Buf::Grads => &self.model.grads,
+            Buf::Act(id) => self.acts.get(id),
+        };
+        whole.sub(t.offset as u64, t.len as u64)
+    }
+}
+
+/// The dispatches of `program`, in order.
+pub fn record(
+    ctx: &GpuContext,
+    program: &[Op],
+    model: &GpuModel,
+    acts: &GpuActs,
+    io: &StepIo,
+) -> Result<Vec<Dispatch>, GpuError> {
+    let v = Views { model, acts };
+    let t = |t: T| v.view(t);
+    program
+        .iter()
+        .map(|op| match *op {
+            Op::Gather { out, rows, dim } => {
+                ops::gather_batch(ctx, &t(out), &io.data, &io.perm, &io.state, rows, dim)
+            }
+            Op::Linear {
+                y,
+                x,
+                w,
+                b,
+                m,
+                k,
+                n,
+                act,
+            } => ops::linear_forward(ctx, model.variant, &t(y), &t(x), &t(w), &t(b), m, k, n, act),
+            Op::LinearBackInput {
+                dx,
+                dy,
+                w,
+                mask,
+                m,
+                k,
+                n,
+                accumulate,
+            } => ops::linear_backward_input(
+                ctx,
+                &t(dx),
+                &t(dy),
+                &t(w),
+                mask.map(t).as_ref(),
+                m,
+                k,
+                n,
+                accumulate,
+            ),
+            Op::LinearBackWeight { dw, dy, x, m, k, n } => {
+                ops::linear_backward_weight(ctx, &t(dw), &t(dy), &t(x), m, k, n, false)
+            }
+            Op::LinearBackBias { db, dy, m, n } => {
+                ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
+            }
+            Op::Conv { .. }
+            | Op::ConvBackInput { .. }
+            | Op::ConvBackWeight { .. }
+            | Op::ConvBackBias { .. } => {
+                unreachable!("the conv arch is refused by Model::new until its kernels land")
+            }
+            Op::ReparamForward {
+                z,
+                eps,
+                mu,
+                logvar,
+                n,
+                seed,
+                stream,
+            } => ops::reparam_forward(
+                ctx,
+                &t(z),
+                &t(eps),
+                &t(mu),
+                &t(logvar),
+                &io.state,
+                n,
+                seed,
+                stream,
+            ),
+            Op::ReparamBackward {
+                dmu,
+                dlogvar,
+                dz,
+                eps,
+                logvar,
+                n,
+            } => ops::reparam_backward(ctx, &t(dmu), &t(dlogvar), &t(dz), &t(eps), &t(logvar), n),
+            Op::KlForward { kl, mu, logvar, n } => {
+                ops::kl_forward(ctx, &t(kl), &t(mu), &t(logvar), n)
+            }
+            Op::KlBackward {
+                dmu,
+                dlogvar,
+                mu,
+                logvar,
+                n,
+                scale,
+            } => ops::kl_backward(ctx, &t(dmu), &t(dlogvar), &t(mu), &t(logvar), n, scale),
+            Op::BceForward {
+                loss,
+                grad,
+                logits,
+                x,
+                n,
+                scale,
+            } => ops::bce_forward(ctx, &t(loss), &t(grad), &t(logits), &t(x), n, scale),
+            Op::GaussianForward {
+                loss,
+                dmean,
+                dlogvar_elem,
+                mean,
+                x,
+                logvar_x,
+                n,
+                scale,
+            } => ops::gaussian_forward(
+                ctx,
+                &t(loss),
+                &t(dmean),
+                &t(dlogvar_elem),
+                &t(mean),
+                &t(x),
+                &t(logvar_x),
+                n,
+                scale,
+            ),
+            Op::SumRows {
+                dst,
+                src,
+                rows,
+                cols,
+            } => ops::sum_rows(ctx, &t(dst), &t(src), rows, cols),
+            Op::RecordLoss {
+                recon_rows,
+                kl_rows,
+                rows,
+                beta,
+            } => ops::record_loss(
+                ctx,
+                &io.history,
+                &t(recon_rows),
+                &t(kl_rows),
+                &io.state,
+                rows,
+                beta,
+            ),
+            Op::Adam { n, hp } => ops::adam_step(
+                ctx,
+                &model.params,
+                &model.grads,
+                &model.adam_m,
+                &model.adam_v,
+                &io.state,
+                n,
+                &hp,
+            ),
+            Op::Advance { batch } => ops::advance_step(ctx, &io.state, batch),
+        })
+        .collect()
+}
+
+/// Records `program` `times` times into one compute pass of a new encoder and submits it;
+/// returns the submission so the caller can wait only when it needs to.
+pub fn submit_program(
+    ctx: &GpuContext,
+    program: &[Dispatch],
+    times: usize,
+) -> wgpu::SubmissionIndex {
+    let mut encoder = ctx.encoder("steps");
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("steps"),
+            timestamp_writes: None,
+        });
+        for _ in 0..times {
+            for d in program {
+                d.record(&mut pass);
+            }
+        }
+    }
+    ctx.queue.submit(Some(encoder.finish()))
+}

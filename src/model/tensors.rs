@@ -1,0 +1,140 @@
+//! The activation and gradient tensors of one batch, named and sized per sample (llm.c's
+//! activation sizes): one spec from which the CPU allocates vectors and the GPU buffers. Each
+//! tensor has its own buffer, since a dispatch may not read and write the same buffer.
+
+use crate::config::ModelConfig;
+use crate::model::arch::Arch;
+
+/// Index of a tensor in [`ActSpec::tensors`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActId(pub usize);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActInfo {
+    pub name: String,
+    /// Values per sample; a batch of `rows` holds `rows * per_sample`.
+    pub per_sample: usize,
+}
+
+/// `enc[i]` and `dec[j]` are the outputs of the i-th and j-th layer with parameters of the
+/// encoder and decoder (after the fused activation); `d_enc[i]`, `d_dec[j]` the loss
+/// gradients with respect to the same layers' pre-activation outputs. The decoder's last
+/// output is the model output (logits or means), its gradient `dout`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActSpec {
+    pub tensors: Vec<ActInfo>,
+    pub x: ActId,
+    pub enc: Vec<ActId>,
+    pub mu: ActId,
+    pub logvar: ActId,
+    pub eps: ActId,
+    pub z: ActId,
+    pub dec: Vec<ActId>,
+    /// Per-element reconstruction loss and the Gaussian log-variance's per-element gradient.
+    pub loss_elem: ActId,
+    pub dlogvar_x_elem: ActId,
+    pub kl_elem: ActId,
+    /// Per-sample sums of `loss_elem` and `kl_elem`.
+    pub recon_rows: ActId,
+    pub kl_rows: ActId,
+    pub dx: ActId,
+    pub d_enc: Vec<ActId>,
+    pub dmu: ActId,
+    pub dlogvar: ActId,
+    pub dz: ActId,
+    pub d_dec: Vec<ActId>,
+}
+
+impl ActSpec {
+    pub fn new(cfg: &ModelConfig, arch: &Arch) -> Self {
+        let mut tensors = Vec::new();
+        let mut add = |name: String, per_sample: usize| {
+            tensors.push(ActInfo { name, per_sample });
+            ActId(tensors.len() - 1)
+        };
+        let d = cfg.input_dim();
+        let l = cfg.latent;
+        let enc_sizes: Vec<(String, usize)> = arch
+            .encoder
+            .iter()
+            .filter(|l| l.has_params())
+            .map(|l| (l.name.clone(), l.output.len()))
+            .collect();
+        let dec_sizes: Vec<(String, usize)> = arch
+            .decoder
+            .iter()
+            .filter(|l| l.has_params())
+            .map(|l| (l.name.clone(), l.output.len()))
+            .collect();
+        let x = add("x".into(), d);
+        let enc = enc_sizes
+            .iter()
+            .map(|(n, s)| add(format!("enc.{n}"), *s))
+            .collect();
+        let mu = add("mu".into(), l);
+        let logvar = add("logvar".into(), l);
+        let eps = add("eps".into(), l);
+        let z = add("z".into(), l);
+        let dec = dec_sizes
+            .iter()
+            .map(|(n, s)| add(format!("dec.{n}"), *s))
+            .collect();
+        let loss_elem = add("loss_elem".into(), d);
+        let dlogvar_x_elem = add("dlogvar_x_elem".into(), d);
+        let kl_elem = add("kl_elem".into(), l);
+        let recon_rows = add("recon_rows".into(), 1);
+        let kl_rows = add("kl_rows".into(), 1);
+        let dx = add("dx".into(), d);
+        let d_enc = enc_sizes
+            .iter()
+            .map(|(n, s)| add(format!("d_enc.{n}"), *s))
+            .collect();
+        let dmu = add("dmu".into(), l);
+        let dlogvar = add("dlogvar".into(), l);
+        let dz = add("dz".into(), l);
+        let d_dec = dec_sizes
+            .iter()
+            .map(|(n, s)| add(format!("d_dec.{n}"), *s))
+            .collect();
+        ActSpec {
+            tensors,
+            x,
+            enc,
+            mu,
+            logvar,
+            eps,
+            z,
+            dec,
+            loss_elem,
+            dlogvar_x_elem,
+            kl_elem,
+            recon_rows,
+            kl_rows,
+            dx,
+            d_enc,
+            dmu,
+            dlogvar,
+            dz,
+            d_dec,
+        }
+    }
+
+    /// The decoder's output: logits (Bernoulli) or means (Gaussian), one per pixel.
+    pub fn out(&self) -> ActId {
+        *self.dec.last().expect("the decoder has a layer")
+    }
+
+    /// The loss gradient with respect to [`ActSpec::out`].
+    pub fn dout(&self) -> ActId {
+        *self.d_dec.last().expect("the decoder has a layer")
+    }
+
+    pub fn info(&self, id: ActId) -> &ActInfo {
+        &self.tensors[id.0]
+    }
+
+    /// The widest tensor per sample (what bounds the batch on an adapter).
+    pub fn widest(&self) -> usize {
+        self.tensors.iter().map(|t| t.per_sample).max().unwrap_or(1)
+    }
+}

@@ -1,0 +1,350 @@
+//! The training loop. The host only orchestrates: the datasets are uploaded once as u8, each
+//! epoch writes a permutation and the step state, and whole steps (gather, forward, loss,
+//! backward, Adam, advance) are replayed from recorded dispatches, several per submit. Losses
+//! stay on the GPU in a history buffer and are read back at log points and epoch ends only.
+//!
+//! `data` loads and uploads the sets, `eval` measures the test loss, `history` reads the loss
+//! records, `curve` writes the loss curve, `bench` measures throughput.
+
+pub mod bench;
+pub mod curve;
+pub mod data;
+pub mod eval;
+pub mod history;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use thiserror::Error;
+
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::config::ModelConfig;
+use crate::cpu::ops::AdamHyper;
+use crate::data::DataError;
+use crate::error::GpuError;
+use crate::gpu::buffers::{self, View};
+use crate::gpu::ops::LinearVariant;
+use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
+use crate::gpu::GpuContext;
+use crate::model::init::init_params;
+use crate::model::Model;
+use crate::progress;
+use curve::CurvePoint;
+use history::{per_sample, read_losses, LossParts};
+
+pub use bench::bench_train;
+pub use curve::curve_paths;
+pub use data::{load_data, upload_dataset};
+pub use eval::evaluate;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot write {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("training diverged at epoch {epoch} ({tensor} became {value}); the last checkpoint is kept (try a lower --lr)")]
+    Diverged {
+        epoch: usize,
+        value: f32,
+        tensor: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub adam: AdamHyper,
+    pub seed: u64,
+    /// MNIST IDX folder or image folder; None = the embedded MNIST subset.
+    pub data: Option<PathBuf>,
+    pub out: PathBuf,
+    pub resume: bool,
+    /// Training steps recorded into one command buffer.
+    pub steps_per_submit: usize,
+    /// Steps between loss read-backs for the progress bar and the curve.
+    pub log_every: usize,
+    pub variant: Option<LinearVariant>,
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch == 0 || self.batch > 65_536 {
+            return bad(format!("--batch must be in 1..=65536, got {}", self.batch));
+        }
+        if !(self.adam.lr.is_finite() && self.adam.lr > 0.0) {
+            return bad(format!(
+                "--lr must be a positive number, got {}",
+                self.adam.lr
+            ));
+        }
+        if self.out.is_dir() {
+            return bad(format!(
+                "--out {} is a directory; name a checkpoint file",
+                self.out.display()
+            ));
+        }
+        if !(self.adam.weight_decay.is_finite() && self.adam.weight_decay >= 0.0) {
+            return bad(format!(
+                "--weight-decay must be >= 0, got {}",
+                self.adam.weight_decay
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub step: u64,
+    pub train_loss: f64,
+    pub test: LossParts,
+    pub samples_per_sec: f64,
+    pub seconds: f64,
+}
+
+/// Where a run starts: fresh parameters, or a checkpoint and its Adam state.
+struct Start {
+    params: Vec<f32>,
+    adam: Option<(Vec<f32>, Vec<f32>)>,
+    epoch: usize,
+    step: u64,
+}
+
+fn starting_point(model: &Model, tc: &TrainConfig) -> Result<Start, TrainError> {
+    let cfg = &model.cfg;
+    if !tc.resume {
+        return Ok(Start {
+            params: init_params(model, tc.seed),
+            adam: None,
+            epoch: 0,
+            step: 0,
+        });
+    }
+    let (meta, params) = checkpoint::load_model(&tc.out, Some(cfg))?;
+    let adam = checkpoint::load_optimizer(&tc.out, &meta)?;
+    Ok(Start {
+        params,
+        adam: Some(adam),
+        epoch: meta.epoch,
+        step: meta.step,
+    })
+}
+
+/// Trains `cfg` as `tc` says, checkpointing after every epoch. `--epochs` counts in total, so
+/// `--resume` continues up to it.
+pub fn train(
+    ctx: &GpuContext,
+    cfg: &ModelConfig,
+    tc: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> Result<Vec<EpochReport>, TrainError> {
+    let spec = Model::new(cfg).map_err(TrainError::Config)?;
+    tc.validate()?;
+    let (train_set, test_set) = load_data(tc.data.as_deref(), cfg)?;
+    if train_set.count == 0 || test_set.count == 0 {
+        return Err(TrainError::Config("the data holds no images".into()));
+    }
+    let start = starting_point(&spec, tc)?;
+    if start.epoch >= tc.epochs {
+        return Err(TrainError::Config(format!(
+            "{} already holds {} epochs; ask for more with --epochs",
+            tc.out.display(),
+            start.epoch
+        )));
+    }
+    if let Some(dir) = tc.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let variant = tc
+        .variant
+        .unwrap_or_else(|| LinearVariant::preferred(&ctx.info));
+    let model = GpuModel::new(ctx, &spec, &start.params, variant)?;
+    if let Some((m, v)) = &start.adam {
+        model.write_state(ctx, &start.params, m, v);
+    }
+    let train_data = upload_dataset(ctx, &train_set)?;
+    let test_data = upload_dataset(ctx, &test_set)?;
+
+    let batch = tc.batch.min(train_set.count);
+    let (full, rest) = eval::batch_sizes(train_set.count, batch);
+    let steps_per_epoch = full + usize::from(rest > 0);
+    let acts = GpuActs::new(ctx, &spec, batch)?;
+    let io = StepIo {
+        data: train_data,
+        perm: View::whole(&buffers::zeros(ctx, "permutation", train_set.count as u64)),
+        state: recorder::step_state(ctx, start.step as u32),
+        history: View::whole(&buffers::zeros(
+            ctx,
+            "train history",
+            4 * steps_per_epoch as u64,
+        )),
+    };
+    let record_step = |rows: usize| {
+        let program = spec.train_step(rows, &tc.adam, tc.seed);
+        recorder::record(ctx, &program, &model, &acts, &io)
+    };
+    let full_step = record_step(batch)?;
+    let rest_step = if rest > 0 {
+        Some(record_step(rest)?)
+    } else {
+        None
+    };
+
+    let mut curve = if tc.resume {
+        curve::read_curve(&tc.out)
+    } else {
+        Vec::new()
+    };
+    let mut reports = Vec::new();
+    let mut step = start.step;
+    let mut order: Vec<u32> = (0..train_set.count as u32).collect();
+    for epoch in start.epoch + 1..=tc.epochs {
+        let began = Instant::now();
+        // A shuffle of the identity per epoch, a function of (seed, epoch) alone, so a resumed
+        // run sees the same order as an uninterrupted one.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(tc.seed ^ ((epoch as u64) << 32));
+        order
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = i as u32);
+        order.shuffle(&mut rng);
+        buffers::write(ctx, &io.perm, &order);
+        buffers::write(ctx, &io.state, &[step as u32, 0, 0, 0]);
+
+        let bar = progress::bar(
+            steps_per_epoch as u64,
+            &format!("epoch {epoch}/{}", tc.epochs),
+        );
+        let mut done = 0usize;
+        let mut in_flight: Option<wgpu::SubmissionIndex> = None;
+        let mut logged = 0usize;
+        while done < full {
+            let n = tc.steps_per_submit.max(1).min(full - done);
+            let index = recorder::submit_program(ctx, &full_step, n);
+            // Keep one submission in flight: the GPU never idles while the host records.
+            if let Some(previous) = in_flight.replace(index) {
+                ctx.wait_for(previous)?;
+            }
+            done += n;
+            bar.set_position(done as u64);
+            if done - logged >= tc.log_every.max(1) && done < full {
+                // the mean over the steps since the last log point: a local, not cumulative, loss
+                let window = per_sample(&read_losses(ctx, &io.history, logged..done)?);
+                logged = done;
+                bar.set_message(format!(
+                    "loss {:.2}, {:.0} samples/s",
+                    window.total,
+                    (done * batch) as f64 / began.elapsed().as_secs_f64()
+                ));
+                curve.push(CurvePoint {
+                    epoch,
+                    step: step + done as u64,
+                    split: "train",
+                    loss: window.total,
+                    recon: window.recon,
+                    kl: window.kl,
+                });
+            }
+        }
+        if let Some(program) = &rest_step {
+            recorder::submit_program(ctx, program, 1);
+        }
+        let epoch_loss = per_sample(&read_losses(ctx, &io.history, 0..steps_per_epoch)?);
+        let seconds = began.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        step += steps_per_epoch as u64;
+        let train_loss = epoch_loss.total;
+        if !train_loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                value: train_loss as f32,
+                tensor: "the training loss".into(),
+            });
+        }
+        let test = evaluate(
+            ctx,
+            &model,
+            &test_data,
+            test_set.count,
+            batch,
+            tc.seed,
+            epoch as u32,
+        )?;
+        let report = EpochReport {
+            epoch,
+            step,
+            train_loss,
+            test,
+            samples_per_sec: train_set.count as f64 / seconds,
+            seconds,
+        };
+        curve.push(CurvePoint {
+            epoch,
+            step,
+            split: "train_epoch",
+            loss: train_loss,
+            recon: epoch_loss.recon,
+            kl: epoch_loss.kl,
+        });
+        curve.push(CurvePoint {
+            epoch,
+            step,
+            split: "test",
+            loss: test.total,
+            recon: test.recon,
+            kl: test.kl,
+        });
+        save(ctx, &model, cfg, tc, epoch, step)?;
+        curve::write_curve(&tc.out, &curve)?;
+        on_epoch(&report);
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn save(
+    ctx: &GpuContext,
+    model: &GpuModel,
+    cfg: &ModelConfig,
+    tc: &TrainConfig,
+    epoch: usize,
+    step: u64,
+) -> Result<(), TrainError> {
+    let params: Vec<f32> = buffers::read(ctx, &model.params)?;
+    // never replace a good checkpoint with a diverged model
+    if let Some(name) = checkpoint::non_finite_tensors(&model.model.layout, &params).first() {
+        return Err(TrainError::Diverged {
+            epoch,
+            value: f32::NAN,
+            tensor: name.clone(),
+        });
+    }
+    let m: Vec<f32> = buffers::read(ctx, &model.adam_m)?;
+    let v: Vec<f32> = buffers::read(ctx, &model.adam_v)?;
+    let meta = CheckpointMeta::new(cfg.clone(), epoch, step, tc.seed);
+    checkpoint::save_model(&tc.out, &meta, &params)?;
+    checkpoint::save_optimizer(&tc.out, &meta, &m, &v)?;
+    Ok(())
+}
