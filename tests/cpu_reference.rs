@@ -223,21 +223,27 @@ fn gaussian_gradients_match_finite_differences() {
 
 #[test]
 fn sum_rows_follows_the_documented_order() {
-    let (rows, cols) = (3, 200);
-    let src = random(rows * cols, -1.0, 1.0, 20);
-    let mut got = vec![0.0; rows];
-    cpu::sum_rows(&mut got, &src, rows, cols);
-    for r in 0..rows {
-        let exact: f64 = src[r * cols..(r + 1) * cols]
-            .iter()
-            .map(|&v| v as f64)
-            .sum();
-        assert!(
-            (got[r] as f64 - exact).abs() < 1e-4,
-            "row {r}: {} vs {exact}",
-            got[r]
-        );
+    // Rows built so that the documented order (64 strided partial sums, then a halving tree)
+    // gives an exact answer that a sequential sum loses to rounding: at 1e8 an f32 cannot
+    // hold +1, so 1e8 + 1 + ... - 1e8 summed left to right is 0.
+    let cols = 65;
+    let mut src = vec![0.0f32; 2 * cols];
+    // row 0: 1e8 and -1e8 share partial 0 (columns 0 and 64) and cancel; columns 1..=63 are 1
+    src[0] = 1e8;
+    src[64] = -1e8;
+    for v in &mut src[1..64] {
+        *v = 1.0;
     }
+    // row 1: 1e8 in partial 0 and -1e8 in partial 32 meet in the tree's first level, before
+    // partial 1's 1.0 joins them
+    src[cols] = 1e8;
+    src[cols + 32] = -1e8;
+    src[cols + 1] = 1.0;
+    let mut got = vec![0.0; 2];
+    cpu::sum_rows(&mut got, &src, 2, cols);
+    assert_eq!(got, [63.0, 1.0], "sum_rows order");
+    let sequential: Vec<f32> = src.chunks(cols).map(|r| r.iter().sum()).collect();
+    assert_ne!(sequential, got, "the rows must tell the orders apart");
 }
 
 #[test]

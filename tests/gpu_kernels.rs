@@ -518,6 +518,18 @@ fn sum_rows_matches_cpu_and_repeats_exactly() {
             1e-6,
         );
     }
+    // rows whose sum only the documented order gets right (see cpu_reference.rs)
+    let mut src = vec![0.0f32; 130];
+    src[0] = 1e8;
+    src[64] = -1e8;
+    src[1..64].iter_mut().for_each(|v| *v = 1.0);
+    src[65] = 1e8;
+    src[65 + 32] = -1e8;
+    src[66] = 1.0;
+    let dst = out(ctx, 2);
+    let d = ops::sum_rows(ctx, &dst, &up(ctx, &src), 2, 65).unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    assert_eq!(read(ctx, &dst), [63.0, 1.0], "sum_rows order on the GPU");
 }
 
 #[test]
