@@ -48,6 +48,22 @@ pub enum LikelihoodArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchArg {
+    /// fully connected (pytorch/examples/vae)
+    Mlp,
+    /// convolutional: stride-2 convolutions, dense layers, transposed convolutions
+    Conv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorArg {
+    Grey,
+    /// alias of grey
+    Gray,
+    Rgb,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VariantArg {
     Tiled,
     Reg4x4,
@@ -64,9 +80,30 @@ pub struct TrainArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
-    /// Encoder hidden sizes from the input side; the decoder mirrors them.
-    #[arg(long, num_args = 1.., default_values_t = [400])]
-    pub hidden: Vec<usize>,
+    /// Model family.
+    #[arg(long, value_enum, default_value_t = ArchArg::Mlp)]
+    pub arch: ArchArg,
+    /// Conv: output channels of the encoder's k4 s2 p1 convolutions (each halves the image);
+    /// the decoder's transposed convolutions mirror them [default: 32 64].
+    #[arg(long, num_args = 1..)]
+    pub channels: Option<Vec<usize>>,
+    /// Dense hidden sizes from the input side (after the convolutions for conv); the decoder
+    /// mirrors them [default: 400 for mlp, 256 for conv].
+    #[arg(long, num_args = 1..)]
+    pub hidden: Option<Vec<usize>>,
+    /// Images in grey (1 channel) or RGB (3 channels, stored planar).
+    #[arg(long, value_enum, default_value_t = ColorArg::Grey)]
+    pub color: ColorArg,
+    /// Train on random PxP patches of the images (fresh each epoch, seeded) instead of whole
+    /// images fitted to --size; the model's size is then PxP.
+    #[arg(long)]
+    pub patch: Option<usize>,
+    /// Patches per epoch with --patch.
+    #[arg(long, default_value_t = 10_000)]
+    pub patches: usize,
+    /// With --patch: flip and rotate each patch at random (the square's 8 symmetries).
+    #[arg(long)]
+    pub augment: bool,
     #[arg(long, default_value_t = 20)]
     pub latent: usize,
     /// Weight of the KL term.
@@ -134,6 +171,10 @@ pub struct EvalArgs {
     /// Seed of the z samples (one per image).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Evaluate on random patches of the model's size cut from the test images (as a patch
+    /// model was trained) instead of whole images fitted to it.
+    #[arg(long)]
+    pub patch: bool,
 }
 
 #[derive(Args, Debug)]

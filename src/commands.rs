@@ -4,10 +4,12 @@ use anyhow::{bail, Context, Result};
 
 use crate::checkpoint;
 use crate::cli::{
-    BenchArgs, BenchWhat, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs, VariantArg,
+    ArchArg, BenchArgs, BenchWhat, ColorArg, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs,
+    VariantArg,
 };
-use crate::config::{Likelihood, ModelConfig};
+use crate::config::{ArchKind, Likelihood, ModelConfig};
 use crate::cpu::ops::AdamHyper;
+use crate::data::patches::PatchSpec;
 use crate::data::Split;
 use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::GpuModel;
@@ -24,10 +26,28 @@ fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
 }
 
 pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
+    let arch = match a.arch {
+        ArchArg::Mlp => ArchKind::Mlp,
+        ArchArg::Conv => ArchKind::Conv,
+    };
+    let defaults = match arch {
+        ArchKind::Mlp => ModelConfig::default(),
+        ArchKind::Conv => ModelConfig::conv_default(),
+    };
+    let (height, width) = match a.patch {
+        Some(p) => (p, p),
+        None => a.size,
+    };
     let cfg = ModelConfig {
-        height: a.size.0,
-        width: a.size.1,
-        hidden: a.hidden,
+        arch,
+        height,
+        width,
+        channels: match a.color {
+            ColorArg::Grey | ColorArg::Gray => 1,
+            ColorArg::Rgb => 3,
+        },
+        conv_channels: a.channels.unwrap_or(defaults.conv_channels),
+        hidden: a.hidden.unwrap_or(defaults.hidden),
         latent: a.latent,
         likelihood: match a.likelihood {
             LikelihoodArg::Bernoulli | LikelihoodArg::Bce => Likelihood::Bernoulli,
@@ -36,8 +56,13 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         beta: a.beta,
         learn_variance: a.learn_variance,
         gaussian_logvar: a.gaussian_logvar,
-        ..ModelConfig::default()
     };
+    if a.patch == Some(0) || a.patches == 0 {
+        bail!("--patch and --patches must be at least 1");
+    }
+    if a.augment && a.patch.is_none() {
+        bail!("--augment applies to --patch training only");
+    }
     if cfg.likelihood == Likelihood::Bernoulli && a.learn_variance {
         bail!("--learn-variance applies to --likelihood gaussian only");
     }
@@ -56,6 +81,11 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         steps_per_submit: a.steps_per_submit,
         log_every: a.log_every,
         variant: variant(a.variant),
+        patch: a.patch.map(|size| PatchSpec {
+            size,
+            count: a.patches,
+            augment: a.augment,
+        }),
     };
     // refuse impossible flags before announcing anything
     cfg.validate().map_err(anyhow::Error::msg)?;
@@ -67,13 +97,23 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             d.display().to_string()
         });
     println!(
-        "training {}x{} -> {:?} -> {} ({}, beta {}) on {data_name}, adapter {}, batch {}, lr {}, seed {}",
+        "training {} {}x{}x{}{} -> {:?} -> {} ({}, beta {}) on {data_name}{}, adapter {}, batch {}, lr {}, seed {}",
+        cfg.arch.name(),
+        cfg.channels,
         cfg.height,
         cfg.width,
+        if cfg.conv_channels.is_empty() { String::new() } else { format!(" -> conv {:?}", cfg.conv_channels) },
         cfg.hidden,
         cfg.latent,
         cfg.likelihood.name(),
         cfg.beta,
+        tc.patch.map_or(String::new(), |p| format!(
+            " ({} random {}x{} patches per epoch{})",
+            p.count,
+            p.size,
+            p.size,
+            if p.augment { ", flipped and rotated" } else { "" }
+        )),
         ctx.info.name,
         tc.batch,
         tc.adam.lr,
@@ -122,7 +162,31 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     }
     let model = load_model(ctx, &a.model)?;
     let cfg = &model.model.cfg;
-    let test_set = crate::data::load_split(a.data.as_deref(), Split::Test, cfg.height, cfg.width)?;
+    if a.patch && cfg.height != cfg.width {
+        bail!(
+            "--patch needs a square model; {} is {}x{}",
+            a.model.display(),
+            cfg.height,
+            cfg.width
+        );
+    }
+    let test_set = if a.patch {
+        // the same fixed test patches `train --patch` evaluates on
+        let spec = PatchSpec {
+            size: cfg.height,
+            count: 1,
+            augment: false,
+        };
+        train::load_data(a.data.as_deref(), cfg, Some(spec), a.seed)?.1
+    } else {
+        crate::data::load_split(
+            a.data.as_deref(),
+            Split::Test,
+            cfg.height,
+            cfg.width,
+            cfg.channels,
+        )?
+    };
     if test_set.count == 0 {
         bail!("the test data holds no images");
     }
@@ -153,8 +217,15 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     }
     let model = load_model(ctx, &a.model)?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
+    let channels = model.model.cfg.channels;
     let grid = if a.reconstruct {
-        let test = crate::data::load_split(a.data.as_deref(), Split::Test, rows, cols)?;
+        let test = crate::data::load_split(
+            a.data.as_deref(),
+            Split::Test,
+            rows,
+            cols,
+            model.model.cfg.channels,
+        )?;
         let n = a.n.min(test.count);
         let originals: Vec<Vec<f32>> = (0..n)
             .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())
@@ -167,18 +238,19 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
             .zip(recon)
             .flat_map(|(o, r)| [o, r])
             .collect();
-        plot::image_grid(&cells, rows, cols, per_row, a.scale)
+        plot::image_grid(&cells, rows, cols, channels, per_row, a.scale)
     } else {
         let images = sample::prior_samples(ctx, &model, a.n, a.seed)?;
         plot::image_grid(
             &images,
             rows,
             cols,
+            channels,
             (a.n as f64).sqrt().ceil() as usize,
             a.scale,
         )
     };
-    let png = plot::encode_png(&image::DynamicImage::ImageLuma8(grid));
+    let png = plot::encode_png(&grid);
     crate::atomic_file::write(&a.output, &png)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     println!("wrote {}", a.output.display());

@@ -1,7 +1,7 @@
 //! Pictures: the loss curve and image grids, drawn with `image` alone (a 3x5 digit font for
 //! the axis labels, so no font files are needed).
 
-use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 
 /// Which line of the loss plot a point belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,23 +228,25 @@ pub fn encode_png(img: &image::DynamicImage) -> Vec<u8> {
     bytes.into_inner()
 }
 
-/// Lays out grey images (`rows` x `cols`, values in [0, 1]) in a grid `per_row` wide with a
-/// one-pixel gap, scaled up `scale` times.
+/// Lays out images (`channels` x `rows` x `cols`, planar, values in [0, 1]; grey or RGB) in
+/// a grid `per_row` wide with a one-pixel gap, scaled up `scale` times.
 pub fn image_grid(
     images: &[Vec<f32>],
     rows: usize,
     cols: usize,
+    channels: usize,
     per_row: usize,
     scale: u32,
-) -> GrayImage {
+) -> DynamicImage {
     let per_row = per_row.max(1);
     let grid_rows = images.len().div_ceil(per_row).max(1);
     let (cell_w, cell_h) = (cols as u32 * scale + 1, rows as u32 * scale + 1);
-    let mut img = GrayImage::from_pixel(
+    let mut img = RgbImage::from_pixel(
         per_row as u32 * cell_w + 1,
         grid_rows as u32 * cell_h + 1,
-        Luma([40]),
+        Rgb([40, 40, 40]),
     );
+    let plane = rows * cols;
     for (i, pixels) in images.iter().enumerate() {
         let (gx, gy) = (
             (i % per_row) as u32 * cell_w + 1,
@@ -252,18 +254,22 @@ pub fn image_grid(
         );
         for r in 0..rows {
             for c in 0..cols {
-                let v = (pixels[r * cols + c].clamp(0.0, 1.0) * 255.0).round() as u8;
+                let value = |ch: usize| {
+                    let v = pixels[(ch % channels) * plane + r * cols + c];
+                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                };
+                let rgb = Rgb([value(0), value(1), value(2)]);
                 for dy in 0..scale {
                     for dx in 0..scale {
-                        img.put_pixel(
-                            gx + c as u32 * scale + dx,
-                            gy + r as u32 * scale + dy,
-                            Luma([v]),
-                        );
+                        img.put_pixel(gx + c as u32 * scale + dx, gy + r as u32 * scale + dy, rgb);
                     }
                 }
             }
         }
     }
-    img
+    if channels == 1 {
+        DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(img).to_luma8())
+    } else {
+        DynamicImage::ImageRgb8(img)
+    }
 }

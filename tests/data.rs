@@ -67,7 +67,7 @@ fn idx_round_trip_raw_and_gzip() {
     let raw = idx_images(3, 2, 3, &px);
     for bytes in [raw.clone(), gzip(&raw)] {
         let ds = parse_idx_images(&bytes, "t").unwrap();
-        assert_eq!((ds.count, ds.rows, ds.cols, ds.dim()), (3, 2, 3, 6));
+        assert_eq!((ds.count, ds.height, ds.width, ds.dim()), (3, 2, 3, 6));
         assert_eq!(ds.images, px);
         assert_eq!(ds.image(1), &px[6..12]);
         assert!(ds.labels.is_none());
@@ -107,8 +107,8 @@ fn idx_files_raw_and_gz_and_mnist_dir() {
     let train = load_mnist_dir(d, Split::Train).unwrap();
     assert_eq!(train.count, 3);
     assert_eq!(train.labels.as_deref(), Some(&labels[..]));
-    let test = load(d, Split::Test, 2, 3).unwrap();
-    assert_eq!((test.count, test.rows, test.cols), (2, 2, 3));
+    let test = load(d, Split::Test, 2, 3, 1).unwrap();
+    assert_eq!((test.count, test.height, test.width), (2, 2, 3));
     assert_eq!(test.images, &px[..12]);
     assert_eq!(test.labels.as_deref(), Some(&labels[..2]));
 
@@ -180,11 +180,11 @@ fn wrong_dims() {
         &dir.path().join("train-labels-idx1-ubyte"),
         &idx_labels(&labels),
     );
-    let e = load(dir.path(), Split::Train, 28, 28).unwrap_err();
+    let e = load(dir.path(), Split::Train, 28, 28, 1).unwrap_err();
     assert!(matches!(e, DataError::DimsMismatch { .. }), "{e:?}");
     assert!(e.to_string().contains("2x3 but 28x28"), "{e}");
 
-    let e = load(dir.path(), Split::Train, 0, 28).unwrap_err();
+    let e = load(dir.path(), Split::Train, 0, 28, 1).unwrap_err();
     assert!(matches!(e, DataError::BadSize { .. }), "{e:?}");
 }
 
@@ -216,13 +216,13 @@ fn missing_and_corrupt_files() {
         &idx_images(3, 2, 3, &px),
     );
     // An MNIST folder without labels says which file is missing.
-    let e = load(dir.path(), Split::Train, 2, 3).unwrap_err();
+    let e = load(dir.path(), Split::Train, 2, 3, 1).unwrap_err();
     assert!(matches!(e, DataError::MissingFile { .. }), "{e:?}");
     assert!(e
         .to_string()
         .contains("no train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz"));
     // ... and the test split of it too, rather than "no images".
-    let e = load(dir.path(), Split::Test, 2, 3).unwrap_err();
+    let e = load(dir.path(), Split::Test, 2, 3, 1).unwrap_err();
     assert!(e.to_string().contains("t10k-images-idx3-ubyte"), "{e}");
 
     // A gzip stream cut short.
@@ -241,6 +241,7 @@ fn missing_and_corrupt_files() {
         Split::Train,
         2,
         3,
+        1,
     )
     .unwrap_err();
     assert!(matches!(e, DataError::NotADirectory { .. }), "{e:?}");
@@ -249,7 +250,7 @@ fn missing_and_corrupt_files() {
 // ---- embedded subset -----------------------------------------------------------------
 
 fn check_embedded(ds: &Dataset, count: usize, first_labels: &[u8]) {
-    assert_eq!((ds.count, ds.rows, ds.cols), (count, 28, 28));
+    assert_eq!((ds.count, ds.height, ds.width), (count, 28, 28));
     assert_eq!(ds.images.len(), count * 784);
     let labels = ds.labels.as_ref().expect("embedded data has labels");
     assert_eq!(labels.len(), count);
@@ -315,8 +316,8 @@ fn image_folder(d: &Path) {
 fn image_folder_loads_sorted_grey_resized() {
     let dir = tempfile::tempdir().unwrap();
     image_folder(dir.path());
-    let ds = load_image_folder(dir.path(), 28, 28).unwrap();
-    assert_eq!((ds.count, ds.rows, ds.cols), (4, 28, 28));
+    let ds = load_image_folder(dir.path(), 28, 28, 1).unwrap();
+    assert_eq!((ds.count, ds.height, ds.width), (4, 28, 28));
     assert_eq!(ds.images.len(), 4 * 784);
     assert!(ds.labels.is_none());
     assert!(
@@ -330,14 +331,111 @@ fn image_folder_loads_sorted_grey_resized() {
     assert!(ds.image(3).iter().all(|&p| p.abs_diff(100) <= 3), "d.JPG");
 
     // Non-square target: rows x cols respected.
-    let ds = load_image_folder(dir.path(), 8, 16).unwrap();
-    assert_eq!((ds.rows, ds.cols, ds.images.len()), (8, 16, 4 * 128));
+    let ds = load_image_folder(dir.path(), 8, 16, 1).unwrap();
+    assert_eq!((ds.height, ds.width, ds.images.len()), (8, 16, 4 * 128));
 
     // load() on a plain folder: both splits are all the images.
-    let tr = load(dir.path(), Split::Train, 28, 28).unwrap();
-    let te = load(dir.path(), Split::Test, 28, 28).unwrap();
+    let tr = load(dir.path(), Split::Train, 28, 28, 1).unwrap();
+    let te = load(dir.path(), Split::Test, 28, 28, 1).unwrap();
     assert_eq!((tr.count, te.count), (4, 4));
     assert_eq!(tr.images, te.images);
+}
+
+#[test]
+fn colour_images_load_planar_and_grey_sources_refuse_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    // a 2x3 RGB image whose channels differ: R = 10 x + 1, G = 100, B = 200 - y
+    let img = RgbImage::from_fn(3, 2, |x, y| Rgb([10 * x as u8 + 1, 100, 200 - y as u8]));
+    img.save(dir.path().join("c.png")).unwrap();
+    let ds = load_image_folder(dir.path(), 2, 3, 3).unwrap();
+    assert_eq!((ds.channels, ds.height, ds.width, ds.dim()), (3, 2, 3, 18));
+    assert_eq!(
+        ds.image(0),
+        [1, 11, 21, 1, 11, 21, 100, 100, 100, 100, 100, 100, 200, 200, 200, 199, 199, 199],
+        "planar CHW: all red, then all green, then all blue"
+    );
+    let e = wgvae::data::load_split(None, Split::Train, 28, 28, 3).unwrap_err();
+    assert!(matches!(e, DataError::NotColour { .. }), "{e:?}");
+    assert!(e.to_string().contains("--color grey"), "{e}");
+}
+
+#[test]
+fn patches_are_seeded_cover_every_position_and_augment_by_symmetries() {
+    use wgvae::data::patches::{random_patches, Image, PatchSpec};
+    // one 2-channel-free grey 4x5 image whose pixel value is its index, and one too small
+    let big = Image {
+        channels: 1,
+        height: 4,
+        width: 5,
+        pixels: (0..20).collect(),
+    };
+    let small = Image {
+        channels: 1,
+        height: 1,
+        width: 9,
+        pixels: vec![255; 9],
+    };
+    let images = [small.clone(), big];
+    let spec = PatchSpec {
+        size: 2,
+        count: 400,
+        augment: false,
+    };
+    let a = random_patches(&images, spec, 7, "t").unwrap();
+    assert_eq!((a.count, a.height, a.width, a.channels), (400, 2, 2, 1));
+    assert_eq!(
+        a.images,
+        random_patches(&images, spec, 7, "t").unwrap().images
+    );
+    assert_ne!(
+        a.images,
+        random_patches(&images, spec, 8, "t").unwrap().images
+    );
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..a.count {
+        let p = a.image(i);
+        // an unaugmented patch is a window: p[0] = 5 y + x, p = [p0, p0 + 1, p0 + 5, p0 + 6]
+        assert_eq!(p, [p[0], p[0] + 1, p[0] + 5, p[0] + 6], "patch {i}");
+        assert!(p[0] % 5 < 4 && p[0] / 5 < 3, "patch {i} starts at {}", p[0]);
+        seen.insert(p[0]);
+    }
+    assert_eq!(seen.len(), 12, "all 3 x 4 positions drawn in 400 tries");
+
+    let aug = random_patches(
+        &images,
+        PatchSpec {
+            augment: true,
+            ..spec
+        },
+        7,
+        "t",
+    )
+    .unwrap();
+    let mut shapes = std::collections::HashSet::new();
+    for i in 0..aug.count {
+        let p = aug.image(i);
+        let mut sorted = p.to_vec();
+        sorted.sort();
+        let m = sorted[0];
+        assert_eq!(
+            sorted,
+            [m, m + 1, m + 5, m + 6],
+            "an augmented patch keeps its pixels"
+        );
+        // where the top-left pixel of the window went
+        shapes.insert((
+            p.iter().position(|&v| v == m),
+            p.iter().position(|&v| v == m + 1),
+        ));
+    }
+    assert_eq!(shapes.len(), 8, "the 8 symmetries of the square all occur");
+
+    let e = random_patches(&[small], spec, 1, "tiny").unwrap_err();
+    assert!(
+        matches!(e, DataError::PatchTooLarge { size: 2, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("tiny"), "{e}");
 }
 
 #[test]
@@ -350,8 +448,8 @@ fn image_folder_with_train_and_test_subfolders() {
     GrayImage::from_pixel(10, 10, Luma([42]))
         .save(test.join("only.png"))
         .unwrap();
-    let tr = load(dir.path(), Split::Train, 28, 28).unwrap();
-    let te = load(dir.path(), Split::Test, 28, 28).unwrap();
+    let tr = load(dir.path(), Split::Train, 28, 28, 1).unwrap();
+    let te = load(dir.path(), Split::Test, 28, 28, 1).unwrap();
     assert_eq!((tr.count, te.count), (4, 1));
     assert!(te.images.iter().all(|&p| p == 42));
 }
@@ -364,7 +462,7 @@ fn corrupt_png_is_an_error_naming_the_file() {
         &dir.path().join("broken.png"),
         b"\x89PNG\r\n\x1a\nthis is not a png",
     );
-    let e = load_image_folder(dir.path(), 28, 28).unwrap_err();
+    let e = load_image_folder(dir.path(), 28, 28, 1).unwrap_err();
     assert!(matches!(e, DataError::Image { .. }), "{e:?}");
     assert!(e.to_string().contains("broken.png"), "{e}");
 }
@@ -390,7 +488,7 @@ fn huge_png_header_is_refused_not_allocated() {
     chunk(&mut png, b"IEND", &[]);
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("huge.png"), &png);
-    let e = load_image_folder(dir.path(), 28, 28).unwrap_err();
+    let e = load_image_folder(dir.path(), 28, 28, 1).unwrap_err();
     assert!(matches!(e, DataError::ImageTooLarge { .. }), "{e:?}");
     assert!(e.to_string().contains("huge.png: image too large"), "{e}");
 }
@@ -399,7 +497,7 @@ fn huge_png_header_is_refused_not_allocated() {
 fn empty_folder_has_no_images() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("readme.txt"), b"hello");
-    let e = load(dir.path(), Split::Train, 28, 28).unwrap_err();
+    let e = load(dir.path(), Split::Train, 28, 28, 1).unwrap_err();
     assert!(matches!(e, DataError::NoImages { .. }), "{e:?}");
     assert_eq!(
         e.to_string(),

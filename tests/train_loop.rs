@@ -22,6 +22,7 @@ fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
         steps_per_submit: 8,
         log_every: 25,
         variant: None,
+        patch: None,
     }
 }
 

@@ -33,8 +33,8 @@ fn digits(cfg: &ModelConfig) -> Dataset {
             .flat_map(|i| set.image(i)[300..300 + d].to_vec())
             .collect();
         set.images = images;
-        set.rows = cfg.height;
-        set.cols = cfg.width;
+        set.height = cfg.height;
+        set.width = cfg.width;
     }
     set
 }

@@ -1,5 +1,6 @@
-//! Folders of PNG/JPEG images as a [`Dataset`]: decoding with size limits, conversion to
-//! grey, centre crop and resize to the model's input size.
+//! Folders of PNG/JPEG images as a [`Dataset`]: decoding with size limits, conversion to grey
+//! or RGB, centre crop and resize to the model's input size (or, for patch training, the
+//! images at their own sizes: [`load_full_images`]).
 //!
 //! Only the files directly in the folder are read (no recursion), sorted by file name so the
 //! order, and with it any seeded shuffle or train/eval subset, is the same on every machine.
@@ -10,8 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
-use image::{GrayImage, ImageError, ImageReader, Limits};
+use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits};
 
+use super::patches::Image;
 use super::{check_size, DataError, Dataset, MAX_SIDE};
 
 /// The decoder's allocation bound: a crafted or corrupt header cannot make us allocate more.
@@ -48,11 +50,16 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     Ok(files)
 }
 
-/// Decodes one image to 8-bit grey with [`Limits`] (16384x16384, 512 MiB), so huge or corrupt
-/// files give an error instead of a panic or an out-of-memory abort. The format is guessed
-/// from the content, falling back to the extension. Colour goes through `image`'s luma
-/// conversion (Rec. 709 weights); alpha is dropped, not composited.
+/// Decodes one image to 8-bit grey. Colour goes through `image`'s luma conversion (Rec. 709
+/// weights); alpha is dropped, not composited.
 pub fn decode_grey(path: &Path) -> Result<GrayImage, DataError> {
+    Ok(decode(path)?.to_luma8())
+}
+
+/// Decodes one image with [`Limits`] (16384x16384, 512 MiB), so huge or corrupt files give an
+/// error instead of a panic or an out-of-memory abort. The format is guessed from the content,
+/// falling back to the extension.
+pub fn decode(path: &Path) -> Result<DynamicImage, DataError> {
     let img_err = |source: ImageError| match source {
         ImageError::Limits(_) => DataError::ImageTooLarge {
             path: path.to_path_buf(),
@@ -72,13 +79,47 @@ pub fn decode_grey(path: &Path) -> Result<GrayImage, DataError> {
     limits.max_image_height = Some(MAX_SIDE as u32);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    Ok(reader.decode().map_err(img_err)?.to_luma8())
+    reader.decode().map_err(img_err)
+}
+
+/// One decoded image as planar `u8` with `channels` (1: luma, 3: RGB; alpha dropped).
+pub fn to_planar(img: &DynamicImage, channels: usize) -> Image {
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let pixels = if channels == 3 {
+        let rgb = img.to_rgb8();
+        let raw = rgb.as_raw();
+        (0..3)
+            .flat_map(|c| raw.iter().skip(c).step_by(3).copied())
+            .collect()
+    } else {
+        img.to_luma8().into_raw()
+    };
+    Image {
+        channels,
+        height,
+        width,
+        pixels,
+    }
+}
+
+/// Every image of `dir` at its own size, planar with `channels` (for patch training).
+pub fn load_full_images(dir: &Path, channels: usize) -> Result<Vec<Image>, DataError> {
+    let files = image_files(dir)?;
+    if files.is_empty() {
+        return Err(DataError::NoImages {
+            dir: dir.to_path_buf(),
+        });
+    }
+    files
+        .iter()
+        .map(|path| Ok(to_planar(&decode(path)?, channels)))
+        .collect()
 }
 
 /// Centre-crops `img` to the aspect ratio `cols:rows`, then resizes it to `cols x rows` with
 /// a triangle (bilinear) filter. Cropping rather than stretching keeps digits and faces in
 /// proportion; an image already of the target size is returned unchanged.
-pub fn fit(img: &GrayImage, rows: usize, cols: usize) -> GrayImage {
+pub fn fit(img: &DynamicImage, rows: usize, cols: usize) -> DynamicImage {
     let (w, h) = (img.width() as u64, img.height() as u64);
     let (r, c) = (rows as u64, cols as u64);
     // Compare w/h with c/r in integers: w*r > h*c means too wide.
@@ -91,17 +132,22 @@ pub fn fit(img: &GrayImage, rows: usize, cols: usize) -> GrayImage {
     let cropped = if (cw, ch) == (w, h) {
         img.clone()
     } else {
-        image::imageops::crop_imm(img, x as u32, y as u32, cw as u32, ch as u32).to_image()
+        img.crop_imm(x as u32, y as u32, cw as u32, ch as u32)
     };
     if (cw, ch) == (c, r) {
         return cropped;
     }
-    image::imageops::resize(&cropped, cols as u32, rows as u32, FilterType::Triangle)
+    cropped.resize_exact(cols as u32, rows as u32, FilterType::Triangle)
 }
 
-/// Loads every image in `dir` (see the module docs) as grey `rows x cols`, sorted by file
-/// name. Labels are `None`. An empty folder is an error.
-pub fn load_image_folder(dir: &Path, rows: usize, cols: usize) -> Result<Dataset, DataError> {
+/// Loads every image in `dir` (see the module docs) as `channels` x `rows` x `cols`, sorted by
+/// file name. Labels are `None`. An empty folder is an error.
+pub fn load_image_folder(
+    dir: &Path,
+    rows: usize,
+    cols: usize,
+    channels: usize,
+) -> Result<Dataset, DataError> {
     check_size(rows, cols)?;
     let files = image_files(dir)?;
     if files.is_empty() {
@@ -109,16 +155,17 @@ pub fn load_image_folder(dir: &Path, rows: usize, cols: usize) -> Result<Dataset
             dir: dir.to_path_buf(),
         });
     }
-    let mut images = Vec::with_capacity(files.len() * rows * cols);
+    let mut images = Vec::with_capacity(files.len() * channels * rows * cols);
     for path in &files {
-        let grey = fit(&decode_grey(path)?, rows, cols);
-        images.extend_from_slice(grey.as_raw());
+        let fitted = fit(&decode(path)?, rows, cols);
+        images.extend_from_slice(&to_planar(&fitted, channels).pixels);
     }
     Ok(Dataset {
         images,
         labels: None,
         count: files.len(),
-        rows,
-        cols,
+        height: rows,
+        width: cols,
+        channels,
     })
 }

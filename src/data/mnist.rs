@@ -158,8 +158,9 @@ pub fn parse_idx_images(bytes: &[u8], name: &str) -> Result<Dataset, DataError> 
         images: pixels.to_vec(),
         labels: None,
         count,
-        rows,
-        cols,
+        height: rows,
+        width: cols,
+        channels: 1,
     })
 }
 

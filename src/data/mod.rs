@@ -8,6 +8,7 @@
 pub mod embedded;
 pub mod images;
 pub mod mnist;
+pub mod patches;
 
 use std::path::{Path, PathBuf};
 
@@ -98,6 +99,15 @@ pub enum DataError {
     TooLarge { name: String, limit: u64 },
     #[error("no PNG or JPEG images in {}", dir.display())]
     NoImages { dir: PathBuf },
+    #[error("{what}: no image is at least {size}x{size} for --patch {size} (the largest is {height}x{width})")]
+    PatchTooLarge {
+        what: String,
+        size: usize,
+        height: usize,
+        width: usize,
+    },
+    #[error("{what} is grey; it cannot give {channels}-channel images (use --color grey)")]
+    NotColour { what: String, channels: usize },
     #[error("{}: image too large", path.display())]
     ImageTooLarge {
         path: PathBuf,
@@ -121,21 +131,24 @@ impl DataError {
     }
 }
 
-/// Images as one row-major `u8` array: image `i` is `images[i*dim .. (i+1)*dim]`.
+/// Images as one `u8` array: image `i` is `images[i*dim .. (i+1)*dim]`, each stored planar
+/// (CHW: every channel's rows in turn, as the model's NCHW tensors), grey or RGB.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pub images: Vec<u8>,
     /// One label per image, when the source has them (MNIST does, image folders do not).
     pub labels: Option<Vec<u8>>,
     pub count: usize,
-    pub rows: usize,
-    pub cols: usize,
+    pub height: usize,
+    pub width: usize,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
 }
 
 impl Dataset {
-    /// Pixels per image (`rows * cols`).
+    /// Values per image (`channels * height * width`).
     pub fn dim(&self) -> usize {
-        self.rows * self.cols
+        self.channels * self.height * self.width
     }
 
     /// The pixels of image `i`. Panics if `i >= count` (a caller bug, like slice indexing).
@@ -151,8 +164,9 @@ impl Dataset {
             images: self.images[..n * self.dim()].to_vec(),
             labels: self.labels.as_ref().map(|l| l[..n].to_vec()),
             count: n,
-            rows: self.rows,
-            cols: self.cols,
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
         }
     }
 }
@@ -179,7 +193,13 @@ pub const MAX_SIDE: usize = 16384;
 ///
 /// A directory with any of the IDX names counts as MNIST, so a missing file is reported as
 /// such rather than as "no images".
-pub fn load(dir: &Path, split: Split, rows: usize, cols: usize) -> Result<Dataset, DataError> {
+pub fn load(
+    dir: &Path,
+    split: Split,
+    rows: usize,
+    cols: usize,
+    channels: usize,
+) -> Result<Dataset, DataError> {
     check_size(rows, cols)?;
     let meta = std::fs::metadata(dir).map_err(|e| DataError::io(dir, e))?;
     if !meta.is_dir() {
@@ -188,28 +208,75 @@ pub fn load(dir: &Path, split: Split, rows: usize, cols: usize) -> Result<Datase
         });
     }
     if mnist::is_mnist_dir(dir) {
+        if channels != 1 {
+            return Err(DataError::NotColour {
+                what: format!("MNIST in {}", dir.display()),
+                channels,
+            });
+        }
         let ds = mnist::load_mnist_dir(dir, split)?;
-        if ds.rows != rows || ds.cols != cols {
+        if ds.height != rows || ds.width != cols {
             return Err(DataError::DimsMismatch {
                 name: dir.display().to_string(),
                 rows,
                 cols,
-                found_rows: ds.rows,
-                found_cols: ds.cols,
+                found_rows: ds.height,
+                found_cols: ds.width,
             });
         }
         return Ok(ds);
     }
+    images::load_image_folder(&split_folder(dir, split), rows, cols, channels)
+}
+
+/// `dir/train` or `dir/test` when `dir` has both, else `dir` itself for either split.
+fn split_folder(dir: &Path, split: Split) -> PathBuf {
     let (train, test) = (dir.join("train"), dir.join("test"));
     if train.is_dir() && test.is_dir() {
-        let sub = match split {
+        match split {
             Split::Train => train,
             Split::Test => test,
-        };
-        images::load_image_folder(&sub, rows, cols)
+        }
     } else {
-        images::load_image_folder(dir, rows, cols)
+        dir.to_path_buf()
     }
+}
+
+/// The images of `split` at their own sizes, planar with `channels`, for patch training: an
+/// image folder's files (as [`load`] chooses the folder), or MNIST's (or the embedded
+/// subset's, without a folder) digits.
+pub fn load_full_images(
+    dir: Option<&Path>,
+    split: Split,
+    channels: usize,
+) -> Result<Vec<patches::Image>, DataError> {
+    let set = match dir {
+        Some(d) if !mnist::is_mnist_dir(d) => {
+            let meta = std::fs::metadata(d).map_err(|e| DataError::io(d, e))?;
+            if !meta.is_dir() {
+                return Err(DataError::NotADirectory {
+                    path: d.to_path_buf(),
+                });
+            }
+            return images::load_full_images(&split_folder(d, split), channels);
+        }
+        Some(d) => load(d, split, 28, 28, channels)?,
+        None if channels != 1 => {
+            return Err(DataError::NotColour {
+                what: "the embedded MNIST subset".into(),
+                channels,
+            })
+        }
+        None => embedded::try_embedded(split)?,
+    };
+    Ok((0..set.count)
+        .map(|i| patches::Image {
+            channels: set.channels,
+            height: set.height,
+            width: set.width,
+            pixels: set.image(i).to_vec(),
+        })
+        .collect())
 }
 
 /// Target sizes must be non-empty and bounded, so a typo cannot ask for a terabyte.
@@ -230,18 +297,23 @@ pub fn load_split(
     split: Split,
     rows: usize,
     cols: usize,
+    channels: usize,
 ) -> Result<Dataset, DataError> {
     match dir {
-        Some(d) => load(d, split, rows, cols),
+        Some(d) => load(d, split, rows, cols, channels),
+        None if channels != 1 => Err(DataError::NotColour {
+            what: "the embedded MNIST subset".into(),
+            channels,
+        }),
         None => {
             let ds = embedded::try_embedded(split)?;
-            if ds.rows != rows || ds.cols != cols {
+            if ds.height != rows || ds.width != cols {
                 return Err(DataError::DimsMismatch {
                     name: "the embedded MNIST subset".into(),
                     rows,
                     cols,
-                    found_rows: ds.rows,
-                    found_cols: ds.cols,
+                    found_rows: ds.height,
+                    found_cols: ds.width,
                 });
             }
             Ok(ds)

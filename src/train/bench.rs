@@ -92,7 +92,8 @@ pub fn bench_train(
     steps: usize,
     steps_per_submit: usize,
 ) -> Result<TrainBench, TrainError> {
-    let (train_set, _) = load_data(None, cfg)?;
+    let (train_set, _) = load_data(None, cfg, None, 1)?;
+    let train_set = train_set.epoch(1)?.into_owned();
     let batch = batch.min(train_set.count);
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     let params = init_params(&spec, 1);

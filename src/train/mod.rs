@@ -22,6 +22,7 @@ use thiserror::Error;
 use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::config::ModelConfig;
 use crate::cpu::ops::AdamHyper;
+use crate::data::patches::PatchSpec;
 use crate::data::DataError;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
@@ -78,6 +79,9 @@ pub struct TrainConfig {
     /// Steps between loss read-backs for the progress bar and the curve.
     pub log_every: usize,
     pub variant: Option<LinearVariant>,
+    /// Train on random patches of the images (size = the model's, count per epoch, flips
+    /// and rotations) instead of the whole images fitted to the model's size.
+    pub patch: Option<PatchSpec>,
 }
 
 impl TrainConfig {
@@ -159,8 +163,8 @@ pub fn train(
 ) -> Result<Vec<EpochReport>, TrainError> {
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     tc.validate()?;
-    let (train_set, test_set) = load_data(tc.data.as_deref(), cfg)?;
-    if train_set.count == 0 || test_set.count == 0 {
+    let (train_set, test_set) = load_data(tc.data.as_deref(), cfg, tc.patch, tc.seed)?;
+    if train_set.count() == 0 || test_set.count == 0 {
         return Err(TrainError::Config("the data holds no images".into()));
     }
     let start = starting_point(&spec, tc)?;
@@ -184,16 +188,20 @@ pub fn train(
     if let Some((m, v)) = &start.adam {
         model.write_state(ctx, &start.params, m, v);
     }
-    let train_data = upload_dataset(ctx, &train_set)?;
+    let train_data = upload_dataset(ctx, &*train_set.epoch(start.epoch + 1)?)?;
     let test_data = upload_dataset(ctx, &test_set)?;
 
-    let batch = tc.batch.min(train_set.count);
-    let (full, rest) = eval::batch_sizes(train_set.count, batch);
+    let batch = tc.batch.min(train_set.count());
+    let (full, rest) = eval::batch_sizes(train_set.count(), batch);
     let steps_per_epoch = full + usize::from(rest > 0);
     let acts = GpuActs::new(ctx, &spec, batch)?;
     let io = StepIo {
         data: train_data,
-        perm: View::whole(&buffers::zeros(ctx, "permutation", train_set.count as u64)),
+        perm: View::whole(&buffers::zeros(
+            ctx,
+            "permutation",
+            train_set.count() as u64,
+        )),
         state: recorder::step_state(ctx, start.step as u32),
         history: View::whole(&buffers::zeros(
             ctx,
@@ -219,7 +227,7 @@ pub fn train(
     };
     let mut reports = Vec::new();
     let mut step = start.step;
-    let mut order: Vec<u32> = (0..train_set.count as u32).collect();
+    let mut order: Vec<u32> = (0..train_set.count() as u32).collect();
     for epoch in start.epoch + 1..=tc.epochs {
         let began = Instant::now();
         // A shuffle of the identity per epoch, a function of (seed, epoch) alone, so a resumed
@@ -230,6 +238,9 @@ pub fn train(
             .enumerate()
             .for_each(|(i, o)| *o = i as u32);
         order.shuffle(&mut rng);
+        if epoch > start.epoch + 1 && matches!(train_set, data::TrainSet::Patches { .. }) {
+            data::rewrite_dataset(ctx, &io.data, &*train_set.epoch(epoch)?);
+        }
         buffers::write(ctx, &io.perm, &order);
         buffers::write(ctx, &io.state, &[step as u32, 0, 0, 0]);
 
@@ -297,7 +308,7 @@ pub fn train(
             step,
             train_loss,
             test,
-            samples_per_sec: train_set.count as f64 / seconds,
+            samples_per_sec: train_set.count() as f64 / seconds,
             seconds,
         };
         curve.push(CurvePoint {
