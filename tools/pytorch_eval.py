@@ -15,21 +15,26 @@ Needs: torch, safetensors, numpy (pip install torch safetensors numpy). Not run 
 
 What it does:
   * reads the model config from the safetensors metadata key "wgvae" (JSON written by
-    src/checkpoint.rs);
-  * builds pytorch/examples/vae's `VAE` (fc1 784->400, fc21/fc22 400->20, fc3 20->400,
-    fc4 400->784, ReLU hidden layers, sigmoid output). Other hidden and latent sizes are
-    handled by the same construction with the layer names of src/layout.rs (extra encoder
-    layers fc1_2, fc1_3, ...; extra decoder layers fc3_2, fc3_3, ...; ReLU after every hidden
-    layer); for the default config the module is exactly the example's. Only the Bernoulli
-    likelihood on 28x28 images is supported; other configs are refused with a message;
+    src/checkpoint.rs); the image size may be stored as height/width or (older checkpoints)
+    rows/cols, and an absent arch means the MLP;
+  * builds the model with tools/torch_models.py: for arch "mlp" pytorch/examples/vae's `VAE`
+    (fc1 784->400, fc21/fc22 400->20, fc3 20->400, fc4 400->784, ReLU hidden layers; other
+    hidden and latent sizes with the layer names of src/layout.rs: extra encoder layers fc1_2,
+    fc1_3, ...; extra decoder layers fc3_2, fc3_3, ...), for the default config exactly the
+    example's module; for arch "conv" wgvae's conv VAE (conv1, conv2, ... k4 s2 p1, dense fc*
+    layers, deconv1, deconv2, ...). Only the Bernoulli likelihood on 28x28 grey images is
+    supported; other configs are refused with a message;
   * loads the tensors with safetensors.torch.load_file and load_state_dict(strict=True), so any
     missing, extra or misshapen tensor is an error;
   * computes the test loss exactly as the example's test(): for each batch of the 10,000 test
     images (pixels u8/255, in file order, batch size --batch), draw z once with torch.randn_like
-    after torch.manual_seed(--seed), and add BCE (F.binary_cross_entropy on the sigmoid outputs,
-    summed over pixels and batch) plus KLD = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)); then
-    divide the total by the number of images. The KL term has weight 1 whatever the
-    checkpoint's beta (the example's loss is the plain negative ELBO);
+    after torch.manual_seed(--seed), and add the reconstruction term (summed over pixels and
+    batch) plus KLD = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)); then divide the total by the
+    number of images. The reconstruction term is the example's for the MLP
+    (F.binary_cross_entropy on the sigmoid of the logits) and the comparison conv VAE's for conv
+    (F.binary_cross_entropy_with_logits); the two agree except where a logit's sigmoid rounds
+    to 0 or 1. The KL term has weight 1 whatever the checkpoint's beta (the example's loss is
+    the plain negative ELBO);
   * prints "test loss per sample: X (reconstruction R, KL K)".
 """
 
@@ -40,6 +45,8 @@ import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def open_maybe_gz(path):
@@ -103,86 +110,49 @@ def read_config(checkpoint):
 
 
 def check_supported(config, checkpoint):
+    """The normalised config (tools/torch_models.py) if this script can evaluate it; else exits
+    with a message naming every problem."""
+    import torch_models
+
+    try:
+        config = torch_models.normalise_config(config)
+    except torch_models.ConfigError as e:
+        sys.exit(f"pytorch_eval: {checkpoint} has a model config no model fits: {e}")
     problems = []
-    if config.get("likelihood") != "bernoulli":
+    if config["likelihood"] != "bernoulli":
         problems.append(
-            f"likelihood {config.get('likelihood')} (only bernoulli, the example's BCE loss)"
+            f"likelihood {config['likelihood']} (only bernoulli, the example's BCE loss)"
         )
-    if (config.get("rows"), config.get("cols")) != (28, 28):
-        problems.append(f"image size {config.get('rows')}x{config.get('cols')} (MNIST is 28x28)")
-    hidden = config.get("hidden")
-    if not isinstance(hidden, list) or not hidden or not all(
-        isinstance(h, int) and h > 0 for h in hidden
-    ):
-        problems.append(f"hidden sizes {hidden!r}")
-    if not isinstance(config.get("latent"), int) or config["latent"] <= 0:
-        problems.append(f"latent size {config.get('latent')!r}")
+    if (config["height"], config["width"], config["channels"]) != (28, 28, 1):
+        problems.append(
+            f"image size {config['height']}x{config['width']}x{config['channels']} "
+            "(MNIST is 28x28, one channel)"
+        )
     if problems:
         sys.exit(
             f"pytorch_eval: {checkpoint} has a model this script cannot evaluate: "
             + "; ".join(problems)
         )
+    return config
 
 
 def build_model(config):
+    """The PyTorch module for a wgvae config (see tools/torch_models.py)."""
+    import torch_models
+
+    return torch_models.build_model(config)
+
+
+def reconstruction_loss(config, logits, x):
+    """Summed Bernoulli reconstruction term: the example's for the MLP (binary_cross_entropy on
+    sigmoid outputs), BCE-with-logits for conv (the comparison conv VAE's)."""
     import torch
     import torch.nn.functional as F
-    from torch import nn
 
-    def numbered(base, i):
-        return base if i == 0 else f"{base}_{i + 1}"
-
-    class VAE(nn.Module):
-        """pytorch/examples/vae's VAE, with hidden and latent sizes from the config.
-
-        For hidden [400], latent 20 its parameters and forward pass are the example's exactly:
-        fc1, fc21, fc22, fc3, fc4; relu on fc1 and fc3; sigmoid on fc4.
-        """
-
-        def __init__(self, inputs, hidden, latent):
-            super().__init__()
-            self.inputs = inputs
-            self.encoder_names = []
-            prev = inputs
-            for i, size in enumerate(hidden):
-                name = numbered("fc1", i)
-                setattr(self, name, nn.Linear(prev, size))
-                self.encoder_names.append(name)
-                prev = size
-            self.fc21 = nn.Linear(prev, latent)
-            self.fc22 = nn.Linear(prev, latent)
-            self.decoder_names = []
-            prev = latent
-            for i, size in enumerate(reversed(hidden)):
-                name = numbered("fc3", i)
-                setattr(self, name, nn.Linear(prev, size))
-                self.decoder_names.append(name)
-                prev = size
-            self.fc4 = nn.Linear(prev, inputs)
-
-        def encode(self, x):
-            h = x
-            for name in self.encoder_names:
-                h = F.relu(getattr(self, name)(h))
-            return self.fc21(h), self.fc22(h)
-
-        def reparameterize(self, mu, logvar):
-            std = torch.exp(0.5 * logvar)
-            eps = torch.randn_like(std)
-            return mu + eps * std
-
-        def decode(self, z):
-            h = z
-            for name in self.decoder_names:
-                h = F.relu(getattr(self, name)(h))
-            return torch.sigmoid(self.fc4(h))
-
-        def forward(self, x):
-            mu, logvar = self.encode(x.view(-1, self.inputs))
-            z = self.reparameterize(mu, logvar)
-            return self.decode(z), mu, logvar
-
-    return VAE(config["rows"] * config["cols"], config["hidden"], config["latent"])
+    x = x.reshape(logits.shape)
+    if config["arch"] == "mlp":
+        return F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum")
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
 
 
 def main():
@@ -198,11 +168,10 @@ def main():
         sys.exit("pytorch_eval: --batch must be at least 1")
 
     import torch
-    import torch.nn.functional as F
     from safetensors.torch import load_file
 
     config, info = read_config(args.checkpoint)
-    check_supported(config, args.checkpoint)
+    config = check_supported(config, args.checkpoint)
 
     images = read_idx(find_idx(args.mnist_dir, "t10k-images-idx3-ubyte"))
     labels = read_idx(find_idx(args.mnist_dir, "t10k-labels-idx1-ubyte"))
@@ -234,8 +203,8 @@ def main():
     with torch.no_grad():
         for start in range(0, n, args.batch):
             batch = data[start : start + args.batch].to(device)
-            recon, mu, logvar = model(batch)
-            bce = F.binary_cross_entropy(recon, batch.view(-1, model.inputs), reduction="sum")
+            logits, mu, logvar, _ = model(batch)
+            bce = reconstruction_loss(config, logits, batch)
             kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
             # As the example: test_loss += loss_function(...).item(); the parts for the report.
             test_loss += (bce + kld).item()
@@ -244,7 +213,9 @@ def main():
 
     loss = test_loss / n
     print(
-        f"checkpoint {args.checkpoint}: hidden {config['hidden']} latent {config['latent']}, "
+        f"checkpoint {args.checkpoint}: {config['arch']}"
+        + (f" conv {config['conv_channels']}" if config["arch"] == "conv" else "")
+        + f" hidden {config['hidden']} latent {config['latent']}, "
         f"epoch {info.get('epoch')}, step {info.get('step')}; {n} test images, "
         f"batch {args.batch}, seed {args.seed}",
         file=sys.stderr,

@@ -2,15 +2,28 @@
 """Train pytorch/examples/vae's recipe in PyTorch on the same MNIST files wgvae reads.
 
 Usage:
-    python3 tools/pytorch_reference.py MNIST_DIR [--epochs 10] [--seed 1] [--batch 128]
+    python3 tools/pytorch_reference.py MNIST_DIR [--arch mlp|conv] [--epochs 10] [--seed 1]
+                                       [--batch 128] [--threads N]
 
-The model, loss, optimiser and data order follow pytorch/examples/vae/main.py: fc1 784->400
-ReLU, fc21/fc22 400->20, z = mu + eps * exp(logvar / 2), fc3 20->400 ReLU, fc4 400->784
-sigmoid; loss = BCE (summed over pixels and batch) + KLD; Adam lr 1e-3; a DataLoader shuffled
-every epoch after torch.manual_seed(seed); the test pass samples z once. Pixels are u8/255
-(what torchvision's ToTensor gives). Prints the per-epoch train and test loss per sample in the
-format of ../shared/reference/pytorch-vae-mnist.md, so the reference figures (and their
-seed-to-seed spread) can be reproduced on any machine. Needs torch and numpy. Not run in CI.
+    example: nice -n 10 python3 tools/pytorch_reference.py data/mnist --arch conv --epochs 3 \\
+                 --seed 2 --threads 1
+
+The model comes from tools/torch_models.py:
+  --arch mlp (default): pytorch/examples/vae's model, fc1 784->400 ReLU, fc21/fc22 400->20,
+      fc3 20->400 ReLU, fc4 400->784 sigmoid; reconstruction loss F.binary_cross_entropy on the
+      sigmoid outputs, as the example;
+  --arch conv: the comparison conv VAE of ../shared/reference/pytorch-vae-mnist.md, conv
+      1->32->64 (k4 s2 p1), dense 3136->256, latent 20, mirrored decoder ending in
+      ConvTranspose2d 32->1 logits (1,691,369 parameters); reconstruction loss
+      F.binary_cross_entropy_with_logits.
+Otherwise the recipe follows pytorch/examples/vae/main.py: z = mu + eps * exp(logvar / 2);
+loss = reconstruction (summed over pixels and batch) + KLD; Adam lr 1e-3; a DataLoader shuffled
+every epoch after torch.manual_seed(seed), parameters drawn by PyTorch's default initialisation
+after the same seed; the test pass samples z once. Pixels are u8/255 (what torchvision's
+ToTensor gives). Prints the per-epoch train and test loss per sample (the train loss is the
+mean over the epoch's batches while the model trains, as the example reports it) in the format
+of ../shared/reference/pytorch-vae-mnist.md, so the reference figures (and their seed-to-seed
+spread) can be reproduced on any machine. Needs torch and numpy. Not run in CI.
 """
 
 import argparse
@@ -19,45 +32,22 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_models  # noqa: E402
 from pytorch_eval import find_idx, read_idx  # noqa: E402  (same IDX reader)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+
+MODELS = {"mlp": torch_models.MLP_EXAMPLE, "conv": torch_models.CONV_COMPARISON}
 
 
-class VAE(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(784, 400)
-        self.fc21 = nn.Linear(400, 20)
-        self.fc22 = nn.Linear(400, 20)
-        self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
-
-    def encode(self, x):
-        h1 = F.relu(self.fc1(x))
-        return self.fc21(h1), self.fc22(h1)
-
-    def reparameterize(self, mu, logvar):
-        std = torch.exp(0.5 * logvar)
-        eps = torch.randn_like(std)
-        return mu + eps * std
-
-    def decode(self, z):
-        h3 = F.relu(self.fc3(z))
-        return torch.sigmoid(self.fc4(h3))
-
-    def forward(self, x):
-        mu, logvar = self.encode(x.view(-1, 784))
-        z = self.reparameterize(mu, logvar)
-        return self.decode(z), mu, logvar
-
-
-def loss_function(recon_x, x, mu, logvar):
-    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
-    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return bce + kld
+def loss_function(arch, logits, x, mu, logvar):
+    x = x.reshape(logits.shape)
+    if arch == "mlp":
+        recon = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum")
+    else:
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    return recon + torch_models.kl_divergence(mu, logvar)
 
 
 def load(folder, prefix):
@@ -68,29 +58,39 @@ def load(folder, prefix):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mnist_dir")
+    ap.add_argument("--arch", choices=sorted(MODELS), default="mlp")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     args = ap.parse_args()
+    if args.epochs < 1 or args.batch < 1:
+        sys.exit("pytorch_reference: --epochs and --batch must be at least 1")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(args.seed)
     train = torch.utils.data.TensorDataset(load(args.mnist_dir, "train"))
     test = torch.utils.data.TensorDataset(load(args.mnist_dir, "t10k"))
     train_loader = torch.utils.data.DataLoader(train, batch_size=args.batch, shuffle=True)
     test_loader = torch.utils.data.DataLoader(test, batch_size=args.batch, shuffle=False)
-    model = VAE()
+    model = torch_models.build_model(MODELS[args.arch])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}, "
+        f"arch {args.arch}, {torch_models.parameter_count(model):,} parameters"
+    )
     print("| epoch | train loss | test loss | train samples/s |")
     print("|---|---|---|---|")
+    began_all = time.time()
     for epoch in range(1, args.epochs + 1):
         model.train()
         train_loss = 0.0
         began = time.time()
         for (data,) in train_loader:
             optimizer.zero_grad()
-            recon, mu, logvar = model(data)
-            loss = loss_function(recon, data, mu, logvar)
+            logits, mu, logvar, _ = model(data)
+            loss = loss_function(args.arch, logits, data, mu, logvar)
             loss.backward()
             train_loss += loss.item()
             optimizer.step()
@@ -99,13 +99,14 @@ def main():
         test_loss = 0.0
         with torch.no_grad():
             for (data,) in test_loader:
-                recon, mu, logvar = model(data)
-                test_loss += loss_function(recon, data, mu, logvar).item()
+                logits, mu, logvar, _ = model(data)
+                test_loss += loss_function(args.arch, logits, data, mu, logvar).item()
         print(
             f"| {epoch} | {train_loss / len(train):.2f} | {test_loss / len(test):.2f} "
             f"| {len(train) / seconds:,.0f} |",
             flush=True,
         )
+    print(f"wall time {time.time() - began_all:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
