@@ -19,4 +19,5 @@ pub mod layout;
 pub mod plot;
 pub mod progress;
 pub mod sample;
+pub mod shape;
 pub mod train;
