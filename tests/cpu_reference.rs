@@ -332,20 +332,44 @@ fn run_cpu(
 /// deep model, under both likelihoods (z's noise fixed by the Philox key).
 #[test]
 fn whole_model_gradient_matches_finite_differences() {
+    use wgvae::config::ArchKind;
     use wgvae::config::{Likelihood, ModelConfig};
     use wgvae::model::{init::init_params, Model};
-    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian] {
-        let cfg = ModelConfig {
-            height: 3,
-            width: 4,
-            hidden: vec![6, 5],
-            latent: 3,
-            likelihood,
-            beta: 0.7,
-            learn_variance: true,
-            gaussian_logvar: -0.5,
-            ..ModelConfig::default()
-        };
+    let conv = ModelConfig {
+        arch: ArchKind::Conv,
+        height: 8,
+        width: 4,
+        channels: 3,
+        conv_channels: vec![3, 2],
+        hidden: vec![5],
+        latent: 2,
+        likelihood: Likelihood::Gaussian,
+        beta: 0.7,
+        learn_variance: true,
+        gaussian_logvar: -0.5,
+    };
+    let mlp = |likelihood| ModelConfig {
+        height: 3,
+        width: 4,
+        hidden: vec![6, 5],
+        latent: 3,
+        likelihood,
+        beta: 0.7,
+        learn_variance: true,
+        gaussian_logvar: -0.5,
+        ..ModelConfig::default()
+    };
+    for cfg in [
+        mlp(Likelihood::Bernoulli),
+        mlp(Likelihood::Gaussian),
+        conv.clone(),
+        ModelConfig {
+            likelihood: Likelihood::Bernoulli,
+            learn_variance: false,
+            ..conv
+        },
+    ] {
+        let likelihood = cfg.likelihood;
         let model = Model::new(&cfg).unwrap();
         let rows = 4;
         let x: Vec<u8> = random(rows * cfg.input_dim(), 0.0, 255.0, 30)
@@ -363,21 +387,26 @@ fn whole_model_gradient_matches_finite_differences() {
             let sum = |id| a.get(id).iter().map(|&l| l as f64).sum::<f64>();
             sum(model.acts.loss_elem) + cfg.beta as f64 * sum(model.acts.kl_elem)
         };
+        // small enough that no relu in these models has a pre-activation within h of its kink
+        // (a dead conv channel did at 1e-2), large enough that f32 rounding of the loss stays
+        // far below the tolerance
+        let h = 1e-3f32;
         for t in &model.layout.tensors {
             let r = t.range();
             let mut probe = params.clone();
             for i in r {
                 let orig = probe[i];
-                probe[i] = orig + 1e-2;
+                probe[i] = orig + h;
                 let plus = total(&probe);
-                probe[i] = orig - 1e-2;
+                probe[i] = orig - h;
                 let minus = total(&probe);
                 probe[i] = orig;
-                let numeric = (plus - minus) / 2e-2;
+                let numeric = (plus - minus) / (2.0 * h as f64);
                 let analytic = trained.grads[i] as f64;
                 assert!(
                     (numeric - analytic).abs() <= 2e-2 * (1.0 + analytic.abs()),
-                    "{likelihood:?} {}[{}]: backward {analytic} vs finite difference {numeric}",
+                    "{:?} {likelihood:?} {}[{}]: backward {analytic} vs finite difference {numeric}",
+                    cfg.arch,
                     t.name,
                     i - t.offset
                 );
@@ -390,16 +419,29 @@ fn whole_model_gradient_matches_finite_differences() {
 /// d<g, decoder(z)>/dz and "encoder backward to x" gives d(<a, mu(x)> + <b, logvar(x)>)/dx.
 #[test]
 fn restoration_programs_match_finite_differences() {
-    use wgvae::config::ModelConfig;
-    use wgvae::cpu::ops::Act;
-    use wgvae::model::{init::init_params, Model};
-    let cfg = ModelConfig {
+    use wgvae::config::{ArchKind, ModelConfig};
+    check_restoration_programs(ModelConfig {
         height: 3,
         width: 5,
         hidden: vec![7, 6],
         latent: 4,
         ..ModelConfig::default()
-    };
+    });
+    check_restoration_programs(ModelConfig {
+        arch: ArchKind::Conv,
+        height: 4,
+        width: 8,
+        channels: 3,
+        conv_channels: vec![4, 3],
+        hidden: vec![6],
+        latent: 3,
+        ..ModelConfig::default()
+    });
+}
+
+fn check_restoration_programs(cfg: wgvae::config::ModelConfig) {
+    use wgvae::cpu::ops::Act;
+    use wgvae::model::{init::init_params, Model};
     let model = Model::new(&cfg).unwrap();
     let a = model.acts.clone();
     let rows = 3;
@@ -439,7 +481,8 @@ fn restoration_programs_match_finite_differences() {
         let numeric = (plus - minus) / 2e-2;
         assert!(
             (numeric - dz[i] as f64).abs() <= 1e-2 * (1.0 + numeric.abs()),
-            "dz[{i}]: backward {} vs finite difference {numeric}",
+            "{:?} dz[{i}]: backward {} vs finite difference {numeric}",
+            cfg.arch,
             dz[i]
         );
     }
@@ -473,7 +516,8 @@ fn restoration_programs_match_finite_differences() {
         let numeric = (plus - minus) / 2e-2;
         assert!(
             (numeric - dx[i] as f64).abs() <= 1e-2 * (1.0 + numeric.abs()),
-            "dx[{i}]: backward {} vs finite difference {numeric}",
+            "{:?} dx[{i}]: backward {} vs finite difference {numeric}",
+            cfg.arch,
             dx[i]
         );
     }

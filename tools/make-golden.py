@@ -11,8 +11,8 @@ The output is deterministic: run it again and the files come out byte for byte t
 Philox4x32-10 against tests/data/philox4x32-10-kat.txt and stops if that fails.
 
 Models (tools/torch_models.py, wgvae's names):
-    golden-mlp:  arch mlp,  28x28x1, hidden [32], latent 4, beta 1.0, Bernoulli
-    golden-conv: arch conv, 28x28x1, conv_channels [4, 8], hidden [32], latent 4, beta 0.5,
+    golden-mlp:  arch mlp,  28x28x1, hidden [8, 6], latent 4, beta 1.0, Bernoulli
+    golden-conv: arch conv, 28x28x1, conv_channels [4, 8], hidden [16], latent 4, beta 0.5,
                  Bernoulli
 parameters drawn by PyTorch's default initialisation right after torch.manual_seed(0).
 
@@ -65,7 +65,7 @@ LR, BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
 
 
 
-def small_config(arch, conv_channels, beta):
+def small_config(arch, conv_channels, hidden, beta):
     """The fixture's model config, its fields in the order of wgvae's ModelConfig."""
     return {
         "arch": arch,
@@ -73,7 +73,7 @@ def small_config(arch, conv_channels, beta):
         "width": 28,
         "channels": 1,
         "conv_channels": conv_channels,
-        "hidden": [32],
+        "hidden": hidden,
         "latent": 4,
         "likelihood": "bernoulli",
         "beta": beta,
@@ -83,8 +83,8 @@ def small_config(arch, conv_channels, beta):
 
 
 CONFIGS = {
-    "golden-mlp": small_config("mlp", [], 1.0),
-    "golden-conv": small_config("conv", [4, 8], 0.5),
+    "golden-mlp": small_config("mlp", [], [8, 6], 1.0),
+    "golden-conv": small_config("conv", [4, 8], [16], 0.5),
 }
 
 # ---- Philox4x32-10 and the normal stream of src/cpu/rng.rs ----------------------------------

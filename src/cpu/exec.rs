@@ -2,7 +2,7 @@
 //! of `cpu::ops`, one call per op, on plain vectors. The GPU records the same list
 //! (`gpu::recorder`); the tests compare the two tensor by tensor.
 
-use crate::cpu::ops;
+use crate::cpu::{conv, ops};
 use crate::model::init::init_params;
 use crate::model::program::{Buf, Op, T};
 use crate::model::tensors::ActId;
@@ -178,12 +178,51 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
             Op::LinearBackBias { db, dy, m, n } => b.write(db, |o, r| {
                 ops::linear_backward_bias(o, r.read(dy), m, n, false)
             }),
-            Op::Conv { .. }
-            | Op::ConvBackInput { .. }
-            | Op::ConvBackWeight { .. }
-            | Op::ConvBackBias { .. } => {
-                unreachable!("the conv arch is refused by Model::new until its kernels land")
-            }
+            Op::Conv {
+                y,
+                x,
+                w,
+                b: bias,
+                g,
+                act,
+            } => b.write(y, |o, r| {
+                let forward = match g.transposed {
+                    false => conv::conv2d_forward,
+                    true => conv::conv_transpose2d_forward,
+                };
+                forward(o, r.read(x), r.read(w), r.read(bias), &g, act)
+            }),
+            Op::ConvBackInput {
+                dx,
+                dy,
+                w,
+                mask,
+                g,
+                accumulate,
+            } => b.write(dx, |o, r| {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_input,
+                    true => conv::conv_transpose2d_backward_input,
+                };
+                backward(
+                    o,
+                    r.read(dy),
+                    r.read(w),
+                    mask.map(|t| r.read(t)),
+                    &g,
+                    accumulate,
+                )
+            }),
+            Op::ConvBackWeight { dw, dy, x, g } => b.write(dw, |o, r| {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_weight,
+                    true => conv::conv_transpose2d_backward_weight,
+                };
+                backward(o, r.read(dy), r.read(x), &g, false)
+            }),
+            Op::ConvBackBias { db, dy, g } => b.write(db, |o, r| {
+                conv::conv_backward_bias(o, r.read(dy), &g, false)
+            }),
             Op::ReparamForward {
                 z,
                 eps,

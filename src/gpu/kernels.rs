@@ -15,12 +15,13 @@ pub enum ShaderFile {
     Reduce,
     Adam,
     Gather,
+    Conv,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 9] = [
+    pub const ALL: [ShaderFile; 10] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -30,6 +31,7 @@ impl ShaderFile {
         ShaderFile::Reduce,
         ShaderFile::Adam,
         ShaderFile::Gather,
+        ShaderFile::Conv,
     ];
 
     /// The file name under `shaders/`.
@@ -44,6 +46,7 @@ impl ShaderFile {
             ShaderFile::Reduce => "reduce.wgsl",
             ShaderFile::Adam => "adam.wgsl",
             ShaderFile::Gather => "gather.wgsl",
+            ShaderFile::Conv => "conv.wgsl",
         }
     }
 
@@ -58,6 +61,7 @@ impl ShaderFile {
             ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
             ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
+            ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
         }
     }
 
@@ -113,10 +117,14 @@ pub enum Kernel {
     AdamStep,
     GatherBatch,
     AdvanceStep,
+    ConvDirect,
+    ConvTransposed,
+    ConvWeightGrad,
+    ConvBiasGrad,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 18] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -135,6 +143,10 @@ impl Kernel {
         Kernel::AdamStep,
         Kernel::GatherBatch,
         Kernel::AdvanceStep,
+        Kernel::ConvDirect,
+        Kernel::ConvTransposed,
+        Kernel::ConvWeightGrad,
+        Kernel::ConvBiasGrad,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -218,6 +230,26 @@ impl Kernel {
                 &[(0, R), (1, R), (2, W), (3, R), (4, U)],
             ),
             Kernel::AdvanceStep => (ShaderFile::Gather, "advance_step", &[(0, W), (1, U)]),
+            Kernel::ConvDirect => (
+                ShaderFile::Conv,
+                "conv_direct",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvTransposed => (
+                ShaderFile::Conv,
+                "conv_transposed",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvWeightGrad => (
+                ShaderFile::Conv,
+                "conv_weight_grad",
+                &[(0, R), (1, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvBiasGrad => (
+                ShaderFile::Conv,
+                "conv_bias_grad",
+                &[(0, R), (4, W), (5, U)],
+            ),
         };
         KernelSpec {
             file,

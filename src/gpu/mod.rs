@@ -2,6 +2,7 @@
 
 pub mod buffers;
 pub mod context;
+pub mod conv;
 pub mod kernels;
 pub mod ops;
 pub mod profiler;

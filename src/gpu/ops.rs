@@ -58,7 +58,7 @@ pub fn grid_1d(invocations: u64, wg: u64) -> [u32; 3] {
     }
 }
 
-fn build<P: Pod>(
+pub(crate) fn build<P: Pod>(
     ctx: &GpuContext,
     kernel: Kernel,
     views: &[&View],

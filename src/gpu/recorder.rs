@@ -5,6 +5,7 @@
 
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
+use crate::gpu::conv;
 use crate::gpu::ops::{self, Dispatch, LinearVariant};
 use crate::gpu::GpuContext;
 use crate::model::program::{Buf, Op, T};
@@ -198,11 +199,44 @@ pub fn record(
             Op::LinearBackBias { db, dy, m, n } => {
                 ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
             }
-            Op::Conv { .. }
-            | Op::ConvBackInput { .. }
-            | Op::ConvBackWeight { .. }
-            | Op::ConvBackBias { .. } => {
-                unreachable!("the conv arch is refused by Model::new until its kernels land")
+            Op::Conv { y, x, w, b, g, act } => {
+                let forward = match g.transposed {
+                    false => conv::conv2d_forward,
+                    true => conv::conv_transpose2d_forward,
+                };
+                forward(ctx, &t(y), &t(x), &t(w), &t(b), &g, act)
+            }
+            Op::ConvBackInput {
+                dx,
+                dy,
+                w,
+                mask,
+                g,
+                accumulate,
+            } => {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_input,
+                    true => conv::conv_transpose2d_backward_input,
+                };
+                backward(
+                    ctx,
+                    &t(dx),
+                    &t(dy),
+                    &t(w),
+                    mask.map(t).as_ref(),
+                    &g,
+                    accumulate,
+                )
+            }
+            Op::ConvBackWeight { dw, dy, x, g } => {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_weight,
+                    true => conv::conv_transpose2d_backward_weight,
+                };
+                backward(ctx, &t(dw), &t(dy), &t(x), &g, false)
+            }
+            Op::ConvBackBias { db, dy, g } => {
+                conv::conv_backward_bias(ctx, &t(db), &t(dy), &g, false)
             }
             Op::ReparamForward {
                 z,

@@ -28,9 +28,6 @@ impl Model {
     /// Fails with a message naming the flag when `cfg` is not a buildable model.
     pub fn new(cfg: &ModelConfig) -> Result<Model, String> {
         cfg.validate()?;
-        if cfg.arch == crate::config::ArchKind::Conv {
-            return Err("--arch conv: its kernels have not landed yet".into());
-        }
         let arch = Arch::new(cfg);
         // the programs fold relu's backward into the next layer: hidden layers are relu or linear
         if let Some(l) = arch.param_layers().find(|l| l.act == Act::Sigmoid) {

@@ -1,0 +1,382 @@
+//! Dispatch builders for `shaders/conv.wgsl`, one per op of `cpu::conv`, same names and argument
+//! order. The shader works on a small side (conv output, conv-transpose input) and a large side
+//! (conv input, conv-transpose output) with weights `[A, B, k, k]`, A on the small side; both
+//! PyTorch layouts fit that, so one kernel serves an op of each kind:
+//!
+//! | op                                 | kernel             | reads (small, large)  |
+//! |------------------------------------|--------------------|-----------------------|
+//! | `conv2d_forward`                   | `conv_direct`      | writes y from x       |
+//! | `conv_transpose2d_backward_input`  | `conv_direct`      | writes dx from dy     |
+//! | `conv_transpose2d_forward`         | `conv_transposed`  | writes y from x       |
+//! | `conv2d_backward_input`            | `conv_transposed`  | writes dx from dy     |
+//! | `conv2d_backward_weight`           | `conv_weight_grad` | (dy, x)               |
+//! | `conv_transpose2d_backward_weight` | `conv_weight_grad` | (x, dy)               |
+//! | `conv_backward_bias`               | `conv_bias_grad`   | dy                    |
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::cpu::ops::Act;
+use crate::error::GpuError;
+use crate::gpu::buffers::View;
+use crate::gpu::kernels::Kernel;
+use crate::gpu::ops::{build, grid_1d, Dispatch};
+use crate::gpu::GpuContext;
+use crate::shape::ConvGeom;
+
+/// Channels x pixels (or taps) each invocation computes, and the workgroup size (conv.wgsl).
+const BLOCK: usize = 8;
+const WORKGROUP: usize = 64;
+/// WebGPU's default `maxComputeWorkgroupsPerDimension`.
+const MAX_GROUPS: usize = 65535;
+
+const FLAG_ACCUMULATE: u32 = 1;
+const FLAG_MASK: u32 = 2;
+const FLAG_BIAS: u32 = 4;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ConvParams {
+    batch: u32,
+    a_ch: u32,
+    b_ch: u32,
+    k: u32,
+    sh: u32,
+    sw: u32,
+    lh: u32,
+    lw: u32,
+    stride: u32,
+    pad: u32,
+    act: u32,
+    flags: u32,
+    pad_: [u32; 4],
+}
+
+/// The shader's view of a layer: A channels and the small side are the conv's output (the
+/// conv-transpose's input), B channels and the large side its input (output).
+fn conv_params(g: &ConvGeom, act: Act, flags: u32) -> ConvParams {
+    let (a_ch, b_ch, small, large) = if g.transposed {
+        (g.in_ch, g.out_ch, (g.in_h, g.in_w), (g.out_h(), g.out_w()))
+    } else {
+        (g.out_ch, g.in_ch, (g.out_h(), g.out_w()), (g.in_h, g.in_w))
+    };
+    ConvParams {
+        batch: g.batch as u32,
+        a_ch: a_ch as u32,
+        b_ch: b_ch as u32,
+        k: g.kernel as u32,
+        sh: small.0 as u32,
+        sw: small.1 as u32,
+        lh: large.0 as u32,
+        lw: large.1 as u32,
+        stride: g.stride as u32,
+        pad: g.pad as u32,
+        act: act as u32,
+        flags,
+        pad_: [0; 4],
+    }
+}
+
+/// Validates the geometry and that it is of the kind the op expects.
+fn check(op: &'static str, g: &ConvGeom, transposed: bool) -> Result<(), GpuError> {
+    g.validate().map_err(|e| GpuError::shape(op, e))?;
+    if g.transposed != transposed {
+        let want = if transposed {
+            "a transposed"
+        } else {
+            "a plain"
+        };
+        return Err(GpuError::shape(
+            op,
+            format!("needs {want} ConvGeom, got {g:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Grid for `conv_direct` / `conv_transposed`: pixel blocks along x, channel blocks along y,
+/// `phases` along z.
+fn block_grid(
+    op: &'static str,
+    pixels: usize,
+    channels: usize,
+    phases: usize,
+) -> Result<[u32; 3], GpuError> {
+    let groups = [
+        pixels.div_ceil(BLOCK).div_ceil(WORKGROUP),
+        channels.div_ceil(BLOCK),
+        phases,
+    ];
+    if groups.iter().any(|&n| n > MAX_GROUPS) {
+        return Err(GpuError::shape(
+            op,
+            format!("needs {groups:?} workgroups, more than {MAX_GROUPS} along one axis"),
+        ));
+    }
+    Ok(groups.map(|n| n as u32))
+}
+
+/// `small[n, a] = sum large[n, b] w[a, b]` over the taps (conv_direct).
+#[allow(clippy::too_many_arguments)]
+fn direct(
+    ctx: &GpuContext,
+    op: &'static str,
+    out: &View,
+    large: &View,
+    w: &View,
+    bias: Option<&View>,
+    mask: Option<&View>,
+    g: &ConvGeom,
+    act: Act,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
+    let pixels = g.batch * (p.sh * p.sw) as usize;
+    let groups = block_grid(op, pixels, p.a_ch as usize, 1)?;
+    Ok(build(
+        ctx,
+        Kernel::ConvDirect,
+        // Unused bias and mask slots still need read-only bindings: the source is one.
+        &[large, w, bias.unwrap_or(large), mask.unwrap_or(large), out],
+        &p,
+        groups,
+        g.flops(),
+        bytes(g, out.len as usize, mask.is_some(), accumulate),
+    ))
+}
+
+/// `large[n, b] = sum small[n, a] w[a, b]` over the taps (conv_transposed).
+#[allow(clippy::too_many_arguments)]
+fn transposed(
+    ctx: &GpuContext,
+    op: &'static str,
+    out: &View,
+    small: &View,
+    w: &View,
+    bias: Option<&View>,
+    mask: Option<&View>,
+    g: &ConvGeom,
+    act: Act,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
+    let s = g.stride;
+    let per_phase = g.batch * (p.lh as usize).div_ceil(s) * (p.lw as usize).div_ceil(s);
+    let groups = block_grid(op, per_phase, p.b_ch as usize, s * s)?;
+    Ok(build(
+        ctx,
+        Kernel::ConvTransposed,
+        &[small, w, bias.unwrap_or(small), mask.unwrap_or(small), out],
+        &p,
+        groups,
+        g.flops(),
+        bytes(g, out.len as usize, mask.is_some(), accumulate),
+    ))
+}
+
+fn flags(bias: bool, mask: bool, accumulate: bool) -> u32 {
+    (if bias { FLAG_BIAS } else { 0 })
+        | (if mask { FLAG_MASK } else { 0 })
+        | (if accumulate { FLAG_ACCUMULATE } else { 0 })
+}
+
+/// Bytes a layer op moves at least once: both activations, the weights, a mask and the read
+/// of an accumulated output.
+fn bytes(g: &ConvGeom, out_len: usize, mask: bool, accumulate: bool) -> f64 {
+    let extra = (mask as usize + accumulate as usize) * out_len;
+    4.0 * (g.input_len() + g.output_len() + g.weight_len() + extra) as f64
+}
+
+/// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`.
+fn weight_grad(
+    ctx: &GpuContext,
+    dw: &View,
+    small: &View,
+    large: &View,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    let p = conv_params(g, Act::None, flags(false, false, accumulate));
+    let taps = p.b_ch as usize * g.kernel * g.kernel;
+    let invocations = taps.div_ceil(BLOCK) * (p.a_ch as usize).div_ceil(BLOCK);
+    Ok(build(
+        ctx,
+        Kernel::ConvWeightGrad,
+        &[small, large, dw],
+        &p,
+        grid_1d(invocations as u64, WORKGROUP as u64),
+        g.flops(),
+        bytes(g, g.weight_len(), false, accumulate),
+    ))
+}
+
+/// `y[n, o, oy, ox] = act(b[o] + sum over ky, kx, c of x[n, c, oy s - p + ky, ox s - p + kx]
+/// w[o, c, ky, kx])`
+pub fn conv2d_forward(
+    ctx: &GpuContext,
+    y: &View,
+    x: &View,
+    w: &View,
+    b: &View,
+    g: &ConvGeom,
+    act: Act,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv2d_forward";
+    check(OP, g, false)?;
+    x.require(OP, "x", g.input_len() as u64)?;
+    w.require(OP, "w", g.weight_len() as u64)?;
+    b.require(OP, "b", g.out_ch as u64)?;
+    y.require(OP, "y", g.output_len() as u64)?;
+    direct(ctx, OP, y, x, w, Some(b), None, g, act, false)
+}
+
+/// `dx[n, c, iy, ix] (+)= sum of dy[n, o, oy, ox] w[o, c, ky, kx]` over the taps reaching
+/// (iy, ix), zeroed where `relu_mask <= 0`.
+pub fn conv2d_backward_input(
+    ctx: &GpuContext,
+    dx: &View,
+    dy: &View,
+    w: &View,
+    relu_mask: Option<&View>,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv2d_backward_input";
+    check(OP, g, false)?;
+    dy.require(OP, "dy", g.output_len() as u64)?;
+    w.require(OP, "w", g.weight_len() as u64)?;
+    dx.require(OP, "dx", g.input_len() as u64)?;
+    if let Some(m) = relu_mask {
+        m.require(OP, "relu mask", g.input_len() as u64)?;
+    }
+    transposed(
+        ctx,
+        OP,
+        dx,
+        dy,
+        w,
+        None,
+        relu_mask,
+        g,
+        Act::None,
+        accumulate,
+    )
+}
+
+/// `dw[o, c, ky, kx] (+)= sum over n, oy, ox of dy[n, o, oy, ox] x[n, c, oy s - p + ky,
+/// ox s - p + kx]`
+pub fn conv2d_backward_weight(
+    ctx: &GpuContext,
+    dw: &View,
+    dy: &View,
+    x: &View,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv2d_backward_weight";
+    check(OP, g, false)?;
+    dy.require(OP, "dy", g.output_len() as u64)?;
+    x.require(OP, "x", g.input_len() as u64)?;
+    dw.require(OP, "dw", g.weight_len() as u64)?;
+    weight_grad(ctx, dw, dy, x, g, accumulate)
+}
+
+/// `y[n, o, oy, ox] = act(b[o] + sum of x[n, c, iy, ix] w[c, o, ky, kx])` over the input
+/// pixels and taps with `iy s - p + ky = oy`, `ix s - p + kx = ox`.
+pub fn conv_transpose2d_forward(
+    ctx: &GpuContext,
+    y: &View,
+    x: &View,
+    w: &View,
+    b: &View,
+    g: &ConvGeom,
+    act: Act,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv_transpose2d_forward";
+    check(OP, g, true)?;
+    x.require(OP, "x", g.input_len() as u64)?;
+    w.require(OP, "w", g.weight_len() as u64)?;
+    b.require(OP, "b", g.out_ch as u64)?;
+    y.require(OP, "y", g.output_len() as u64)?;
+    transposed(ctx, OP, y, x, w, Some(b), None, g, act, false)
+}
+
+/// `dx[n, c, iy, ix] (+)= sum over ky, kx, o of dy[n, o, iy s - p + ky, ix s - p + kx]
+/// w[c, o, ky, kx]`, zeroed where `relu_mask <= 0`.
+pub fn conv_transpose2d_backward_input(
+    ctx: &GpuContext,
+    dx: &View,
+    dy: &View,
+    w: &View,
+    relu_mask: Option<&View>,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv_transpose2d_backward_input";
+    check(OP, g, true)?;
+    dy.require(OP, "dy", g.output_len() as u64)?;
+    w.require(OP, "w", g.weight_len() as u64)?;
+    dx.require(OP, "dx", g.input_len() as u64)?;
+    if let Some(m) = relu_mask {
+        m.require(OP, "relu mask", g.input_len() as u64)?;
+    }
+    direct(
+        ctx,
+        OP,
+        dx,
+        dy,
+        w,
+        None,
+        relu_mask,
+        g,
+        Act::None,
+        accumulate,
+    )
+}
+
+/// `dw[c, o, ky, kx] (+)= sum over n, iy, ix of x[n, c, iy, ix] dy[n, o, iy s - p + ky,
+/// ix s - p + kx]`
+pub fn conv_transpose2d_backward_weight(
+    ctx: &GpuContext,
+    dw: &View,
+    dy: &View,
+    x: &View,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv_transpose2d_backward_weight";
+    check(OP, g, true)?;
+    dy.require(OP, "dy", g.output_len() as u64)?;
+    x.require(OP, "x", g.input_len() as u64)?;
+    dw.require(OP, "dw", g.weight_len() as u64)?;
+    weight_grad(ctx, dw, x, dy, g, accumulate)
+}
+
+/// `db[o] (+)= sum over n, oy, ox of dy[n, o, oy, ox]`, for either kind.
+pub fn conv_backward_bias(
+    ctx: &GpuContext,
+    db: &View,
+    dy: &View,
+    g: &ConvGeom,
+    accumulate: bool,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "conv_backward_bias";
+    g.validate().map_err(|e| GpuError::shape(OP, e))?;
+    dy.require(OP, "dy", g.output_len() as u64)?;
+    db.require(OP, "db", g.out_ch as u64)?;
+    // conv_bias_grad reads batch, a_ch (the channels) and sh x sw (the pixels of a channel).
+    let p = ConvParams {
+        a_ch: g.out_ch as u32,
+        sh: g.out_h() as u32,
+        sw: g.out_w() as u32,
+        ..conv_params(g, Act::None, flags(false, false, accumulate))
+    };
+    Ok(build(
+        ctx,
+        Kernel::ConvBiasGrad,
+        &[dy, db],
+        &p,
+        grid_1d(g.out_ch as u64, WORKGROUP as u64),
+        g.output_len() as f64,
+        4.0 * (g.output_len() + g.out_ch * (1 + accumulate as usize)) as f64,
+    ))
+}

@@ -1,0 +1,384 @@
+//! Every conv op on the GPU against its CPU reference (`cpu::conv`), both kinds, on shapes that
+//! divide neither the 8x8 block nor the 64-wide workgroup: odd sizes, non-square images, stride
+//! 1, 2 and 3, padding 0, 1 and 2, kernels 3, 4 and 5, 1, 2, 3 and 17 input channels, 1 and 9
+//! output channels, batch 1 to 7, and the conv VAE's own layers at a smaller batch.
+
+mod common;
+
+use common::{all_close, gpu, random};
+use wgvae::cpu::conv as cpu;
+use wgvae::cpu::ops::Act;
+use wgvae::gpu::buffers::{self, View};
+use wgvae::gpu::conv as gconv;
+use wgvae::gpu::ops;
+use wgvae::gpu::GpuContext;
+use wgvae::shape::ConvGeom;
+
+fn up(ctx: &GpuContext, data: &[f32]) -> View {
+    View::whole(&buffers::upload(ctx, "test input", data))
+}
+
+fn read(ctx: &GpuContext, v: &View) -> Vec<f32> {
+    buffers::read(ctx, v).expect("readback")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn geom(
+    batch: usize,
+    in_ch: usize,
+    out_ch: usize,
+    in_h: usize,
+    in_w: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    transposed: bool,
+) -> ConvGeom {
+    let g = ConvGeom {
+        batch,
+        in_ch,
+        out_ch,
+        in_h,
+        in_w,
+        kernel,
+        stride,
+        pad,
+        transposed,
+    };
+    g.validate().unwrap();
+    g
+}
+
+/// (batch, in_ch, out_ch, in_h, in_w, kernel, stride, pad)
+type Shape = (usize, usize, usize, usize, usize, usize, usize, usize);
+
+/// Each used as a conv and, with its channels swapped and the input at the conv's output size,
+/// as a conv-transpose.
+const SHAPES: [Shape; 11] = [
+    (1, 1, 1, 5, 5, 3, 1, 0),
+    (5, 3, 7, 9, 11, 3, 1, 1),
+    (6, 1, 9, 13, 13, 4, 2, 1),
+    (1, 3, 5, 10, 7, 4, 2, 0),
+    (5, 3, 4, 7, 7, 3, 2, 1),
+    (2, 2, 3, 8, 8, 5, 3, 2),
+    (7, 17, 1, 6, 5, 3, 1, 1),
+    (1, 3, 9, 3, 3, 3, 2, 2),
+    (1, 2, 9, 4, 6, 2, 2, 0),
+    // the conv VAE's layers: 28x28x1 -> 14x14x32 -> 7x7x64, batch reduced from 128
+    (3, 1, 32, 28, 28, 4, 2, 1),
+    (2, 32, 64, 14, 14, 4, 2, 1),
+];
+
+fn geometries() -> Vec<ConvGeom> {
+    let mut out = Vec::new();
+    for &(n, ci, co, h, w, k, s, p) in &SHAPES {
+        let conv = geom(n, ci, co, h, w, k, s, p, false);
+        out.push(conv);
+        out.push(geom(n, co, ci, conv.out_h(), conv.out_w(), k, s, p, true));
+    }
+    out
+}
+
+/// Sums of `terms` products of values in [-1, 1], accumulated in the same order on both sides;
+/// the GPU may fuse each multiply-add (one rounding instead of two), so the two drift apart by
+/// up to about one ulp of the running sum per term. The running sum stays below ~sqrt(terms)
+/// for these random inputs, so 1e-7 per term (~ 0.8 ulp of a sum of 1) with a floor is ample;
+/// a wrong tap or channel gives errors of order 1.
+fn atol(terms: usize) -> f32 {
+    1e-7 * terms as f32 + 1e-6
+}
+
+/// Products summed per output element of each op, for the tolerance.
+struct Terms {
+    /// conv forward, conv-transpose backward-input: every tap of every channel.
+    direct: usize,
+    /// conv backward-input, conv-transpose forward: the taps of one stride phase.
+    transposed: usize,
+    /// weight gradients: every pixel of the small side of the batch.
+    weight: usize,
+}
+
+fn terms(g: &ConvGeom) -> Terms {
+    let (a, b, small) = if g.transposed {
+        (g.in_ch, g.out_ch, g.in_h * g.in_w)
+    } else {
+        (g.out_ch, g.in_ch, g.out_h() * g.out_w())
+    };
+    let phase_taps = g.kernel.div_ceil(g.stride).pow(2);
+    Terms {
+        direct: b * g.kernel * g.kernel,
+        transposed: a * phase_taps,
+        weight: g.batch * small,
+    }
+}
+
+fn name(g: &ConvGeom) -> String {
+    format!(
+        "{} b{} {}x{}x{} -> {}x{}x{} k{} s{} p{}",
+        if g.transposed { "conv_t" } else { "conv" },
+        g.batch,
+        g.in_ch,
+        g.in_h,
+        g.in_w,
+        g.out_ch,
+        g.out_h(),
+        g.out_w(),
+        g.kernel,
+        g.stride,
+        g.pad
+    )
+}
+
+#[test]
+fn forward_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let acts = [Act::None, Act::Relu, Act::Sigmoid];
+    for (i, g) in geometries().iter().enumerate() {
+        let act = acts[i % 3];
+        let x = random(g.input_len(), -1.0, 1.0, 10 + i as u64);
+        let w = random(g.weight_len(), -1.0, 1.0, 20 + i as u64);
+        let b = random(g.out_ch, -1.0, 1.0, 30 + i as u64);
+        let mut want = vec![0.0; g.output_len()];
+        // The output starts as garbage: forward overwrites it.
+        let yv = up(ctx, &random(g.output_len(), -9.0, 9.0, 40 + i as u64));
+        let (xv, wv, bv) = (up(ctx, &x), up(ctx, &w), up(ctx, &b));
+        let (d, tol) = if g.transposed {
+            cpu::conv_transpose2d_forward(&mut want, &x, &w, &b, g, act);
+            let d = gconv::conv_transpose2d_forward(ctx, &yv, &xv, &wv, &bv, g, act).unwrap();
+            (d, atol(terms(g).transposed))
+        } else {
+            cpu::conv2d_forward(&mut want, &x, &w, &b, g, act);
+            let d = gconv::conv2d_forward(ctx, &yv, &xv, &wv, &bv, g, act).unwrap();
+            (d, atol(terms(g).direct))
+        };
+        ops::run(ctx, &[&d]).unwrap();
+        all_close(
+            &format!("forward {} {act:?}", name(g)),
+            &read(ctx, &yv),
+            &want,
+            tol,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn backward_input_matches_cpu_with_and_without_mask_and_accumulate() {
+    let Some(ctx) = gpu() else { return };
+    for (i, g) in geometries().iter().enumerate() {
+        let dy = random(g.output_len(), -1.0, 1.0, 100 + i as u64);
+        let w = random(g.weight_len(), -1.0, 1.0, 200 + i as u64);
+        // A relu output as the mask: about half the entries are zero.
+        let mask: Vec<f32> = random(g.input_len(), -1.0, 1.0, 300 + i as u64)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let prior = random(g.input_len(), -1.0, 1.0, 400 + i as u64);
+        let (dyv, wv, maskv) = (up(ctx, &dy), up(ctx, &w), up(ctx, &mask));
+        for (masked, accumulate) in [(false, false), (true, true), (true, false), (false, true)] {
+            let relu_mask = masked.then_some(&mask[..]);
+            let mut want = prior.clone();
+            let dxv = up(ctx, &prior);
+            let (d, tol) = if g.transposed {
+                cpu::conv_transpose2d_backward_input(&mut want, &dy, &w, relu_mask, g, accumulate);
+                let d = gconv::conv_transpose2d_backward_input(
+                    ctx,
+                    &dxv,
+                    &dyv,
+                    &wv,
+                    masked.then_some(&maskv),
+                    g,
+                    accumulate,
+                )
+                .unwrap();
+                (d, atol(terms(g).direct))
+            } else {
+                cpu::conv2d_backward_input(&mut want, &dy, &w, relu_mask, g, accumulate);
+                let d = gconv::conv2d_backward_input(
+                    ctx,
+                    &dxv,
+                    &dyv,
+                    &wv,
+                    masked.then_some(&maskv),
+                    g,
+                    accumulate,
+                )
+                .unwrap();
+                (d, atol(terms(g).transposed))
+            };
+            ops::run(ctx, &[&d]).unwrap();
+            all_close(
+                &format!(
+                    "backward_input {} mask={masked} accumulate={accumulate}",
+                    name(g)
+                ),
+                &read(ctx, &dxv),
+                &want,
+                tol,
+                1e-5,
+            );
+        }
+    }
+}
+
+#[test]
+fn backward_weight_and_bias_match_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for (i, g) in geometries().iter().enumerate() {
+        let dy = random(g.output_len(), -1.0, 1.0, 500 + i as u64);
+        let x = random(g.input_len(), -1.0, 1.0, 600 + i as u64);
+        let prior_dw = random(g.weight_len(), -1.0, 1.0, 700 + i as u64);
+        let prior_db = random(g.out_ch, -1.0, 1.0, 800 + i as u64);
+        let (dyv, xv) = (up(ctx, &dy), up(ctx, &x));
+        for accumulate in [false, true] {
+            let mut want_dw = prior_dw.clone();
+            let mut want_db = prior_db.clone();
+            let (dwv, dbv) = (up(ctx, &prior_dw), up(ctx, &prior_db));
+            let dw = if g.transposed {
+                cpu::conv_transpose2d_backward_weight(&mut want_dw, &dy, &x, g, accumulate);
+                gconv::conv_transpose2d_backward_weight(ctx, &dwv, &dyv, &xv, g, accumulate)
+            } else {
+                cpu::conv2d_backward_weight(&mut want_dw, &dy, &x, g, accumulate);
+                gconv::conv2d_backward_weight(ctx, &dwv, &dyv, &xv, g, accumulate)
+            }
+            .unwrap();
+            cpu::conv_backward_bias(&mut want_db, &dy, g, accumulate);
+            let db = gconv::conv_backward_bias(ctx, &dbv, &dyv, g, accumulate).unwrap();
+            ops::run(ctx, &[&dw, &db]).unwrap();
+            let tag = format!("{} accumulate={accumulate}", name(g));
+            all_close(
+                &format!("backward_weight {tag}"),
+                &read(ctx, &dwv),
+                &want_dw,
+                atol(terms(g).weight),
+                1e-5,
+            );
+            // Plain additions in the CPU's order: only the final rounding of each may differ
+            // (none expected), so the bound is a few ulps.
+            all_close(
+                &format!("backward_bias {tag}"),
+                &read(ctx, &dbv),
+                &want_db,
+                1e-6,
+                1e-6,
+            );
+        }
+    }
+}
+
+#[test]
+fn conv_ops_repeat_bit_for_bit() {
+    // Fixed-order reductions and no atomics: the same inputs give the same bits every run.
+    let Some(ctx) = gpu() else { return };
+    for g in [
+        geom(5, 3, 9, 13, 11, 4, 2, 1, false),
+        geom(5, 9, 3, 7, 6, 4, 2, 1, true),
+    ] {
+        let dy = up(ctx, &random(g.output_len(), -1.0, 1.0, 1));
+        let x = up(ctx, &random(g.input_len(), -1.0, 1.0, 2));
+        let w = up(ctx, &random(g.weight_len(), -1.0, 1.0, 3));
+        let run_once = || {
+            let dw = up(ctx, &vec![0.0; g.weight_len()]);
+            let dx = up(ctx, &vec![0.0; g.input_len()]);
+            let db = up(ctx, &vec![0.0; g.out_ch]);
+            let (a, b) = if g.transposed {
+                (
+                    gconv::conv_transpose2d_backward_weight(ctx, &dw, &dy, &x, &g, false),
+                    gconv::conv_transpose2d_backward_input(ctx, &dx, &dy, &w, None, &g, false),
+                )
+            } else {
+                (
+                    gconv::conv2d_backward_weight(ctx, &dw, &dy, &x, &g, false),
+                    gconv::conv2d_backward_input(ctx, &dx, &dy, &w, None, &g, false),
+                )
+            };
+            let c = gconv::conv_backward_bias(ctx, &db, &dy, &g, false).unwrap();
+            ops::run(ctx, &[&a.unwrap(), &b.unwrap(), &c]).unwrap();
+            (read(ctx, &dw), read(ctx, &dx), read(ctx, &db))
+        };
+        let first = run_once();
+        for _ in 0..3 {
+            let again = run_once();
+            assert!(
+                first
+                    .0
+                    .iter()
+                    .zip(&again.0)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+                    && first
+                        .1
+                        .iter()
+                        .zip(&again.1)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                    && first
+                        .2
+                        .iter()
+                        .zip(&again.2)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{}: a rerun changed some bits",
+                name(&g)
+            );
+        }
+    }
+}
+
+#[test]
+fn conv_reads_parameters_at_offsets() {
+    // Weights and biases live at 256-byte-aligned offsets of one flat parameter buffer.
+    let Some(ctx) = gpu() else { return };
+    let g = geom(3, 3, 5, 9, 8, 3, 2, 1, false);
+    let (wl, bl) = (g.weight_len(), g.out_ch);
+    let (w_at, b_at) = (64, 64 * (2 + wl.div_ceil(64)));
+    let flat = random(b_at + 64, -1.0, 1.0, 9);
+    let x = random(g.input_len(), -1.0, 1.0, 10);
+    let mut want = vec![0.0; g.output_len()];
+    cpu::conv2d_forward(
+        &mut want,
+        &x,
+        &flat[w_at..w_at + wl],
+        &flat[b_at..b_at + bl],
+        &g,
+        Act::Relu,
+    );
+    let fv = up(ctx, &flat);
+    let yv = up(ctx, &vec![0.0; g.output_len()]);
+    let d = gconv::conv2d_forward(
+        ctx,
+        &yv,
+        &up(ctx, &x),
+        &fv.sub(w_at as u64, wl as u64),
+        &fv.sub(b_at as u64, bl as u64),
+        &g,
+        Act::Relu,
+    )
+    .unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    all_close("conv at offsets", &read(ctx, &yv), &want, atol(27), 1e-5);
+}
+
+#[test]
+fn conv_builders_reject_wrong_kind_and_short_buffers() {
+    let Some(ctx) = gpu() else { return };
+    let g = geom(2, 3, 4, 8, 8, 3, 1, 1, false);
+    let big = up(ctx, &vec![0.0; 4096]);
+    let small = up(ctx, &[0.0; 10]);
+    let err = gconv::conv2d_forward(ctx, &small, &big, &big, &big, &g, Act::None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv2d_forward") && err.contains("y holds 10 elements, needs 512"),
+        "{err}"
+    );
+    let err = gconv::conv_transpose2d_forward(ctx, &big, &big, &big, &big, &g, Act::None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv_transpose2d_forward") && err.contains("transposed"),
+        "{err}"
+    );
+    let bad = ConvGeom { kernel: 11, ..g };
+    let err = gconv::conv2d_backward_weight(ctx, &big, &big, &big, &bad, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("output"), "{err}");
+}
