@@ -117,8 +117,6 @@ fn a_few_hundred_steps_learn_and_resume_continues() {
 
 #[test]
 fn resuming_equals_an_uninterrupted_run() {
-    // Shuffles are keyed by (seed, epoch) and noise by (seed, step), and the checkpoint holds
-    // the exact parameters and Adam moments: 1 + 1 epochs must give the 2-epoch run bit for bit.
     let Some(ctx) = gpu() else { return };
     let dir = tempfile::tempdir().unwrap();
     let cfg = ModelConfig {
@@ -126,18 +124,73 @@ fn resuming_equals_an_uninterrupted_run() {
         latent: 4,
         ..ModelConfig::default()
     };
-    let straight = dir.path().join("straight.safetensors");
-    let mut tc = config(&straight, 2);
+    let mut tc = config(&dir.path().join("unused"), 1);
     tc.batch = 500;
-    train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+    check_resume(ctx, &cfg, &tc, dir.path());
+}
 
-    let split = dir.path().join("split.safetensors");
-    let mut tc = config(&split, 1);
-    tc.batch = 500;
-    train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+/// The same for a conv model on RGB patches: the patches of an epoch are a function of (seed,
+/// epoch) alone, so a resumed run draws the same ones.
+#[test]
+fn resuming_a_conv_patch_run_equals_an_uninterrupted_one() {
+    let Some(ctx) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..3u32 {
+        image::RgbImage::from_fn(21 + 5 * i, 19, |x, y| {
+            image::Rgb([(x * 12) as u8, (y * 13 + 7 * i) as u8, ((x + y) * 6) as u8])
+        })
+        .save(photos.join(format!("{i}.png")))
+        .unwrap();
+    }
+    let cfg = ModelConfig {
+        arch: wgvae::config::ArchKind::Conv,
+        height: 8,
+        width: 8,
+        channels: 3,
+        conv_channels: vec![4, 6],
+        hidden: vec![12],
+        latent: 3,
+        ..ModelConfig::default()
+    };
+    let mut tc = config(&dir.path().join("unused"), 1);
+    tc.batch = 32;
+    tc.data = Some(photos);
+    tc.patch = Some(wgvae::data::patches::PatchSpec {
+        size: 8,
+        count: 100,
+        augment: true,
+    });
+    check_resume(ctx, &cfg, &tc, dir.path());
+}
+
+/// Shuffles are keyed by (seed, epoch) and noise by (seed, step), and the checkpoint holds the
+/// exact parameters and Adam moments: 1 + 1 epochs must give the 2-epoch run bit for bit.
+fn check_resume(
+    ctx: &wgvae::gpu::GpuContext,
+    cfg: &ModelConfig,
+    base: &TrainConfig,
+    dir: &std::path::Path,
+) {
+    let straight = dir.join("straight.safetensors");
+    let tc = TrainConfig {
+        out: straight.clone(),
+        epochs: 2,
+        ..base.clone()
+    };
+    train::train(ctx, cfg, &tc, |_| {}).unwrap();
+
+    let split = dir.join("split.safetensors");
+    let mut tc = TrainConfig {
+        out: split.clone(),
+        epochs: 1,
+        ..base.clone()
+    };
+    train::train(ctx, cfg, &tc, |_| {}).unwrap();
     tc.epochs = 2;
     tc.resume = true;
-    train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+    train::train(ctx, cfg, &tc, |_| {}).unwrap();
 
     let (meta_a, a) = checkpoint::load_model(&straight, None).unwrap();
     let (meta_b, b) = checkpoint::load_model(&split, None).unwrap();
@@ -154,6 +207,6 @@ fn resuming_equals_an_uninterrupted_run() {
         a.len()
     );
     // and training did move the parameters
-    let init = wgvae::model::init::init_params(&wgvae::model::Model::new(&cfg).unwrap(), 1);
+    let init = wgvae::model::init::init_params(&wgvae::model::Model::new(cfg).unwrap(), 1);
     assert!(a.iter().zip(&init).filter(|(x, y)| x != y).count() > a.len() / 2);
 }
