@@ -20,20 +20,26 @@
 //                                                             large = x),
 //                                                             conv_transpose2d_backward_weight
 //                                                             (small = x, large = dy)
-//   conv_bias_grad   db[o] (+)= sum over n, then pixels of dy[n, o, ..]   both kinds
+//   conv_bias_grad   db[o] (+)= sum over n, y, x of dy[n, o, y, x]          both kinds
 //
 // conv_direct and conv_transposed share one epilogue: + bias[ch] and act (flag 4, forwards),
 // zero where relu_mask <= 0 (flag 2), add onto the output (flag 1).
 //
-// Block per invocation (barrier-free, for CPU rasterisers where a barrier is a thread switch and
-// every storage load is a per-lane loop costing ~40 multiply-adds): 8 channels x 8 pixels (or x 8
-// taps for the weight gradient), so each step of the reduction loads 8 + 8 values and does 64
-// multiply-adds into vec4 accumulators. Workgroups of 64 invocations along x; the channel block
-// is workgroup_id.y. conv_transposed computes the s x s output phases (Y mod s, X mod s) as
-// separate workgroup_id.z slices, so every pixel of a workgroup uses the same taps (k/s per axis)
-// and no tap is wasted on the stride's holes. Out-of-range pixels and channels of a block
-// compute on clamped indices and are dropped at the store; taps in the padding load a clamped
-// address and select 0.
+// Blocks (for CPU rasterisers such as llvmpipe, where a barrier is a thread switch and every
+// storage load is a per-lane loop costing tens of multiply-adds): each invocation owns 8
+// channels x 8 pixels (8 taps for the weight gradient), so each step of its reduction loads
+// 8 + 8 values and does 64 multiply-adds into 16 vec4 accumulators.
+//   conv_direct, conv_transposed: barrier-free; 64 invocations along x (pixel blocks), the
+//     channel block is workgroup_id.y. conv_transposed computes the s x s output phases
+//     (Y mod s, X mod s) as separate workgroup_id.z slices, so all pixels of a workgroup use the
+//     same taps (ceil(k/s) per axis) and no tap is spent on the stride's holes.
+//   conv_weight_grad, conv_bias_grad: one workgroup per output block; its 64 invocations split
+//     the reduction over the batch's rows and one barrier joins their partial sums. This also
+//     bounds each invocation's loop count: Mesa 22.3's llvmpipe stops a shader after 65,535 loop
+//     iterations in all (silently, with a partial sum), which one invocation summing a whole
+//     batch would pass at batch 128 x 28 x 28. The dispatch builders refuse shapes that would.
+// Out-of-range pixels, taps and channels of a block compute on clamped indices and are dropped
+// at the store; taps in the padding load a clamped address and select 0.
 //
 // Every reduction runs in a fixed order (written beside each kernel, mirrored by src/cpu/conv.rs)
 // and no kernel uses atomics: results repeat bit for bit from run to run.
@@ -366,39 +372,30 @@ fn large4(i: vec4<u32>) -> vec4<f32> {
     return vec4<f32>(large[i.x], large[i.y], large[i.z], large[i.w]);
 }
 
-// dw elements row + t + j, j = 0..3 (taps t..t+3 of one channel a's row), for t + j < taps.
-fn store_dw4(ok: bool, row: u32, t: u32, taps: u32, acc: vec4<f32>) {
-    if (!ok) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j += 1u) {
-        if (t + j < taps) {
-            let i = row + t + j;
-            var v = acc[j];
-            if ((cp.flags & FLAG_ACCUMULATE) != 0u) {
-                v += dst[i];
-            }
-            dst[i] = v;
-        }
-    }
-}
+// The 16 vec4 partial sums of each of the 64 invocations of a conv_weight_grad workgroup
+// (16 KiB, WebGPU's default limit), or the 64 partial sums of conv_bias_grad.
+var<workgroup> partial_dw: array<vec4<f32>, 1024>;
+var<workgroup> partial_db: array<f32, 64>;
 
-// ---- conv_weight_grad: 8 channels a x 8 taps (b, ky, kx) per invocation ----
-// Taps are numbered t = (b k + ky) k + kx, as dw[a, ..] stores them. The flat invocation index
-// (x + y * 64 * num_workgroups.x) picks the (a block, tap block). Sum order per element: n, then
-// y, then x (small-side pixels, ascending).
+// ---- conv_weight_grad: one workgroup per block of 8 channels a x 8 taps (b, ky, kx) ----
+// Taps are numbered t = (b k + ky) k + kx, as dw[a, ..] stores them; the flat workgroup index
+// (x + y num_workgroups.x) picks the (a block, tap block). The batch x sh small-side rows
+// (n, y) are dealt round-robin: invocation i sums rows i, i + 64, i + 128, ... (ascending, each
+// row's x ascending) into its own 8 x 8 partial block; after one barrier, invocation e adds
+// element e of the 64 partial blocks in invocation order 0..63. So no invocation loops more
+// than batch sh / 64 rows (llvmpipe cuts every shader off after 65,535 loop iterations in all).
 @compute @workgroup_size(64)
-fn conv_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn conv_weight_grad(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let kk = cp.k * cp.k;
     let taps = cp.b_ch * kk;
     let tblocks = (taps + 7u) / 8u;
-    let ablocks = (cp.a_ch + 7u) / 8u;
-    let inv = gid.x + gid.y * nwg.x * 64u;
-    if (inv >= tblocks * ablocks) {
+    let block = wid.x + wid.y * nwg.x;
+    // uniform per workgroup, so the barrier below stays in uniform control flow
+    if (block >= tblocks * ((cp.a_ch + 7u) / 8u)) {
         return;
     }
-    let t0 = (inv % tblocks) * 8u;
-    let a0 = (inv / tblocks) * 8u;
+    let t0 = (block % tblocks) * 8u;
+    let a0 = (block / tblocks) * 8u;
     let shw = cp.sh * cp.sw;
     let lhw = cp.lh * cp.lw;
     let s = i32(cp.stride);
@@ -434,82 +431,109 @@ fn conv_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     var acc61 = vec4<f32>(0.0);
     var acc70 = vec4<f32>(0.0);
     var acc71 = vec4<f32>(0.0);
-    for (var n = 0u; n < cp.batch; n += 1u) {
-        let sbase = n * cp.a_ch * shw;
-        let lbase = n * cp.b_ch * lhw;
-        for (var y = 0u; y < cp.sh; y += 1u) {
-            let iya = kya + i32(y) * s;
-            let iyb = kyb + i32(y) * s;
-            let rowa = (iya >= vec4<i32>(0)) & (iya < vec4<i32>(lh));
-            let rowb = (iyb >= vec4<i32>(0)) & (iyb < vec4<i32>(lh));
-            let la = vec4<i32>(lbase + offa) + iya * lw;
-            let lb = vec4<i32>(lbase + offb) + iyb * lw;
-            var sp = sbase + y * cp.sw;
-            for (var x = 0u; x < cp.sw; x += 1u) {
-                let ixa = kxa + i32(x) * s;
-                let ixb = kxb + i32(x) * s;
-                let va = rowa & (ixa >= vec4<i32>(0)) & (ixa < vec4<i32>(lw));
-                let vb = rowb & (ixb >= vec4<i32>(0)) & (ixb < vec4<i32>(lw));
-                let xa = select(vec4<f32>(0.0), large4(select(vec4<u32>(0u), vec4<u32>(la + ixa), va)), va);
-                let xb = select(vec4<f32>(0.0), large4(select(vec4<u32>(0u), vec4<u32>(lb + ixb), vb)), vb);
-                let da = load4(ra + vec4<u32>(sp));
-                let db = load4(rb + vec4<u32>(sp));
-                acc00 += da.x * xa;
-                acc01 += da.x * xb;
-                acc10 += da.y * xa;
-                acc11 += da.y * xb;
-                acc20 += da.z * xa;
-                acc21 += da.z * xb;
-                acc30 += da.w * xa;
-                acc31 += da.w * xb;
-                acc40 += db.x * xa;
-                acc41 += db.x * xb;
-                acc50 += db.y * xa;
-                acc51 += db.y * xb;
-                acc60 += db.z * xa;
-                acc61 += db.z * xb;
-                acc70 += db.w * xa;
-                acc71 += db.w * xb;
-                sp += 1u;
-            }
+    let rows = cp.batch * cp.sh;
+    for (var r = lane; r < rows; r += 64u) {
+        let n = r / cp.sh;
+        let y = r % cp.sh;
+        let iya = kya + i32(y) * s;
+        let iyb = kyb + i32(y) * s;
+        let rowa = (iya >= vec4<i32>(0)) & (iya < vec4<i32>(lh));
+        let rowb = (iyb >= vec4<i32>(0)) & (iyb < vec4<i32>(lh));
+        let la = vec4<i32>(n * cp.b_ch * lhw + offa) + iya * lw;
+        let lb = vec4<i32>(n * cp.b_ch * lhw + offb) + iyb * lw;
+        var sp = n * cp.a_ch * shw + y * cp.sw;
+        for (var x = 0u; x < cp.sw; x += 1u) {
+            let ixa = kxa + i32(x) * s;
+            let ixb = kxb + i32(x) * s;
+            let va = rowa & (ixa >= vec4<i32>(0)) & (ixa < vec4<i32>(lw));
+            let vb = rowb & (ixb >= vec4<i32>(0)) & (ixb < vec4<i32>(lw));
+            let xa = select(vec4<f32>(0.0), large4(select(vec4<u32>(0u), vec4<u32>(la + ixa), va)), va);
+            let xb = select(vec4<f32>(0.0), large4(select(vec4<u32>(0u), vec4<u32>(lb + ixb), vb)), vb);
+            let da = load4(ra + vec4<u32>(sp));
+            let db = load4(rb + vec4<u32>(sp));
+            acc00 += da.x * xa;
+            acc01 += da.x * xb;
+            acc10 += da.y * xa;
+            acc11 += da.y * xb;
+            acc20 += da.z * xa;
+            acc21 += da.z * xb;
+            acc30 += da.w * xa;
+            acc31 += da.w * xb;
+            acc40 += db.x * xa;
+            acc41 += db.x * xb;
+            acc50 += db.y * xa;
+            acc51 += db.y * xb;
+            acc60 += db.z * xa;
+            acc61 += db.z * xb;
+            acc70 += db.w * xa;
+            acc71 += db.w * xb;
+            sp += 1u;
         }
     }
-    store_dw4(a0 < cp.a_ch, a0 * taps, t0, taps, acc00);
-    store_dw4(a0 < cp.a_ch, a0 * taps, t0 + 4u, taps, acc01);
-    store_dw4(a0 + 1u < cp.a_ch, (a0 + 1u) * taps, t0, taps, acc10);
-    store_dw4(a0 + 1u < cp.a_ch, (a0 + 1u) * taps, t0 + 4u, taps, acc11);
-    store_dw4(a0 + 2u < cp.a_ch, (a0 + 2u) * taps, t0, taps, acc20);
-    store_dw4(a0 + 2u < cp.a_ch, (a0 + 2u) * taps, t0 + 4u, taps, acc21);
-    store_dw4(a0 + 3u < cp.a_ch, (a0 + 3u) * taps, t0, taps, acc30);
-    store_dw4(a0 + 3u < cp.a_ch, (a0 + 3u) * taps, t0 + 4u, taps, acc31);
-    store_dw4(a0 + 4u < cp.a_ch, (a0 + 4u) * taps, t0, taps, acc40);
-    store_dw4(a0 + 4u < cp.a_ch, (a0 + 4u) * taps, t0 + 4u, taps, acc41);
-    store_dw4(a0 + 5u < cp.a_ch, (a0 + 5u) * taps, t0, taps, acc50);
-    store_dw4(a0 + 5u < cp.a_ch, (a0 + 5u) * taps, t0 + 4u, taps, acc51);
-    store_dw4(a0 + 6u < cp.a_ch, (a0 + 6u) * taps, t0, taps, acc60);
-    store_dw4(a0 + 6u < cp.a_ch, (a0 + 6u) * taps, t0 + 4u, taps, acc61);
-    store_dw4(a0 + 7u < cp.a_ch, (a0 + 7u) * taps, t0, taps, acc70);
-    store_dw4(a0 + 7u < cp.a_ch, (a0 + 7u) * taps, t0 + 4u, taps, acc71);
+    let mine = lane * 16u;
+    partial_dw[mine] = acc00;
+    partial_dw[mine + 1u] = acc01;
+    partial_dw[mine + 2u] = acc10;
+    partial_dw[mine + 3u] = acc11;
+    partial_dw[mine + 4u] = acc20;
+    partial_dw[mine + 5u] = acc21;
+    partial_dw[mine + 6u] = acc30;
+    partial_dw[mine + 7u] = acc31;
+    partial_dw[mine + 8u] = acc40;
+    partial_dw[mine + 9u] = acc41;
+    partial_dw[mine + 10u] = acc50;
+    partial_dw[mine + 11u] = acc51;
+    partial_dw[mine + 12u] = acc60;
+    partial_dw[mine + 13u] = acc61;
+    partial_dw[mine + 14u] = acc70;
+    partial_dw[mine + 15u] = acc71;
+    workgroupBarrier();
+    // element e = lane of the block: channel a0 + e / 8, tap t0 + e % 8, which invocations
+    // hold in vec4 slot (e / 8) * 2 + (e % 8) / 4, component e % 4
+    let a = a0 + lane / 8u;
+    let t = t0 + lane % 8u;
+    let slot = lane / 4u;
+    let comp = lane % 4u;
+    var sum = 0.0;
+    for (var v = 0u; v < 64u; v += 1u) {
+        sum += partial_dw[v * 16u + slot][comp];
+    }
+    if (a < cp.a_ch && t < taps) {
+        let i = a * taps + t;
+        if ((cp.flags & FLAG_ACCUMULATE) != 0u) {
+            sum += dst[i];
+        }
+        dst[i] = sum;
+    }
 }
 
-// ---- conv_bias_grad: db[o] (+)= sum over n, then the sh x sw pixels of dy[n, o] in memory
-// order; one invocation per channel o (a_ch channels), flat index as in conv_weight_grad.
+// ---- conv_bias_grad: one workgroup per channel o of a_ch; db[o] (+)= the sum of dy[n, o, y, x]
+// over the batch x sh rows (n, y), dealt round-robin as in conv_weight_grad: invocation i sums
+// rows i, i + 64, ... (each row's x ascending), then invocation 0 adds the 64 partials in order.
 @compute @workgroup_size(64)
-fn conv_bias_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = gid.x + gid.y * nwg.x * 64u;
+fn conv_bias_grad(@builtin(local_invocation_index) lane: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = wid.x + wid.y * nwg.x;
     if (o >= cp.a_ch) {
         return;
     }
     let hw = cp.sh * cp.sw;
     var acc = 0.0;
-    for (var n = 0u; n < cp.batch; n += 1u) {
-        let base = (n * cp.a_ch + o) * hw;
-        for (var i = 0u; i < hw; i += 1u) {
-            acc += src[base + i];
+    for (var r = lane; r < cp.batch * cp.sh; r += 64u) {
+        let base = ((r / cp.sh) * cp.a_ch + o) * hw + (r % cp.sh) * cp.sw;
+        for (var x = 0u; x < cp.sw; x += 1u) {
+            acc += src[base + x];
         }
     }
-    if ((cp.flags & FLAG_ACCUMULATE) != 0u) {
-        acc += dst[o];
+    partial_db[lane] = acc;
+    workgroupBarrier();
+    if (lane == 0u) {
+        var sum = 0.0;
+        for (var v = 0u; v < 64u; v += 1u) {
+            sum += partial_db[v];
+        }
+        if ((cp.flags & FLAG_ACCUMULATE) != 0u) {
+            sum += dst[o];
+        }
+        dst[o] = sum;
     }
-    dst[o] = acc;
 }

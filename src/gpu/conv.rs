@@ -28,6 +28,31 @@ const BLOCK: usize = 8;
 const WORKGROUP: usize = 64;
 /// WebGPU's default `maxComputeWorkgroupsPerDimension`.
 const MAX_GROUPS: usize = 65535;
+/// Mesa 22.3's llvmpipe ends a shader invocation after this many loop iterations in all, with
+/// whatever partial sums it has: the builders refuse shapes whose kernels would loop longer.
+const MAX_LOOP_ITERATIONS: usize = 65535;
+/// Iterations of the kernels' store loops (16 calls of 4) and of the final 64-way sums.
+const EPILOGUE_ITERATIONS: usize = 64 + 64;
+
+/// Fails when one invocation of the kernel would loop more than llvmpipe allows.
+fn check_loops(op: &'static str, iterations: usize) -> Result<(), GpuError> {
+    if iterations + EPILOGUE_ITERATIONS > MAX_LOOP_ITERATIONS {
+        return Err(GpuError::shape(
+            op,
+            format!(
+                "one invocation would loop {iterations} times, past the {MAX_LOOP_ITERATIONS} \
+                 some drivers (llvmpipe) allow; use fewer channels or a smaller batch"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Loop iterations of one invocation of conv_weight_grad / conv_bias_grad: `rows` small-side
+/// rows dealt over 64 invocations, each row a loop of `row_len`.
+fn split_rows_iterations(rows: usize, row_len: usize) -> usize {
+    rows.div_ceil(WORKGROUP) * (row_len + 1)
+}
 
 const FLAG_ACCUMULATE: u32 = 1;
 const FLAG_MASK: u32 = 2;
@@ -132,6 +157,9 @@ fn direct(
     let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
     let pixels = g.batch * (p.sh * p.sw) as usize;
     let groups = block_grid(op, pixels, p.a_ch as usize, 1)?;
+    // ky, kx, b
+    let k = g.kernel;
+    check_loops(op, k * (1 + k * (1 + p.b_ch as usize)))?;
     Ok(build(
         ctx,
         Kernel::ConvDirect,
@@ -162,6 +190,9 @@ fn transposed(
     let s = g.stride;
     let per_phase = g.batch * (p.lh as usize).div_ceil(s) * (p.lw as usize).div_ceil(s);
     let groups = block_grid(op, per_phase, p.b_ch as usize, s * s)?;
+    // the taps of one phase, then a
+    let t = g.kernel.div_ceil(s);
+    check_loops(op, t * (1 + t * (1 + p.a_ch as usize)))?;
     Ok(build(
         ctx,
         Kernel::ConvTransposed,
@@ -186,9 +217,11 @@ fn bytes(g: &ConvGeom, out_len: usize, mask: bool, accumulate: bool) -> f64 {
     4.0 * (g.input_len() + g.output_len() + g.weight_len() + extra) as f64
 }
 
-/// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`.
+/// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`: one
+/// workgroup per block of 8 channels x 8 taps.
 fn weight_grad(
     ctx: &GpuContext,
+    op: &'static str,
     dw: &View,
     small: &View,
     large: &View,
@@ -197,13 +230,17 @@ fn weight_grad(
 ) -> Result<Dispatch, GpuError> {
     let p = conv_params(g, Act::None, flags(false, false, accumulate));
     let taps = p.b_ch as usize * g.kernel * g.kernel;
-    let invocations = taps.div_ceil(BLOCK) * (p.a_ch as usize).div_ceil(BLOCK);
+    let blocks = taps.div_ceil(BLOCK) * (p.a_ch as usize).div_ceil(BLOCK);
+    check_loops(
+        op,
+        split_rows_iterations(g.batch * p.sh as usize, p.sw as usize),
+    )?;
     Ok(build(
         ctx,
         Kernel::ConvWeightGrad,
         &[small, large, dw],
         &p,
-        grid_1d(invocations as u64, WORKGROUP as u64),
+        grid_1d(blocks as u64, 1),
         g.flops(),
         bytes(g, g.weight_len(), false, accumulate),
     ))
@@ -277,7 +314,7 @@ pub fn conv2d_backward_weight(
     dy.require(OP, "dy", g.output_len() as u64)?;
     x.require(OP, "x", g.input_len() as u64)?;
     dw.require(OP, "dw", g.weight_len() as u64)?;
-    weight_grad(ctx, dw, dy, x, g, accumulate)
+    weight_grad(ctx, OP, dw, dy, x, g, accumulate)
 }
 
 /// `y[n, o, oy, ox] = act(b[o] + sum of x[n, c, iy, ix] w[c, o, ky, kx])` over the input
@@ -348,7 +385,7 @@ pub fn conv_transpose2d_backward_weight(
     dy.require(OP, "dy", g.output_len() as u64)?;
     x.require(OP, "x", g.input_len() as u64)?;
     dw.require(OP, "dw", g.weight_len() as u64)?;
-    weight_grad(ctx, dw, x, dy, g, accumulate)
+    weight_grad(ctx, OP, dw, x, dy, g, accumulate)
 }
 
 /// `db[o] (+)= sum over n, oy, ox of dy[n, o, oy, ox]`, for either kind.
@@ -363,7 +400,9 @@ pub fn conv_backward_bias(
     g.validate().map_err(|e| GpuError::shape(OP, e))?;
     dy.require(OP, "dy", g.output_len() as u64)?;
     db.require(OP, "db", g.out_ch as u64)?;
-    // conv_bias_grad reads batch, a_ch (the channels) and sh x sw (the pixels of a channel).
+    check_loops(OP, split_rows_iterations(g.batch * g.out_h(), g.out_w()))?;
+    // conv_bias_grad reads batch, a_ch (the channels) and sh x sw (the pixels of a channel);
+    // one workgroup per channel.
     let p = ConvParams {
         a_ch: g.out_ch as u32,
         sh: g.out_h() as u32,
@@ -375,7 +414,7 @@ pub fn conv_backward_bias(
         Kernel::ConvBiasGrad,
         &[dy, db],
         &p,
-        grid_1d(g.out_ch as u64, WORKGROUP as u64),
+        grid_1d(g.out_ch as u64, 1),
         g.output_len() as f64,
         4.0 * (g.output_len() + g.out_ch * (1 + accumulate as usize)) as f64,
     ))
