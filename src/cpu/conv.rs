@@ -39,17 +39,20 @@ fn finish(out: &mut f32, v: f32, mask: Option<f32>, accumulate: bool) {
     *out = if accumulate { *out + v } else { v };
 }
 
-/// The order in which the weight and bias gradients sum (conv.wgsl's 64-invocation
-/// workgroups): the `rows` rows (n, y) of the small side are dealt round-robin into 64 partial
-/// sums, row i going to partial i mod 64 and each partial taking its rows in ascending order;
-/// `add_row(r, acc)` adds row r's terms onto acc in its own order. The total adds the partials
-/// 0..63 in order.
-fn sum_rows_by_lane(rows: usize, mut add_row: impl FnMut(usize, &mut f32)) -> f32 {
-    const LANES: usize = 64;
+/// Invocations sharing one reduction in conv.wgsl's conv_weight_grad and conv_bias_grad.
+const WEIGHT_LANES: usize = 16;
+const BIAS_LANES: usize = 64;
+
+/// The order in which the weight and bias gradients sum (conv.wgsl's workgroups of `lanes`
+/// invocations): the `rows` rows (n, y) of the small side are dealt round-robin into `lanes`
+/// partial sums, row r going to partial r mod lanes and each partial taking its rows in
+/// ascending order; `add_row(r, acc)` adds row r's terms onto acc in its own order. The total
+/// adds the partials in order.
+fn sum_rows_by_lane(lanes: usize, rows: usize, mut add_row: impl FnMut(usize, &mut f32)) -> f32 {
     let mut total = 0.0f32;
-    for lane in 0..LANES {
+    for lane in 0..lanes {
         let mut partial = 0.0f32;
-        for r in (lane..rows).step_by(LANES) {
+        for r in (lane..rows).step_by(lanes) {
             add_row(r, &mut partial);
         }
         total += partial;
@@ -167,7 +170,7 @@ pub fn conv2d_backward_weight(
         for c in 0..ci {
             for ky in 0..k {
                 for kx in 0..k {
-                    let sum = sum_rows_by_lane(g.batch * oh, |r, acc| {
+                    let sum = sum_rows_by_lane(WEIGHT_LANES, g.batch * oh, |r, acc| {
                         let (n, oy) = (r / oh, r % oh);
                         let Some(iy) = tap(oy, ky, g, ih) else {
                             return;
@@ -299,7 +302,7 @@ pub fn conv_transpose2d_backward_weight(
         for o in 0..co {
             for ky in 0..k {
                 for kx in 0..k {
-                    let sum = sum_rows_by_lane(g.batch * ih, |r, acc| {
+                    let sum = sum_rows_by_lane(WEIGHT_LANES, g.batch * ih, |r, acc| {
                         let (n, iy) = (r / ih, r % ih);
                         let Some(oy) = tap(iy, ky, g, oh) else {
                             return;
@@ -331,7 +334,7 @@ pub fn conv_backward_bias(db: &mut [f32], dy: &[f32], g: &ConvGeom, accumulate: 
     assert_eq!(dy.len(), g.output_len(), "dy");
     assert_eq!(db.len(), co, "db");
     for o in 0..co {
-        let sum = sum_rows_by_lane(g.batch * oh, |r, acc| {
+        let sum = sum_rows_by_lane(BIAS_LANES, g.batch * oh, |r, acc| {
             let (n, oy) = (r / oh, r % oh);
             for ox in 0..ow {
                 *acc += dy[((n * co + o) * oh + oy) * ow + ox];
