@@ -1,5 +1,6 @@
 //! `cargo bench --bench kernels`: the same measurement as `wgvae bench kernels` (every linear
-//! forward variant, validated against the CPU, then timed), for people who reach for cargo bench.
+//! forward variant and every conv op, validated against the CPU, then timed), for people who
+//! reach for cargo bench.
 
 fn main() {
     let ctx = match wgvae::gpu::GpuContext::new(std::env::var("WGVAE_ADAPTER").ok().as_deref()) {
@@ -9,7 +10,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    match wgvae::bench::linear_forward(&ctx, 20) {
+    let rows = wgvae::bench::linear_forward(&ctx, 20).and_then(|mut rows| {
+        rows.extend(wgvae::bench::conv_ops(&ctx, 20)?);
+        Ok(rows)
+    });
+    match rows {
         Ok(rows) => wgvae::bench::print_table(&ctx, &rows),
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,6 +1,6 @@
 //! `wgvae bench kernels`: every linear forward variant on the shapes of the default model and
-//! 512^3, each validated against the CPU reference before it is timed (llm.c's kernel-lab
-//! habit), reported in GFLOP/s and GB/s.
+//! 512^3, and every conv op on the conv VAE's layers, each validated against the CPU reference
+//! before it is timed (llm.c's kernel-lab habit), reported in GFLOP/s and GB/s.
 
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -9,9 +9,10 @@ use crate::cpu;
 use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
-use crate::gpu::ops::{self, LinearVariant};
-use crate::gpu::profiler;
+use crate::gpu::ops::{self, Dispatch, LinearVariant};
 use crate::gpu::GpuContext;
+use crate::gpu::{conv, profiler};
+use crate::shape::ConvGeom;
 
 /// (m, k, n): batch x in -> out. The first three are the default VAE's layers at batch 128.
 pub const LINEAR_SHAPES: [(usize, usize, usize); 4] = [
@@ -21,10 +22,39 @@ pub const LINEAR_SHAPES: [(usize, usize, usize); 4] = [
     (512, 512, 512),
 ];
 
+/// The conv VAE's layers at batch 128: 28x28x1 -> 14x14x32 -> 7x7x64 and back, kernel 4,
+/// stride 2, padding 1.
+pub const CONV_SHAPES: [ConvGeom; 4] = [
+    conv_layer(1, 32, 28, false),
+    conv_layer(32, 64, 14, false),
+    conv_layer(64, 32, 7, true),
+    conv_layer(32, 1, 14, true),
+];
+
+const fn conv_layer(in_ch: usize, out_ch: usize, in_hw: usize, transposed: bool) -> ConvGeom {
+    ConvGeom {
+        batch: 128,
+        in_ch,
+        out_ch,
+        in_h: in_hw,
+        in_w: in_hw,
+        kernel: 4,
+        stride: 2,
+        pad: 1,
+        transposed,
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelRow {
     pub kernel: String,
     pub variant: String,
+    /// The problem as printed: `m x k -> n` for linear layers, `batch x C x H x W kK sS pP ->
+    /// O x OH x OW` for conv layers.
+    pub shape: String,
+    /// The equivalent matrix product: flops = 2 m k n (conv: m = batch x output pixels,
+    /// k = in_ch k^2, n = out_ch; conv-transpose: m = batch x input pixels, k = in_ch,
+    /// n = out_ch k^2; bias gradients: flops = m n, k = 1).
     pub m: usize,
     pub k: usize,
     pub n: usize,
@@ -76,6 +106,7 @@ pub fn linear_forward(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, G
             rows.push(KernelRow {
                 kernel: "linear_forward".into(),
                 variant: variant.name().into(),
+                shape: format!("{m}x{k}->{n}"),
                 m,
                 k,
                 n,
@@ -90,6 +121,178 @@ pub fn linear_forward(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, G
     Ok(rows)
 }
 
+/// Which conv op a benchmark row measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvOp {
+    Forward,
+    BackwardInput,
+    BackwardWeight,
+    BackwardBias,
+}
+
+/// Runs every conv op on [`CONV_SHAPES`]: forward (relu), backward-input (through a relu mask),
+/// backward-weight and backward-bias, each checked against `cpu::conv` and then timed.
+pub fn conv_ops(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuError> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut rows = Vec::new();
+    for g in &CONV_SHAPES {
+        let x = random(g.input_len(), &mut rng);
+        let w = random(g.weight_len(), &mut rng);
+        let b = random(g.out_ch, &mut rng);
+        let dy = random(g.output_len(), &mut rng);
+        let mask: Vec<f32> = random(g.input_len(), &mut rng)
+            .into_iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let up = |name: &str, data: &[f32]| View::whole(&buffers::upload(ctx, name, data));
+        let (xv, wv, bv, dyv, maskv) = (
+            up("x", &x),
+            up("w", &w),
+            up("b", &b),
+            up("dy", &dy),
+            up("mask", &mask),
+        );
+        for op in [
+            ConvOp::Forward,
+            ConvOp::BackwardInput,
+            ConvOp::BackwardWeight,
+            ConvOp::BackwardBias,
+        ] {
+            rows.push(conv_op(
+                ctx,
+                g,
+                op,
+                reps,
+                [&x, &w, &b, &dy, &mask],
+                [&xv, &wv, &bv, &dyv, &maskv],
+            )?);
+        }
+    }
+    Ok(rows)
+}
+
+/// One validated and timed conv row; `host` and `dev` hold x, w, b, dy and the relu mask.
+fn conv_op(
+    ctx: &GpuContext,
+    g: &ConvGeom,
+    op: ConvOp,
+    reps: usize,
+    host: [&[f32]; 5],
+    dev: [&View; 5],
+) -> Result<KernelRow, GpuError> {
+    let [x, w, b, dy, mask] = host;
+    let [xv, wv, bv, dyv, maskv] = dev;
+    let t = g.transposed;
+    let out_len = match op {
+        ConvOp::Forward => g.output_len(),
+        ConvOp::BackwardInput => g.input_len(),
+        ConvOp::BackwardWeight => g.weight_len(),
+        ConvOp::BackwardBias => g.out_ch,
+    };
+    let mut expected = vec![0.0f32; out_len];
+    let out = View::whole(&buffers::zeros(ctx, "out", out_len as u64));
+    // Products summed per output element, for the validation bound.
+    let (small_ch, large_ch, small_px) = if t {
+        (g.in_ch, g.out_ch, g.in_h * g.in_w)
+    } else {
+        (g.out_ch, g.in_ch, g.out_h() * g.out_w())
+    };
+    let direct_terms = large_ch * g.kernel * g.kernel;
+    let transposed_terms = small_ch * g.kernel.div_ceil(g.stride).pow(2);
+    let (name, d, terms): (&str, Dispatch, usize) = match (op, t) {
+        (ConvOp::Forward, false) => {
+            cpu::conv::conv2d_forward(&mut expected, x, w, b, g, Act::Relu);
+            let d = conv::conv2d_forward(ctx, &out, xv, wv, bv, g, Act::Relu)?;
+            ("conv2d_forward", d, direct_terms)
+        }
+        (ConvOp::Forward, true) => {
+            cpu::conv::conv_transpose2d_forward(&mut expected, x, w, b, g, Act::Relu);
+            let d = conv::conv_transpose2d_forward(ctx, &out, xv, wv, bv, g, Act::Relu)?;
+            ("conv_transpose2d_forward", d, transposed_terms)
+        }
+        (ConvOp::BackwardInput, false) => {
+            cpu::conv::conv2d_backward_input(&mut expected, dy, w, Some(mask), g, false);
+            let d = conv::conv2d_backward_input(ctx, &out, dyv, wv, Some(maskv), g, false)?;
+            ("conv2d_backward_input", d, transposed_terms)
+        }
+        (ConvOp::BackwardInput, true) => {
+            cpu::conv::conv_transpose2d_backward_input(&mut expected, dy, w, Some(mask), g, false);
+            let d =
+                conv::conv_transpose2d_backward_input(ctx, &out, dyv, wv, Some(maskv), g, false)?;
+            ("conv_transpose2d_backward_input", d, direct_terms)
+        }
+        (ConvOp::BackwardWeight, false) => {
+            cpu::conv::conv2d_backward_weight(&mut expected, dy, x, g, false);
+            let d = conv::conv2d_backward_weight(ctx, &out, dyv, xv, g, false)?;
+            ("conv2d_backward_weight", d, g.batch * small_px)
+        }
+        (ConvOp::BackwardWeight, true) => {
+            cpu::conv::conv_transpose2d_backward_weight(&mut expected, dy, x, g, false);
+            let d = conv::conv_transpose2d_backward_weight(ctx, &out, dyv, xv, g, false)?;
+            ("conv_transpose2d_backward_weight", d, g.batch * small_px)
+        }
+        (ConvOp::BackwardBias, _) => {
+            cpu::conv::conv_backward_bias(&mut expected, dy, g, false);
+            let d = conv::conv_backward_bias(ctx, &out, dyv, g, false)?;
+            ("conv_backward_bias", d, g.batch * g.out_h() * g.out_w())
+        }
+    };
+    ops::run(ctx, &[&d])?;
+    let got: Vec<f32> = buffers::read(ctx, &out)?;
+    let max_abs_error = got
+        .iter()
+        .zip(&expected)
+        .map(|(g, e)| (g - e).abs())
+        .fold(0.0f32, f32::max);
+    // Sums of `terms` products of values in [-1, 1], as for the linear rows.
+    let bound = 1e-5 * terms as f32;
+    let shape = format!(
+        "{}x{}x{}x{} k{}s{}p{}->{}x{}x{}",
+        g.batch,
+        g.in_ch,
+        g.in_h,
+        g.in_w,
+        g.kernel,
+        g.stride,
+        g.pad,
+        g.out_ch,
+        g.out_h(),
+        g.out_w()
+    );
+    if max_abs_error.is_nan() || max_abs_error > bound {
+        return Err(GpuError::Validation(format!(
+            "{name} at {shape}: max error {max_abs_error} exceeds {bound}"
+        )));
+    }
+    let (secs, timer) = profiler::time_dispatches(ctx, &[&d], reps)?;
+    let (m, k, n) = match (op, t) {
+        (ConvOp::BackwardBias, _) => (g.batch * g.out_h() * g.out_w(), 1, g.out_ch),
+        (_, false) => (
+            g.batch * g.out_h() * g.out_w(),
+            g.in_ch * g.kernel * g.kernel,
+            g.out_ch,
+        ),
+        (_, true) => (
+            g.batch * g.in_h * g.in_w,
+            g.in_ch,
+            g.out_ch * g.kernel * g.kernel,
+        ),
+    };
+    Ok(KernelRow {
+        kernel: name.into(),
+        variant: d.kernel.spec().entry.into(),
+        shape,
+        m,
+        k,
+        n,
+        microseconds: secs * 1e6,
+        gflops: d.flops / secs * 1e-9,
+        gbps: d.bytes / secs * 1e-9,
+        max_abs_error,
+        timer: timer.name(),
+    })
+}
+
 pub fn print_table(ctx: &GpuContext, rows: &[KernelRow]) {
     println!(
         "adapter: {} ({:?}, {:?}, driver {} {})",
@@ -99,16 +302,34 @@ pub fn print_table(ctx: &GpuContext, rows: &[KernelRow]) {
         ctx.info.driver,
         ctx.info.driver_info
     );
+    let kw = rows
+        .iter()
+        .map(|r| r.kernel.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let vw = rows
+        .iter()
+        .map(|r| r.variant.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let sw = rows
+        .iter()
+        .map(|r| r.shape.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     println!(
-        "{:<16} {:<8} {:>16} {:>12} {:>10} {:>8} {:>10}  timer",
-        "kernel", "variant", "m x k -> n", "us", "GFLOP/s", "GB/s", "max err"
+        "{:<kw$} {:<vw$} {:>sw$} {:>12} {:>10} {:>8} {:>10}  timer",
+        "kernel", "variant", "shape", "us", "GFLOP/s", "GB/s", "max err"
     );
     for r in rows {
         println!(
-            "{:<16} {:<8} {:>16} {:>12.1} {:>10.2} {:>8.2} {:>10.2e}  {}",
+            "{:<kw$} {:<vw$} {:>sw$} {:>12.1} {:>10.2} {:>8.2} {:>10.2e}  {}",
             r.kernel,
             r.variant,
-            format!("{}x{}->{}", r.m, r.k, r.n),
+            r.shape,
             r.microseconds,
             r.gflops,
             r.gbps,

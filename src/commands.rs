@@ -260,7 +260,8 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
 pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
     match a.what {
         BenchWhat::Kernels => {
-            let rows = bench::linear_forward(ctx, a.reps as usize)?;
+            let mut rows = bench::linear_forward(ctx, a.reps as usize)?;
+            rows.extend(bench::conv_ops(ctx, a.reps as usize)?);
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

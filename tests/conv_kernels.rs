@@ -64,8 +64,9 @@ const SHAPES: [Shape; 11] = [
     (7, 17, 1, 6, 5, 3, 1, 1),
     (1, 3, 9, 3, 3, 3, 2, 2),
     (1, 2, 9, 4, 6, 2, 2, 0),
-    // the conv VAE's layers: 28x28x1 -> 14x14x32 -> 7x7x64, batch reduced from 128
-    (3, 1, 32, 28, 28, 4, 2, 1),
+    // the conv VAE's layers: 28x28x1 -> 14x14x32 -> 7x7x64, batch reduced from 128 (batch 5
+    // still gives the gradient kernels 70 rows, so some invocations sum two)
+    (5, 1, 32, 28, 28, 4, 2, 1),
     (2, 32, 64, 14, 14, 4, 2, 1),
 ];
 
@@ -80,10 +81,11 @@ fn geometries() -> Vec<ConvGeom> {
 }
 
 /// Sums of `terms` products of values in [-1, 1], accumulated in the same order on both sides;
-/// the GPU may fuse each multiply-add (one rounding instead of two), so the two drift apart by
+/// a GPU may fuse each multiply-add (one rounding instead of two), so the two can drift apart by
 /// up to about one ulp of the running sum per term. The running sum stays below ~sqrt(terms)
-/// for these random inputs, so 1e-7 per term (~ 0.8 ulp of a sum of 1) with a floor is ample;
-/// a wrong tap or channel gives errors of order 1.
+/// for these random inputs, so 1e-7 per term (~ 0.8 ulp of a sum of 1) with a floor is ample; a
+/// wrong tap or channel gives errors of order 1. (On lavapipe every op matches the CPU bit for
+/// bit, except sigmoid, whose exp differs by an ulp.)
 fn atol(terms: usize) -> f32 {
     1e-7 * terms as f32 + 1e-6
 }
@@ -267,6 +269,53 @@ fn backward_weight_and_bias_match_cpu() {
 }
 
 #[test]
+fn gradients_over_more_than_65535_terms_are_complete() {
+    // Mesa 22.3's llvmpipe stops a shader invocation after 65,535 loop iterations: a kernel
+    // that summed a whole 300x300 image in one invocation returned 65535 for 90000 ones.
+    let Some(ctx) = gpu() else { return };
+    for g in [
+        geom(1, 1, 2, 300, 300, 3, 1, 1, false),
+        geom(2, 2, 1, 100, 160, 4, 2, 1, true),
+    ] {
+        let dy = random(g.output_len(), 0.0, 1.0, 1);
+        let x = random(g.input_len(), 0.0, 1.0, 2);
+        let (mut dw, mut db) = (vec![0.0; g.weight_len()], vec![0.0; g.out_ch]);
+        if g.transposed {
+            cpu::conv_transpose2d_backward_weight(&mut dw, &dy, &x, &g, false);
+        } else {
+            cpu::conv2d_backward_weight(&mut dw, &dy, &x, &g, false);
+        }
+        cpu::conv_backward_bias(&mut db, &dy, &g, false);
+        let (dyv, xv) = (up(ctx, &dy), up(ctx, &x));
+        let (dwv, dbv) = (up(ctx, &dw), up(ctx, &db));
+        let d1 = if g.transposed {
+            gconv::conv_transpose2d_backward_weight(ctx, &dwv, &dyv, &xv, &g, false)
+        } else {
+            gconv::conv2d_backward_weight(ctx, &dwv, &dyv, &xv, &g, false)
+        }
+        .unwrap();
+        let d2 = gconv::conv_backward_bias(ctx, &dbv, &dyv, &g, false).unwrap();
+        ops::run(ctx, &[&d1, &d2]).unwrap();
+        // sums of ~1e5 positive terms of mean 1/4 (or 1/2): values ~ 2e4, same order both sides
+        let terms = terms(&g).weight;
+        all_close(
+            &format!("long dw {}", name(&g)),
+            &read(ctx, &dwv),
+            &dw,
+            atol(terms),
+            1e-5,
+        );
+        all_close(
+            &format!("long db {}", name(&g)),
+            &read(ctx, &dbv),
+            &db,
+            atol(terms),
+            1e-5,
+        );
+    }
+}
+
+#[test]
 fn conv_ops_repeat_bit_for_bit() {
     // Fixed-order reductions and no atomics: the same inputs give the same bits every run.
     let Some(ctx) = gpu() else { return };
@@ -381,4 +430,15 @@ fn conv_builders_reject_wrong_kind_and_short_buffers() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("output"), "{err}");
+    // 5000 input channels x 16 taps is one loop of 80,000 iterations per output: refused, as
+    // llvmpipe would cut it short.
+    let wide = geom(1, 5000, 1, 4, 4, 4, 1, 0, false);
+    let huge = up(ctx, &vec![0.0; 80_000]);
+    let err = gconv::conv2d_forward(ctx, &huge, &huge, &huge, &huge, &wide, Act::None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("conv2d_forward") && err.contains("loop"),
+        "{err}"
+    );
 }

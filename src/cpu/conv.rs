@@ -39,6 +39,27 @@ fn finish(out: &mut f32, v: f32, mask: Option<f32>, accumulate: bool) {
     *out = if accumulate { *out + v } else { v };
 }
 
+/// Invocations sharing one reduction in conv.wgsl's conv_weight_grad and conv_bias_grad.
+const WEIGHT_LANES: usize = 16;
+const BIAS_LANES: usize = 64;
+
+/// The order in which the weight and bias gradients sum (conv.wgsl's workgroups of `lanes`
+/// invocations): the `rows` rows (n, y) of the small side are dealt round-robin into `lanes`
+/// partial sums, row r going to partial r mod lanes and each partial taking its rows in
+/// ascending order; `add_row(r, acc)` adds row r's terms onto acc in its own order. The total
+/// adds the partials in order.
+fn sum_rows_by_lane(lanes: usize, rows: usize, mut add_row: impl FnMut(usize, &mut f32)) -> f32 {
+    let mut total = 0.0f32;
+    for lane in 0..lanes {
+        let mut partial = 0.0f32;
+        for r in (lane..rows).step_by(lanes) {
+            add_row(r, &mut partial);
+        }
+        total += partial;
+    }
+    total
+}
+
 fn check(g: &ConvGeom, transposed: bool, op: &str) {
     assert_eq!(g.transposed, transposed, "{op} called with {g:?}");
     if let Err(e) = g.validate() {
@@ -130,7 +151,8 @@ pub fn conv2d_backward_input(
 }
 
 /// `dw[o, c, ky, kx] (+)= sum over n, oy, ox of dy[n, o, oy, ox] x[n, c, oy s - p + ky,
-/// ox s - p + kx]`; summed over n, then oy, then ox (all ascending).
+/// ox s - p + kx]`; the rows (n, oy) summed in the order of [`sum_rows_by_lane`], ox ascending
+/// within a row.
 pub fn conv2d_backward_weight(
     dw: &mut [f32],
     dy: &[f32],
@@ -148,23 +170,21 @@ pub fn conv2d_backward_weight(
         for c in 0..ci {
             for ky in 0..k {
                 for kx in 0..k {
-                    let mut acc = 0.0f32;
-                    for n in 0..g.batch {
-                        for oy in 0..oh {
-                            let Some(iy) = tap(oy, ky, g, ih) else {
+                    let sum = sum_rows_by_lane(WEIGHT_LANES, g.batch * oh, |r, acc| {
+                        let (n, oy) = (r / oh, r % oh);
+                        let Some(iy) = tap(oy, ky, g, ih) else {
+                            return;
+                        };
+                        for ox in 0..ow {
+                            let Some(ix) = tap(ox, kx, g, iw) else {
                                 continue;
                             };
-                            for ox in 0..ow {
-                                let Some(ix) = tap(ox, kx, g, iw) else {
-                                    continue;
-                                };
-                                acc += dy[((n * co + o) * oh + oy) * ow + ox]
-                                    * x[((n * ci + c) * ih + iy) * iw + ix];
-                            }
+                            *acc += dy[((n * co + o) * oh + oy) * ow + ox]
+                                * x[((n * ci + c) * ih + iy) * iw + ix];
                         }
-                    }
+                    });
                     let i = ((o * ci + c) * k + ky) * k + kx;
-                    finish(&mut dw[i], acc, None, accumulate);
+                    finish(&mut dw[i], sum, None, accumulate);
                 }
             }
         }
@@ -263,7 +283,8 @@ pub fn conv_transpose2d_backward_input(
 }
 
 /// `dw[c, o, ky, kx] (+)= sum over n, iy, ix of x[n, c, iy, ix] dy[n, o, iy s - p + ky,
-/// ix s - p + kx]` (taps inside the output only); summed over n, then iy, then ix.
+/// ix s - p + kx]` (taps inside the output only); the rows (n, iy) summed in the order of
+/// [`sum_rows_by_lane`], ix ascending within a row.
 pub fn conv_transpose2d_backward_weight(
     dw: &mut [f32],
     dy: &[f32],
@@ -281,46 +302,44 @@ pub fn conv_transpose2d_backward_weight(
         for o in 0..co {
             for ky in 0..k {
                 for kx in 0..k {
-                    let mut acc = 0.0f32;
-                    for n in 0..g.batch {
-                        for iy in 0..ih {
-                            let Some(oy) = tap(iy, ky, g, oh) else {
+                    let sum = sum_rows_by_lane(WEIGHT_LANES, g.batch * ih, |r, acc| {
+                        let (n, iy) = (r / ih, r % ih);
+                        let Some(oy) = tap(iy, ky, g, oh) else {
+                            return;
+                        };
+                        for ix in 0..iw {
+                            let Some(ox) = tap(ix, kx, g, ow) else {
                                 continue;
                             };
-                            for ix in 0..iw {
-                                let Some(ox) = tap(ix, kx, g, ow) else {
-                                    continue;
-                                };
-                                acc += x[((n * ci + c) * ih + iy) * iw + ix]
-                                    * dy[((n * co + o) * oh + oy) * ow + ox];
-                            }
+                            *acc += x[((n * ci + c) * ih + iy) * iw + ix]
+                                * dy[((n * co + o) * oh + oy) * ow + ox];
                         }
-                    }
+                    });
                     let i = ((c * co + o) * k + ky) * k + kx;
-                    finish(&mut dw[i], acc, None, accumulate);
+                    finish(&mut dw[i], sum, None, accumulate);
                 }
             }
         }
     }
 }
 
-/// `db[o] (+)= sum over n, oy, ox of dy[n, o, oy, ox]`, for either kind; summed over n, then
-/// the pixels of each image in memory order.
+/// `db[o] (+)= sum over n, oy, ox of dy[n, o, oy, ox]`, for either kind; the rows (n, oy)
+/// summed in the order of [`sum_rows_by_lane`], ox ascending within a row.
 pub fn conv_backward_bias(db: &mut [f32], dy: &[f32], g: &ConvGeom, accumulate: bool) {
     if let Err(e) = g.validate() {
         panic!("conv_backward_bias: {e}");
     }
     let co = g.out_ch;
-    let hw = g.out_h() * g.out_w();
+    let (oh, ow) = (g.out_h(), g.out_w());
     assert_eq!(dy.len(), g.output_len(), "dy");
     assert_eq!(db.len(), co, "db");
     for o in 0..co {
-        let mut acc = 0.0f32;
-        for n in 0..g.batch {
-            for p in 0..hw {
-                acc += dy[(n * co + o) * hw + p];
+        let sum = sum_rows_by_lane(BIAS_LANES, g.batch * oh, |r, acc| {
+            let (n, oy) = (r / oh, r % oh);
+            for ox in 0..ow {
+                *acc += dy[((n * co + o) * oh + oy) * ow + ox];
             }
-        }
-        finish(&mut db[o], acc, None, accumulate);
+        });
+        finish(&mut db[o], sum, None, accumulate);
     }
 }

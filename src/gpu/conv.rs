@@ -23,11 +23,41 @@ use crate::gpu::ops::{build, grid_1d, Dispatch};
 use crate::gpu::GpuContext;
 use crate::shape::ConvGeom;
 
-/// Channels x pixels (or taps) each invocation computes, and the workgroup size (conv.wgsl).
-const BLOCK: usize = 8;
+/// Channels x taps of a conv_weight_grad block and the invocations that share it; the
+/// workgroup size of the other kernels (conv.wgsl).
+const WEIGHT_BLOCK: usize = 16;
+const WEIGHT_LANES: usize = 16;
 const WORKGROUP: usize = 64;
+/// Output pixels per invocation of conv_direct and conv_transposed (both variants).
+const PIXEL_BLOCK: usize = 16;
 /// WebGPU's default `maxComputeWorkgroupsPerDimension`.
 const MAX_GROUPS: usize = 65535;
+/// Mesa 22.3's llvmpipe ends a shader invocation after this many loop iterations in all, with
+/// whatever partial sums it has: the builders refuse shapes whose kernels would loop longer.
+const MAX_LOOP_ITERATIONS: usize = 65535;
+/// A bound on the iterations the kernels spend outside their main loops (the final 16- or
+/// 64-term sums of the gradient kernels, their 4-element store loops).
+const EPILOGUE_ITERATIONS: usize = 64 + 64;
+
+/// Fails when one invocation of the kernel would loop more than llvmpipe allows.
+fn check_loops(op: &'static str, iterations: usize) -> Result<(), GpuError> {
+    if iterations + EPILOGUE_ITERATIONS > MAX_LOOP_ITERATIONS {
+        return Err(GpuError::shape(
+            op,
+            format!(
+                "one invocation would loop {iterations} times, past the {MAX_LOOP_ITERATIONS} \
+                 some drivers (llvmpipe) allow; use fewer channels or a smaller batch"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Loop iterations of one invocation of conv_weight_grad / conv_bias_grad: `rows` small-side
+/// rows dealt over `lanes` invocations, each row a loop of `row_len`.
+fn split_rows_iterations(rows: usize, lanes: usize, row_len: usize) -> usize {
+    rows.div_ceil(lanes) * (row_len + 1)
+}
 
 const FLAG_ACCUMULATE: u32 = 1;
 const FLAG_MASK: u32 = 2;
@@ -93,17 +123,46 @@ fn check(op: &'static str, g: &ConvGeom, transposed: bool) -> Result<(), GpuErro
     Ok(())
 }
 
+/// Block shape of conv_direct / conv_transposed (conv.wgsl's variants): output channels x
+/// output pixels per invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvBlock {
+    /// v1: 16 x 16, for layers with more than 4 output channels.
+    Wide,
+    /// v2: 4 x 16, for layers with 1 to 4 output channels.
+    Narrow,
+}
+
+impl ConvBlock {
+    /// The block for a kernel writing `channels` output channels.
+    pub fn for_channels(channels: usize) -> Self {
+        if channels <= 4 {
+            ConvBlock::Narrow
+        } else {
+            ConvBlock::Wide
+        }
+    }
+
+    fn channels(self) -> usize {
+        match self {
+            ConvBlock::Wide => 16,
+            ConvBlock::Narrow => 4,
+        }
+    }
+}
+
 /// Grid for `conv_direct` / `conv_transposed`: pixel blocks along x, channel blocks along y,
 /// `phases` along z.
 fn block_grid(
     op: &'static str,
+    block: ConvBlock,
     pixels: usize,
     channels: usize,
     phases: usize,
 ) -> Result<[u32; 3], GpuError> {
     let groups = [
-        pixels.div_ceil(BLOCK).div_ceil(WORKGROUP),
-        channels.div_ceil(BLOCK),
+        pixels.div_ceil(PIXEL_BLOCK).div_ceil(WORKGROUP),
+        channels.div_ceil(block.channels()),
         phases,
     ];
     if groups.iter().any(|&n| n > MAX_GROUPS) {
@@ -131,10 +190,17 @@ fn direct(
 ) -> Result<Dispatch, GpuError> {
     let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
     let pixels = g.batch * (p.sh * p.sw) as usize;
-    let groups = block_grid(op, pixels, p.a_ch as usize, 1)?;
+    let block = ConvBlock::for_channels(p.a_ch as usize);
+    let groups = block_grid(op, block, pixels, p.a_ch as usize, 1)?;
+    // ky, kx, b
+    let k = g.kernel;
+    check_loops(op, k * (1 + k * (1 + p.b_ch as usize)))?;
     Ok(build(
         ctx,
-        Kernel::ConvDirect,
+        match block {
+            ConvBlock::Wide => Kernel::ConvDirect16x16,
+            ConvBlock::Narrow => Kernel::ConvDirect4x16,
+        },
         // Unused bias and mask slots still need read-only bindings: the source is one.
         &[large, w, bias.unwrap_or(large), mask.unwrap_or(large), out],
         &p,
@@ -161,10 +227,17 @@ fn transposed(
     let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
     let s = g.stride;
     let per_phase = g.batch * (p.lh as usize).div_ceil(s) * (p.lw as usize).div_ceil(s);
-    let groups = block_grid(op, per_phase, p.b_ch as usize, s * s)?;
+    let block = ConvBlock::for_channels(p.b_ch as usize);
+    let groups = block_grid(op, block, per_phase, p.b_ch as usize, s * s)?;
+    // the taps of one phase, then a
+    let t = g.kernel.div_ceil(s);
+    check_loops(op, t * (1 + t * (1 + p.a_ch as usize)))?;
     Ok(build(
         ctx,
-        Kernel::ConvTransposed,
+        match block {
+            ConvBlock::Wide => Kernel::ConvTransposed16x16,
+            ConvBlock::Narrow => Kernel::ConvTransposed4x16,
+        },
         &[small, w, bias.unwrap_or(small), mask.unwrap_or(small), out],
         &p,
         groups,
@@ -186,9 +259,11 @@ fn bytes(g: &ConvGeom, out_len: usize, mask: bool, accumulate: bool) -> f64 {
     4.0 * (g.input_len() + g.output_len() + g.weight_len() + extra) as f64
 }
 
-/// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`.
+/// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`: one
+/// workgroup per block of 16 channels x 16 taps.
 fn weight_grad(
     ctx: &GpuContext,
+    op: &'static str,
     dw: &View,
     small: &View,
     large: &View,
@@ -197,13 +272,17 @@ fn weight_grad(
 ) -> Result<Dispatch, GpuError> {
     let p = conv_params(g, Act::None, flags(false, false, accumulate));
     let taps = p.b_ch as usize * g.kernel * g.kernel;
-    let invocations = taps.div_ceil(BLOCK) * (p.a_ch as usize).div_ceil(BLOCK);
+    let blocks = taps.div_ceil(WEIGHT_BLOCK) * (p.a_ch as usize).div_ceil(WEIGHT_BLOCK);
+    check_loops(
+        op,
+        split_rows_iterations(g.batch * p.sh as usize, WEIGHT_LANES, p.sw as usize),
+    )?;
     Ok(build(
         ctx,
         Kernel::ConvWeightGrad,
         &[small, large, dw],
         &p,
-        grid_1d(invocations as u64, WORKGROUP as u64),
+        grid_1d(blocks as u64, 1),
         g.flops(),
         bytes(g, g.weight_len(), false, accumulate),
     ))
@@ -277,7 +356,7 @@ pub fn conv2d_backward_weight(
     dy.require(OP, "dy", g.output_len() as u64)?;
     x.require(OP, "x", g.input_len() as u64)?;
     dw.require(OP, "dw", g.weight_len() as u64)?;
-    weight_grad(ctx, dw, dy, x, g, accumulate)
+    weight_grad(ctx, OP, dw, dy, x, g, accumulate)
 }
 
 /// `y[n, o, oy, ox] = act(b[o] + sum of x[n, c, iy, ix] w[c, o, ky, kx])` over the input
@@ -348,7 +427,7 @@ pub fn conv_transpose2d_backward_weight(
     dy.require(OP, "dy", g.output_len() as u64)?;
     x.require(OP, "x", g.input_len() as u64)?;
     dw.require(OP, "dw", g.weight_len() as u64)?;
-    weight_grad(ctx, dw, x, dy, g, accumulate)
+    weight_grad(ctx, OP, dw, x, dy, g, accumulate)
 }
 
 /// `db[o] (+)= sum over n, oy, ox of dy[n, o, oy, ox]`, for either kind.
@@ -363,7 +442,12 @@ pub fn conv_backward_bias(
     g.validate().map_err(|e| GpuError::shape(OP, e))?;
     dy.require(OP, "dy", g.output_len() as u64)?;
     db.require(OP, "db", g.out_ch as u64)?;
-    // conv_bias_grad reads batch, a_ch (the channels) and sh x sw (the pixels of a channel).
+    check_loops(
+        OP,
+        split_rows_iterations(g.batch * g.out_h(), WORKGROUP, g.out_w()),
+    )?;
+    // conv_bias_grad reads batch, a_ch (the channels) and sh x sw (the pixels of a channel);
+    // one workgroup per channel.
     let p = ConvParams {
         a_ch: g.out_ch as u32,
         sh: g.out_h() as u32,
@@ -375,7 +459,7 @@ pub fn conv_backward_bias(
         Kernel::ConvBiasGrad,
         &[dy, db],
         &p,
-        grid_1d(g.out_ch as u64, WORKGROUP as u64),
+        grid_1d(g.out_ch as u64, 1),
         g.output_len() as f64,
         4.0 * (g.output_len() + g.out_ch * (1 + accumulate as usize)) as f64,
     ))

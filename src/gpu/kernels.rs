@@ -117,14 +117,16 @@ pub enum Kernel {
     AdamStep,
     GatherBatch,
     AdvanceStep,
-    ConvDirect,
-    ConvTransposed,
+    ConvDirect16x16,
+    ConvDirect4x16,
+    ConvTransposed16x16,
+    ConvTransposed4x16,
     ConvWeightGrad,
     ConvBiasGrad,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -143,8 +145,10 @@ impl Kernel {
         Kernel::AdamStep,
         Kernel::GatherBatch,
         Kernel::AdvanceStep,
-        Kernel::ConvDirect,
-        Kernel::ConvTransposed,
+        Kernel::ConvDirect16x16,
+        Kernel::ConvDirect4x16,
+        Kernel::ConvTransposed16x16,
+        Kernel::ConvTransposed4x16,
         Kernel::ConvWeightGrad,
         Kernel::ConvBiasGrad,
     ];
@@ -230,14 +234,24 @@ impl Kernel {
                 &[(0, R), (1, R), (2, W), (3, R), (4, U)],
             ),
             Kernel::AdvanceStep => (ShaderFile::Gather, "advance_step", &[(0, W), (1, U)]),
-            Kernel::ConvDirect => (
+            Kernel::ConvDirect16x16 => (
                 ShaderFile::Conv,
-                "conv_direct",
+                "conv_direct_16x16",
                 &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
             ),
-            Kernel::ConvTransposed => (
+            Kernel::ConvDirect4x16 => (
                 ShaderFile::Conv,
-                "conv_transposed",
+                "conv_direct_4x16",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvTransposed16x16 => (
+                ShaderFile::Conv,
+                "conv_transposed_16x16",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvTransposed4x16 => (
+                ShaderFile::Conv,
+                "conv_transposed_4x16",
                 &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
             ),
             Kernel::ConvWeightGrad => (
