@@ -214,6 +214,9 @@ pub struct BenchArgs {
     /// Timed steps per batch size for `train`.
     #[arg(long, default_value_t = 50)]
     pub steps: usize,
+    /// The model `train` measures: the default MLP or the comparison conv VAE.
+    #[arg(long, value_enum, default_value_t = ArchArg::Mlp)]
+    pub arch: ArchArg,
     #[arg(long, default_value_t = 8)]
     pub steps_per_submit: usize,
     /// Print JSON instead of a table.

@@ -269,7 +269,10 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
             }
         }
         BenchWhat::Train => {
-            let cfg = ModelConfig::default();
+            let cfg = match a.arch {
+                ArchArg::Mlp => ModelConfig::default(),
+                ArchArg::Conv => ModelConfig::conv_default(),
+            };
             let mut results = Vec::new();
             for &b in &a.batch {
                 if b == 0 {

@@ -26,9 +26,9 @@ struct Golden {
 }
 
 impl Golden {
-    fn load(name: &str) -> Golden {
-        let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-        let file = std::fs::read(&path).unwrap();
+    /// `file`: the fixture's bytes, compiled in so the test binary runs anywhere.
+    fn load(file: &[u8]) -> Golden {
+        let file = file.to_vec();
         let (_, meta) = SafeTensors::read_metadata(&file).unwrap();
         let meta = meta.metadata().clone().expect("fixture metadata");
         let cfg: ModelConfig = serde_json::from_str(&meta["config"]).unwrap();
@@ -224,7 +224,7 @@ fn gpu_step(g: &Golden) -> Option<StepResult> {
 
 #[test]
 fn mlp_step_matches_pytorch_on_cpu_and_gpu() {
-    let g = Golden::load("golden-mlp.safetensors");
+    let g = Golden::load(include_bytes!("data/golden-mlp.safetensors"));
     check(&g, &cpu_step(&g), "cpu");
     if let Some(got) = gpu_step(&g) {
         check(&g, &got, "gpu");
@@ -233,7 +233,7 @@ fn mlp_step_matches_pytorch_on_cpu_and_gpu() {
 
 #[test]
 fn conv_step_matches_pytorch_on_cpu_and_gpu() {
-    let g = Golden::load("golden-conv.safetensors");
+    let g = Golden::load(include_bytes!("data/golden-conv.safetensors"));
     check(&g, &cpu_step(&g), "cpu");
     if let Some(got) = gpu_step(&g) {
         check(&g, &got, "gpu");

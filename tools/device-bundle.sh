@@ -11,7 +11,7 @@ grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/i
 rm -rf .device && mkdir -p .device/bin
 cargo build --release --bins --tests >/dev/null
 cp target/release/wgvae .device/bin/
-for t in gpu_kernels train_step; do
+for t in gpu_kernels conv_kernels train_step golden; do
     # the newest test executable of that name
     exe=$(ls -t target/release/deps/${t}-* | grep -v '\.d$' | head -n 1)
     cp "$exe" ".device/bin/$t"
