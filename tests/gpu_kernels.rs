@@ -628,3 +628,30 @@ fn gather_matches_cpu() {
         );
     }
 }
+
+/// llvmpipe silently stops a shader after 65,535 loop iterations: builders whose kernel would
+/// loop longer refuse with an error saying so, and shapes just inside the limit still build.
+#[test]
+fn builders_refuse_loops_past_the_driver_limit() {
+    let Some(ctx) = gpu() else { return };
+    let cols = 64 * 65_535;
+    let long = out(ctx, cols);
+    let dst = out(ctx, 1);
+    let e = ops::sum_rows(ctx, &dst, &long, 1, cols).unwrap_err();
+    assert!(e.to_string().contains("65535"), "{e}");
+    // just inside the limit the kernel still sums every term (ones: exact in f32)
+    let cols = 64 * 65_000;
+    let ones = up(ctx, &vec![1.0f32; cols]);
+    let d = ops::sum_rows(ctx, &dst, &ones, 1, cols).unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    assert_eq!(read(ctx, &dst), [cols as f32], "a long row summed in full");
+
+    let m = 70_000;
+    let (dy, x, dw) = (out(ctx, m), out(ctx, 4 * m), out(ctx, 4));
+    let e = ops::linear_backward_weight(ctx, &dw, &dy, &x, m, 4, 1, false).unwrap_err();
+    assert!(e.to_string().contains("smaller batch"), "{e}");
+    let db = out(ctx, 1);
+    let e = ops::linear_backward_bias(ctx, &db, &dy, m, 1, false).unwrap_err();
+    assert!(e.to_string().contains("smaller batch"), "{e}");
+    assert!(ops::linear_backward_weight(ctx, &dw, &dy, &x, 60_000, 4, 1, false).is_ok());
+}

@@ -19,7 +19,7 @@ use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::View;
 use crate::gpu::kernels::Kernel;
-use crate::gpu::ops::{build, grid_1d, Dispatch};
+use crate::gpu::ops::{self, build, grid_1d, Dispatch};
 use crate::gpu::GpuContext;
 use crate::shape::ConvGeom;
 
@@ -32,25 +32,17 @@ const WORKGROUP: usize = 64;
 const PIXEL_BLOCK: usize = 16;
 /// WebGPU's default `maxComputeWorkgroupsPerDimension`.
 const MAX_GROUPS: usize = 65535;
-/// Mesa 22.3's llvmpipe ends a shader invocation after this many loop iterations in all, with
-/// whatever partial sums it has: the builders refuse shapes whose kernels would loop longer.
-const MAX_LOOP_ITERATIONS: usize = 65535;
 /// A bound on the iterations the kernels spend outside their main loops (the final 16- or
 /// 64-term sums of the gradient kernels, their 4-element store loops).
 const EPILOGUE_ITERATIONS: usize = 64 + 64;
 
 /// Fails when one invocation of the kernel would loop more than llvmpipe allows.
 fn check_loops(op: &'static str, iterations: usize) -> Result<(), GpuError> {
-    if iterations + EPILOGUE_ITERATIONS > MAX_LOOP_ITERATIONS {
-        return Err(GpuError::shape(
-            op,
-            format!(
-                "one invocation would loop {iterations} times, past the {MAX_LOOP_ITERATIONS} \
-                 some drivers (llvmpipe) allow; use fewer channels or a smaller batch"
-            ),
-        ));
-    }
-    Ok(())
+    ops::check_loops(
+        op,
+        iterations + EPILOGUE_ITERATIONS,
+        "use fewer channels or a smaller batch",
+    )
 }
 
 /// Loop iterations of one invocation of conv_weight_grad / conv_bias_grad: `rows` small-side

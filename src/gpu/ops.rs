@@ -47,6 +47,30 @@ pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), GpuError> {
     ctx.submit_and_wait(encoder)
 }
 
+/// Mesa 22.3's llvmpipe ends a shader invocation after this many loop iterations in all and
+/// keeps whatever partial sums it has (measured: 90,000 ones summed to 65,535), so every
+/// builder refuses a shape whose kernel would loop longer.
+pub const MAX_LOOP_ITERATIONS: usize = 65535;
+
+/// Fails when one invocation of `op` would loop `iterations` times, past what llvmpipe allows;
+/// `remedy` tells the user what to change.
+pub(crate) fn check_loops(
+    op: &'static str,
+    iterations: usize,
+    remedy: &str,
+) -> Result<(), GpuError> {
+    if iterations > MAX_LOOP_ITERATIONS {
+        return Err(GpuError::shape(
+            op,
+            format!(
+                "one invocation would loop {iterations} times, past the {MAX_LOOP_ITERATIONS} \
+                 some drivers (llvmpipe) allow; {remedy}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Grid for `invocations` threads in workgroups of `wg`: 1-D up to 65535 groups, then 2-D (the
 /// kernels rebuild the flat index from `num_workgroups`).
 pub fn grid_1d(invocations: u64, wg: u64) -> [u32; 3] {
@@ -185,6 +209,12 @@ pub fn linear_forward(
     w.require(OP, "w", (n * k) as u64)?;
     b.require(OP, "b", n as u64)?;
     y.require(OP, "y", (m * n) as u64)?;
+    // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles
+    let loops = match variant {
+        LinearVariant::Tiled => k + k / 16 + 16,
+        LinearVariant::Reg4x4 => k / 4 + 4 + 16,
+    };
+    check_loops(OP, loops, "the layer is too wide for this driver")?;
     let (kernel, groups) = match variant {
         LinearVariant::Tiled => (
             Kernel::LinearForwardTiled,
@@ -228,6 +258,9 @@ pub fn linear_backward_input(
     if let Some(mask) = relu_mask {
         mask.require(OP, "relu mask", (m * k) as u64)?;
     }
+    // one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16 stores
+    let per_n = if k % 4 == 0 { 1 } else { 5 };
+    check_loops(OP, per_n * n + 16, "the layer is too wide for this driver")?;
     // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
     let mask_view = relu_mask.unwrap_or(dy);
     Ok(build(
@@ -257,6 +290,9 @@ pub fn linear_backward_weight(
     dy.require(OP, "dy", (m * n) as u64)?;
     x.require(OP, "x", (m * k) as u64)?;
     dw.require(OP, "dw", (n * k) as u64)?;
+    // one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16 stores
+    let per_m = if k % 4 == 0 { 1 } else { 5 };
+    check_loops(OP, per_m * m + 16, "use a smaller batch")?;
     Ok(build(
         ctx,
         Kernel::LinearBackwardWeight,
@@ -280,6 +316,7 @@ pub fn linear_backward_bias(
     const OP: &str = "linear_backward_bias";
     dy.require(OP, "dy", (m * n) as u64)?;
     db.require(OP, "db", n as u64)?;
+    check_loops(OP, m, "use a smaller batch")?;
     Ok(build(
         ctx,
         Kernel::LinearBackwardBias,
@@ -586,6 +623,7 @@ pub fn record_loss(
     kl_rows.require(OP, "kl rows", rows as u64)?;
     history.require(OP, "history", 4)?;
     state.require(OP, "step state", 4)?;
+    check_loops(OP, rows, "use a smaller batch")?;
     Ok(build(
         ctx,
         Kernel::RecordLoss,
@@ -620,6 +658,12 @@ pub fn sum_rows(
     const OP: &str = "sum_rows";
     src.require(OP, "src", (rows * cols) as u64)?;
     dst.require(OP, "dst", rows as u64)?;
+    // 64 invocations share a row, then a 6-level tree
+    check_loops(
+        OP,
+        cols.div_ceil(64) + 6,
+        "the rows are too long for this driver",
+    )?;
     let mut groups = grid_1d(rows as u64, 1);
     groups[2] = 1;
     Ok(build(

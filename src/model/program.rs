@@ -472,11 +472,19 @@ impl Model {
         let t = |id| self.act(id, rows);
         let mut ops = Vec::new();
         if self.cfg.likelihood == Likelihood::Gaussian && self.cfg.learn_variance {
+            // per sample, then over the batch: two short reductions rather than one long one
+            // (a driver may cap a shader's loop length)
+            ops.push(Op::SumRows {
+                dst: t(a.dlogvar_x_rows),
+                src: t(a.dlogvar_x_elem),
+                rows,
+                cols: self.cfg.input_dim(),
+            });
             ops.push(Op::SumRows {
                 dst: self.grad("logvar_x"),
-                src: t(a.dlogvar_x_elem),
+                src: t(a.dlogvar_x_rows),
                 rows: 1,
-                cols: rows * self.cfg.input_dim(),
+                cols: rows,
             });
         }
         self.chain_backward(

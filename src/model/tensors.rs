@@ -34,9 +34,10 @@ pub struct ActSpec {
     pub loss_elem: ActId,
     pub dlogvar_x_elem: ActId,
     pub kl_elem: ActId,
-    /// Per-sample sums of `loss_elem` and `kl_elem`.
+    /// Per-sample sums of `loss_elem`, `kl_elem` and `dlogvar_x_elem`.
     pub recon_rows: ActId,
     pub kl_rows: ActId,
+    pub dlogvar_x_rows: ActId,
     pub dx: ActId,
     pub d_enc: Vec<ActId>,
     pub dmu: ActId,
@@ -84,6 +85,7 @@ impl ActSpec {
         let kl_elem = add("kl_elem".into(), l);
         let recon_rows = add("recon_rows".into(), 1);
         let kl_rows = add("kl_rows".into(), 1);
+        let dlogvar_x_rows = add("dlogvar_x_rows".into(), 1);
         let dx = add("dx".into(), d);
         let d_enc = enc_sizes
             .iter()
@@ -110,6 +112,7 @@ impl ActSpec {
             kl_elem,
             recon_rows,
             kl_rows,
+            dlogvar_x_rows,
             dx,
             d_enc,
             dmu,
