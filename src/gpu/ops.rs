@@ -259,7 +259,7 @@ pub fn linear_backward_input(
         mask.require(OP, "relu mask", (m * k) as u64)?;
     }
     // one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16 stores
-    let per_n = if k % 4 == 0 { 1 } else { 5 };
+    let per_n = if k.is_multiple_of(4) { 1 } else { 5 };
     check_loops(OP, per_n * n + 16, "the layer is too wide for this driver")?;
     // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
     let mask_view = relu_mask.unwrap_or(dy);
@@ -291,7 +291,7 @@ pub fn linear_backward_weight(
     x.require(OP, "x", (m * k) as u64)?;
     dw.require(OP, "dw", (n * k) as u64)?;
     // one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16 stores
-    let per_m = if k % 4 == 0 { 1 } else { 5 };
+    let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
     check_loops(OP, per_m * m + 16, "use a smaller batch")?;
     Ok(build(
         ctx,
