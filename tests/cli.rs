@@ -398,6 +398,56 @@ fn colour_patch_training_end_to_end() {
         "an RGB model draws RGB"
     );
 
+    // the same photos through a conv model: train, eval, sample
+    let conv = dir.path().join("conv.safetensors");
+    let out = wgvae()
+        .args([
+            "train", "--data", photos_s, "--color", "rgb", "--patch", "8",
+        ])
+        .args(["--patches", "64", "--arch", "conv", "--channels", "4", "6"])
+        .args([
+            "--hidden", "12", "--latent", "3", "--batch", "16", "--epochs", "1", "--out",
+        ])
+        .arg(&conv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("conv 3x8x8 -> conv [4, 6] -> [12] -> 3"),
+        "{stdout}"
+    );
+    let (meta, _) = wgvae::checkpoint::load_model(&conv, None).unwrap();
+    assert_eq!(meta.config.conv_channels, [4, 6]);
+    let out = wgvae()
+        .args(["sample", "--model"])
+        .arg(&conv)
+        .args(["--reconstruct", "--data", photos_s, "-n", "2", "-o"])
+        .arg(dir.path().join("conv.png"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // impossible conv shapes and flags are refused before anything runs
+    fails_with(
+        wgvae().args([
+            "train", "--arch", "conv", "--size", "30x30", "--epochs", "1",
+        ]),
+        "divisible by 4",
+    );
+    fails_with(
+        wgvae().args(["train", "--channels", "8", "--epochs", "1"]),
+        "--arch conv only",
+    );
+    fails_with(
+        wgvae().args(["train", "--augment", "--epochs", "1"]),
+        "--patch",
+    );
+
     // grey sources cannot feed a colour model
     fails_with(
         wgvae()
