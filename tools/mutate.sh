@@ -98,7 +98,8 @@ PY
 restore() {
     if [ -f "$BACKUP/files" ]; then
         while IFS= read -r f; do
-            [ -n "$f" ] && cp -p "$BACKUP/tree/$f" "$f"
+            # a plain copy: a fresh mtime, so cargo rebuilds the restored file
+            [ -n "$f" ] && cp "$BACKUP/tree/$f" "$f"
         done <"$BACKUP/files"
         rm -f "$BACKUP/files"
     fi
