@@ -153,6 +153,17 @@ fn starting_point(model: &Model, tc: &TrainConfig) -> Result<Start, TrainError> 
     })
 }
 
+/// The order in which epoch `epoch` (1-based) visits the `count` training images: a shuffle of
+/// the identity that is a function of (seed, epoch) alone, so a resumed run sees the same order
+/// as an uninterrupted one. Batch `b` of the epoch is `order[b * batch..]`, the last one smaller
+/// when `batch` does not divide `count`.
+pub fn epoch_order(count: usize, seed: u64, epoch: usize) -> Vec<u32> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ ((epoch as u64) << 32));
+    let mut order: Vec<u32> = (0..count as u32).collect();
+    order.shuffle(&mut rng);
+    order
+}
+
 /// Trains `cfg` as `tc` says, checkpointing after every epoch. `--epochs` counts in total, so
 /// `--resume` continues up to it.
 pub fn train(
@@ -227,17 +238,9 @@ pub fn train(
     };
     let mut reports = Vec::new();
     let mut step = start.step;
-    let mut order: Vec<u32> = (0..train_set.count() as u32).collect();
     for epoch in start.epoch + 1..=tc.epochs {
         let began = Instant::now();
-        // A shuffle of the identity per epoch, a function of (seed, epoch) alone, so a resumed
-        // run sees the same order as an uninterrupted one.
-        let mut rng = rand::rngs::StdRng::seed_from_u64(tc.seed ^ ((epoch as u64) << 32));
-        order
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, o)| *o = i as u32);
-        order.shuffle(&mut rng);
+        let order = epoch_order(train_set.count(), tc.seed, epoch);
         if epoch > start.epoch + 1 && matches!(train_set, data::TrainSet::Patches { .. }) {
             data::rewrite_dataset(ctx, &io.data, &*train_set.epoch(epoch)?);
         }
