@@ -713,3 +713,118 @@ fn init_params_are_uniform_within_one_over_sqrt_fan_in() {
         }
     }
 }
+
+// ------------------------------------------------------------------ Gaussian likelihood
+
+/// The Gaussian negative log-likelihood 1/2 ((x - mean)^2 e^-s + s + ln 2 pi): 1/2 ln 2 pi =
+/// 0.9189385 at mean = x, s = 0; 1/2 (1/4 + ln 4 + ln 2 pi) at |x - mean| = 1, s = ln 4; and its
+/// gradients dmean = (mean - x) e^-s, ds = (1 - (x - mean)^2 e^-s) / 2 (scale 1).
+#[test]
+fn gaussian_nll_known_values() {
+    let ln_2pi = (2.0 * std::f64::consts::PI).ln();
+    let ln4 = 4f64.ln();
+    for (s, mean, x, loss, dmean, ds) in [
+        (
+            0.0,
+            [0.5f32, 0.0],
+            [0.5f32, 0.0],
+            [0.5 * ln_2pi; 2],
+            [0.0; 2],
+            [0.5; 2],
+        ),
+        (
+            ln4,
+            [1.5, -1.0],
+            [0.5, 0.0],
+            [0.5 * (0.25 + ln4 + ln_2pi); 2],
+            [0.25, -0.25],
+            [0.375; 2],
+        ),
+    ] {
+        let n = 2;
+        let logvar_x = [s as f32];
+        let f = |v: [f64; 2]| v.map(|x| x as f32);
+        let (want_l, want_dm, want_ds) = (f(loss), f(dmean), f(ds));
+        let (mut l, mut dm, mut dl) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        cpu::gaussian_forward(&mut l, &mut dm, &mut dl, &mean, &x, &logvar_x, n, 1.0);
+        // a few f32 roundings (and the GPU's exp) of values below 2
+        let tol = 1e-6;
+        all_close("cpu gaussian loss", &l, &want_l, tol, tol);
+        all_close("cpu gaussian dmean", &dm, &want_dm, tol, tol);
+        all_close("cpu gaussian dlogvar", &dl, &want_ds, tol, tol);
+        let Some(ctx) = gpu() else { continue };
+        let (lv, dmv, dlv) = (out(ctx, n), out(ctx, n), out(ctx, n));
+        let d = ops::gaussian_forward(
+            ctx,
+            &lv,
+            &dmv,
+            &dlv,
+            &up(ctx, &mean),
+            &up(ctx, &x),
+            &up(ctx, &logvar_x),
+            n,
+            1.0,
+        )
+        .unwrap();
+        ops::run(ctx, &[&d]).unwrap();
+        all_close("gpu gaussian loss", &read(ctx, &lv), &want_l, tol, tol);
+        all_close("gpu gaussian dmean", &read(ctx, &dmv), &want_dm, tol, tol);
+        all_close("gpu gaussian dlogvar", &read(ctx, &dlv), &want_ds, tol, tol);
+    }
+}
+
+/// A fixed Gaussian variance is no parameter: a training step with weight decay (which would
+/// shrink anything Adam touches, even at zero gradient) leaves logvar_x at exactly -1.5, on both
+/// backends.
+#[test]
+fn fixed_variance_stays_put_under_weight_decay() {
+    let cfg = ModelConfig {
+        likelihood: wgvae::config::Likelihood::Gaussian,
+        gaussian_logvar: -1.5,
+        learn_variance: false,
+        ..beta_cfg(1.0)
+    };
+    let model = Model::new(&cfg).unwrap();
+    let hp = AdamHyper {
+        weight_decay: 0.5,
+        ..AdamHyper::default()
+    };
+    let program = model.train_step(ROWS, &hp, STEP_SEED);
+    let lv = model.layout.tensor("logvar_x").offset;
+    let (data, perm) = step_data();
+    let params = init_params(&model, 3);
+    assert_eq!(params[lv], -1.5);
+    let mut cm = CpuModel::new(&model, params.clone());
+    let mut io = CpuIo {
+        data: data.clone(),
+        perm: perm.clone(),
+        state: [0, 0, 0, 0],
+        history: vec![0.0; 4],
+    };
+    exec::run(&program, &mut cm, &mut CpuActs::new(&model, ROWS), &mut io);
+    assert_eq!(cm.params[lv], -1.5, "cpu: the fixed variance moved");
+    assert_ne!(cm.params[0], params[0], "cpu: the step moved nothing");
+
+    let Some(ctx) = gpu() else { return };
+    let set = Dataset {
+        images: data,
+        labels: None,
+        count: 6,
+        height: 4,
+        width: 5,
+        channels: 1,
+    };
+    let gm = GpuModel::new(ctx, &model, &params, LinearVariant::Reg4x4).unwrap();
+    let acts = GpuActs::new(ctx, &model, ROWS).unwrap();
+    let io = StepIo {
+        data: upload_dataset(ctx, &set).unwrap(),
+        perm: up(ctx, &perm),
+        state: state(ctx, 0, 0, 0),
+        history: out(ctx, 4),
+    };
+    let dispatches = recorder::record(ctx, &program, &gm, &acts, &io).unwrap();
+    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
+    let after = read(ctx, &gm.params);
+    assert_eq!(after[lv], -1.5, "gpu: the fixed variance moved");
+    assert_ne!(after[0], params[0], "gpu: the step moved nothing");
+}
