@@ -172,12 +172,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     }
     let test_set = if a.patch {
         // the same fixed test patches `train --patch` evaluates on
-        let spec = PatchSpec {
-            size: cfg.height,
-            count: 1,
-            augment: false,
-        };
-        train::load_data(a.data.as_deref(), cfg, Some(spec), a.seed)?.1
+        train::data::test_patches(a.data.as_deref(), cfg.channels, cfg.height, a.seed)?
     } else {
         crate::data::load_split(
             a.data.as_deref(),

@@ -5,7 +5,6 @@ use crate::config::Likelihood;
 use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers;
-use crate::gpu::ops;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::program::Op;
@@ -39,8 +38,7 @@ fn run_decoding(
         buffers::write(ctx, acts.get(spec.acts.x), x);
     }
     let io = StepIo::at_step(ctx, 0, 1);
-    let dispatches = recorder::record(ctx, program, model, &acts, &io)?;
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>())?;
+    recorder::run(ctx, program, model, &acts, &io)?;
     let d = spec.cfg.input_dim();
     let out = acts.get(spec.acts.out()).sub(0, (n * d) as u64);
     Ok(images_of(buffers::read(ctx, &out)?, d))

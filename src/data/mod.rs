@@ -251,23 +251,11 @@ pub fn load_full_images(
     channels: usize,
 ) -> Result<Vec<patches::Image>, DataError> {
     let set = match dir {
-        Some(d) if !mnist::is_mnist_dir(d) => {
-            let meta = std::fs::metadata(d).map_err(|e| DataError::io(d, e))?;
-            if !meta.is_dir() {
-                return Err(DataError::NotADirectory {
-                    path: d.to_path_buf(),
-                });
-            }
+        Some(d) if !mnist::is_mnist_dir(d) && d.is_dir() => {
             return images::load_full_images(&split_folder(d, split), channels);
         }
-        Some(d) => load(d, split, 28, 28, channels)?,
-        None if channels != 1 => {
-            return Err(DataError::NotColour {
-                what: "the embedded MNIST subset".into(),
-                channels,
-            })
-        }
-        None => embedded::try_embedded(split)?,
+        // MNIST and the embedded subset, with their checks (28x28, grey)
+        _ => load_split(dir, split, 28, 28, channels)?,
     };
     Ok((0..set.count)
         .map(|i| patches::Image {

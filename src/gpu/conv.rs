@@ -115,6 +115,20 @@ fn check(op: &'static str, g: &ConvGeom, transposed: bool) -> Result<(), GpuErro
     Ok(())
 }
 
+/// [`check`], then each `(view, name, length)` long enough.
+fn check_views(
+    op: &'static str,
+    g: &ConvGeom,
+    transposed: bool,
+    views: &[(&View, &str, usize)],
+) -> Result<(), GpuError> {
+    check(op, g, transposed)?;
+    for (view, name, len) in views {
+        view.require(op, name, *len as u64)?;
+    }
+    Ok(())
+}
+
 /// Block shape of conv_direct / conv_transposed (conv.wgsl's variants): output channels x
 /// output pixels per invocation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,11 +306,13 @@ pub fn conv2d_forward(
     act: Act,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv2d_forward";
-    check(OP, g, false)?;
-    x.require(OP, "x", g.input_len() as u64)?;
-    w.require(OP, "w", g.weight_len() as u64)?;
-    b.require(OP, "b", g.out_ch as u64)?;
-    y.require(OP, "y", g.output_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(
+        OP,
+        g,
+        false,
+        &[(x, "x", xn), (w, "w", wn), (b, "b", g.out_ch), (y, "y", yn)],
+    )?;
     direct(ctx, OP, y, x, w, Some(b), None, g, act, false)
 }
 
@@ -312,12 +328,15 @@ pub fn conv2d_backward_input(
     accumulate: bool,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv2d_backward_input";
-    check(OP, g, false)?;
-    dy.require(OP, "dy", g.output_len() as u64)?;
-    w.require(OP, "w", g.weight_len() as u64)?;
-    dx.require(OP, "dx", g.input_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(
+        OP,
+        g,
+        false,
+        &[(dy, "dy", yn), (w, "w", wn), (dx, "dx", xn)],
+    )?;
     if let Some(m) = relu_mask {
-        m.require(OP, "relu mask", g.input_len() as u64)?;
+        m.require(OP, "relu mask", xn as u64)?;
     }
     transposed(
         ctx,
@@ -344,10 +363,13 @@ pub fn conv2d_backward_weight(
     accumulate: bool,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv2d_backward_weight";
-    check(OP, g, false)?;
-    dy.require(OP, "dy", g.output_len() as u64)?;
-    x.require(OP, "x", g.input_len() as u64)?;
-    dw.require(OP, "dw", g.weight_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(
+        OP,
+        g,
+        false,
+        &[(dy, "dy", yn), (x, "x", xn), (dw, "dw", wn)],
+    )?;
     weight_grad(ctx, OP, dw, dy, x, g, accumulate)
 }
 
@@ -363,11 +385,13 @@ pub fn conv_transpose2d_forward(
     act: Act,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv_transpose2d_forward";
-    check(OP, g, true)?;
-    x.require(OP, "x", g.input_len() as u64)?;
-    w.require(OP, "w", g.weight_len() as u64)?;
-    b.require(OP, "b", g.out_ch as u64)?;
-    y.require(OP, "y", g.output_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(
+        OP,
+        g,
+        true,
+        &[(x, "x", xn), (w, "w", wn), (b, "b", g.out_ch), (y, "y", yn)],
+    )?;
     transposed(ctx, OP, y, x, w, Some(b), None, g, act, false)
 }
 
@@ -383,12 +407,10 @@ pub fn conv_transpose2d_backward_input(
     accumulate: bool,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv_transpose2d_backward_input";
-    check(OP, g, true)?;
-    dy.require(OP, "dy", g.output_len() as u64)?;
-    w.require(OP, "w", g.weight_len() as u64)?;
-    dx.require(OP, "dx", g.input_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(OP, g, true, &[(dy, "dy", yn), (w, "w", wn), (dx, "dx", xn)])?;
     if let Some(m) = relu_mask {
-        m.require(OP, "relu mask", g.input_len() as u64)?;
+        m.require(OP, "relu mask", xn as u64)?;
     }
     direct(
         ctx,
@@ -415,10 +437,8 @@ pub fn conv_transpose2d_backward_weight(
     accumulate: bool,
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "conv_transpose2d_backward_weight";
-    check(OP, g, true)?;
-    dy.require(OP, "dy", g.output_len() as u64)?;
-    x.require(OP, "x", g.input_len() as u64)?;
-    dw.require(OP, "dw", g.weight_len() as u64)?;
+    let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
+    check_views(OP, g, true, &[(dy, "dy", yn), (x, "x", xn), (dw, "dw", wn)])?;
     weight_grad(ctx, OP, dw, x, dy, g, accumulate)
 }
 

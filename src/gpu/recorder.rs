@@ -339,6 +339,19 @@ pub fn record(
         .collect()
 }
 
+/// Records `program` and runs it once, waiting for the GPU (sampling and tests; training
+/// replays a recorded program instead).
+pub fn run(
+    ctx: &GpuContext,
+    program: &[Op],
+    model: &GpuModel,
+    acts: &GpuActs,
+    io: &StepIo,
+) -> Result<(), GpuError> {
+    let dispatches = record(ctx, program, model, acts, io)?;
+    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>())
+}
+
 /// Records `program` `times` times into one compute pass of a new encoder and submits it;
 /// returns the submission so the caller can wait only when it needs to.
 pub fn submit_program(

@@ -50,16 +50,6 @@ impl Shape {
     }
 }
 
-impl std::fmt::Display for Shape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.is_flat() {
-            write!(f, "{}", self.channels)
-        } else {
-            write!(f, "{}x{}x{}", self.channels, self.height, self.width)
-        }
-    }
-}
-
 /// A square convolution's hyper-parameters; channels come from the layer's shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvSpec {
@@ -148,30 +138,6 @@ impl Layer {
             pad: spec.pad,
             transposed,
         })
-    }
-
-    /// One line for summaries: `conv1 Conv2d 1x28x28 -> 32x14x14 relu`.
-    pub fn describe(&self) -> String {
-        let kind = match self.kind {
-            LayerKind::Linear => "Linear".to_string(),
-            LayerKind::Conv2d(c) => format!("Conv2d k{} s{} p{}", c.kernel, c.stride, c.pad),
-            LayerKind::ConvTranspose2d(c) => {
-                format!("ConvTranspose2d k{} s{} p{}", c.kernel, c.stride, c.pad)
-            }
-            LayerKind::Flatten => "Flatten".to_string(),
-            LayerKind::Reshape => "Reshape".to_string(),
-        };
-        let act = match self.act {
-            Act::None => "",
-            Act::Relu => " relu",
-            Act::Sigmoid => " sigmoid",
-        };
-        format!(
-            "{} {kind} {} -> {}{act}",
-            self.name, self.input, self.output
-        )
-        .trim_start()
-        .to_string()
     }
 }
 
@@ -319,19 +285,5 @@ impl Arch {
             .chain([&self.mu, &self.logvar])
             .chain(self.decoder.iter())
             .filter(|l| l.has_params())
-    }
-
-    pub fn latent(&self) -> usize {
-        self.mu.output.len()
-    }
-
-    /// One line per layer.
-    pub fn describe(&self) -> Vec<String> {
-        self.encoder
-            .iter()
-            .chain([&self.mu, &self.logvar])
-            .chain(self.decoder.iter())
-            .map(Layer::describe)
-            .collect()
     }
 }

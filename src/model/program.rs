@@ -9,7 +9,7 @@
 
 use crate::config::Likelihood;
 use crate::cpu::ops::{Act, AdamHyper};
-use crate::model::arch::{Layer, LayerKind};
+use crate::model::arch::Layer;
 use crate::model::tensors::ActId;
 use crate::model::Model;
 use crate::shape::ConvGeom;
@@ -648,15 +648,5 @@ fn relu_mask(producer: &Layer, y: T) -> Option<T> {
         Act::Relu => Some(y),
         Act::None => None,
         Act::Sigmoid => unreachable!("Model::new refuses hidden sigmoid layers"),
-    }
-}
-
-impl Layer {
-    /// Whether the layer is a convolution (either kind).
-    pub fn is_conv(&self) -> bool {
-        matches!(
-            self.kind,
-            LayerKind::Conv2d(_) | LayerKind::ConvTranspose2d(_)
-        )
     }
 }

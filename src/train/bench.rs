@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::config::ModelConfig;
 use crate::cpu::ops::AdamHyper;
+use crate::data::{self, Split};
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::{Dispatch, LinearVariant};
@@ -13,7 +14,7 @@ use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::init::init_params;
 use crate::model::Model;
-use crate::train::data::{load_data, upload_dataset};
+use crate::train::data::upload_dataset;
 use crate::train::TrainError;
 
 /// Throughput of training steps, measured as the loop runs them.
@@ -92,8 +93,7 @@ pub fn bench_train(
     steps: usize,
     steps_per_submit: usize,
 ) -> Result<TrainBench, TrainError> {
-    let (train_set, _) = load_data(None, cfg, None, 1)?;
-    let train_set = train_set.epoch(1)?.into_owned();
+    let train_set = data::load_split(None, Split::Train, cfg.height, cfg.width, cfg.channels)?;
     let batch = batch.min(train_set.count);
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     let params = init_params(&spec, 1);

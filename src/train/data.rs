@@ -75,27 +75,39 @@ pub fn load_data(
             data::load_split(dir, Split::Test, cfg.height, cfg.width, cfg.channels)?,
         ));
     };
-    let name = dir.map_or("the embedded MNIST subset".to_string(), |d| {
-        d.display().to_string()
-    });
-    let train = data::load_full_images(dir, Split::Train, cfg.channels)?;
-    let test_images = data::load_full_images(dir, Split::Test, cfg.channels)?;
-    let test_spec = PatchSpec {
-        count: TEST_PATCHES,
-        augment: false,
-        ..spec
-    };
-    // the test crops depend on the seed only, never on the epoch
-    let test = random_patches(&test_images, test_spec, !seed, &format!("{name} (test)"))?;
     Ok((
         TrainSet::Patches {
-            images: train,
+            images: data::load_full_images(dir, Split::Train, cfg.channels)?,
             spec,
             seed,
-            what: name,
+            what: source_name(dir),
         },
-        test,
+        test_patches(dir, cfg.channels, spec.size, seed)?,
     ))
+}
+
+fn source_name(dir: Option<&Path>) -> String {
+    dir.map_or("the embedded MNIST subset".to_string(), |d| {
+        d.display().to_string()
+    })
+}
+
+/// The fixed test set of a patch run: [`TEST_PATCHES`] unaugmented `size` x `size` crops of
+/// the test images, depending on the seed only, never on the epoch.
+pub fn test_patches(
+    dir: Option<&Path>,
+    channels: usize,
+    size: usize,
+    seed: u64,
+) -> Result<Dataset, DataError> {
+    let images = data::load_full_images(dir, Split::Test, channels)?;
+    let spec = PatchSpec {
+        size,
+        count: TEST_PATCHES,
+        augment: false,
+    };
+    let what = format!("{} (test)", source_name(dir));
+    random_patches(&images, spec, !seed, &what)
 }
 
 /// `bytes` of u8 images packed four to a u32 word (little endian, as gather.wgsl reads them).
