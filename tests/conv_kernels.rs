@@ -5,49 +5,12 @@
 
 mod common;
 
-use common::{all_close, gpu, random};
+use common::{all_close, geom, gpu, random, read, up};
 use wgvae::cpu::conv as cpu;
 use wgvae::cpu::ops::Act;
-use wgvae::gpu::buffers::{self, View};
 use wgvae::gpu::conv as gconv;
 use wgvae::gpu::ops;
-use wgvae::gpu::GpuContext;
 use wgvae::shape::ConvGeom;
-
-fn up(ctx: &GpuContext, data: &[f32]) -> View {
-    View::whole(&buffers::upload(ctx, "test input", data))
-}
-
-fn read(ctx: &GpuContext, v: &View) -> Vec<f32> {
-    buffers::read(ctx, v).expect("readback")
-}
-
-#[allow(clippy::too_many_arguments)]
-fn geom(
-    batch: usize,
-    in_ch: usize,
-    out_ch: usize,
-    in_h: usize,
-    in_w: usize,
-    kernel: usize,
-    stride: usize,
-    pad: usize,
-    transposed: bool,
-) -> ConvGeom {
-    let g = ConvGeom {
-        batch,
-        in_ch,
-        out_ch,
-        in_h,
-        in_w,
-        kernel,
-        stride,
-        pad,
-        transposed,
-    };
-    g.validate().unwrap();
-    g
-}
 
 /// (batch, in_ch, out_ch, in_h, in_w, kernel, stride, pad)
 type Shape = (usize, usize, usize, usize, usize, usize, usize, usize);
@@ -327,9 +290,9 @@ fn conv_ops_repeat_bit_for_bit() {
         let x = up(ctx, &random(g.input_len(), -1.0, 1.0, 2));
         let w = up(ctx, &random(g.weight_len(), -1.0, 1.0, 3));
         let run_once = || {
-            let dw = up(ctx, &vec![0.0; g.weight_len()]);
-            let dx = up(ctx, &vec![0.0; g.input_len()]);
-            let db = up(ctx, &vec![0.0; g.out_ch]);
+            let dw = up(ctx, &vec![0.0f32; g.weight_len()]);
+            let dx = up(ctx, &vec![0.0f32; g.input_len()]);
+            let db = up(ctx, &vec![0.0f32; g.out_ch]);
             let (a, b) = if g.transposed {
                 (
                     gconv::conv_transpose2d_backward_weight(ctx, &dw, &dy, &x, &g, false),
@@ -390,7 +353,7 @@ fn conv_reads_parameters_at_offsets() {
         Act::Relu,
     );
     let fv = up(ctx, &flat);
-    let yv = up(ctx, &vec![0.0; g.output_len()]);
+    let yv = up(ctx, &vec![0.0f32; g.output_len()]);
     let d = gconv::conv2d_forward(
         ctx,
         &yv,
@@ -409,8 +372,8 @@ fn conv_reads_parameters_at_offsets() {
 fn conv_builders_reject_wrong_kind_and_short_buffers() {
     let Some(ctx) = gpu() else { return };
     let g = geom(2, 3, 4, 8, 8, 3, 1, 1, false);
-    let big = up(ctx, &vec![0.0; 4096]);
-    let small = up(ctx, &[0.0; 10]);
+    let big = up(ctx, &vec![0.0f32; 4096]);
+    let small = up(ctx, &[0.0f32; 10]);
     let err = gconv::conv2d_forward(ctx, &small, &big, &big, &big, &g, Act::None)
         .unwrap_err()
         .to_string();
@@ -433,7 +396,7 @@ fn conv_builders_reject_wrong_kind_and_short_buffers() {
     // 5000 input channels x 16 taps is one loop of 80,000 iterations per output: refused, as
     // llvmpipe would cut it short.
     let wide = geom(1, 5000, 1, 4, 4, 4, 1, 0, false);
-    let huge = up(ctx, &vec![0.0; 80_000]);
+    let huge = up(ctx, &vec![0.0f32; 80_000]);
     let err = gconv::conv2d_forward(ctx, &huge, &huge, &huge, &huge, &wide, Act::None)
         .unwrap_err()
         .to_string();

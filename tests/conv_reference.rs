@@ -4,37 +4,10 @@
 
 mod common;
 
-use common::random;
+use common::{geom, random};
 use wgvae::cpu::conv as cpu;
 use wgvae::cpu::ops::Act;
 use wgvae::shape::ConvGeom;
-
-#[allow(clippy::too_many_arguments)]
-fn geom(
-    batch: usize,
-    in_ch: usize,
-    out_ch: usize,
-    in_h: usize,
-    in_w: usize,
-    kernel: usize,
-    stride: usize,
-    pad: usize,
-    transposed: bool,
-) -> ConvGeom {
-    let g = ConvGeom {
-        batch,
-        in_ch,
-        out_ch,
-        in_h,
-        in_w,
-        kernel,
-        stride,
-        pad,
-        transposed,
-    };
-    g.validate().unwrap();
-    g
-}
 
 fn forward(g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], act: Act) -> Vec<f32> {
     let mut y = vec![f32::NAN; g.output_len()];

@@ -14,7 +14,7 @@ use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use wgvae::cpu::ops::AdamHyper;
 use wgvae::data::Dataset;
 use wgvae::gpu::buffers::{self, View};
-use wgvae::gpu::ops::{self, LinearVariant};
+use wgvae::gpu::ops::LinearVariant;
 use wgvae::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use wgvae::model::Model;
 use wgvae::train::upload_dataset;
@@ -205,8 +205,7 @@ fn gpu_step(g: &Golden) -> Option<StepResult> {
         ..StepIo::at_step(ctx, 0, 1)
     };
     let program = model.train_step(rows, &AdamHyper::default(), g.seed);
-    let dispatches = recorder::record(ctx, &program, &gm, &acts, &io).unwrap();
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
+    recorder::run(ctx, &program, &gm, &acts, &io).unwrap();
     let read = |v: &View| buffers::read::<f32>(ctx, v).unwrap();
     Some(StepResult {
         acts: model

@@ -3,28 +3,11 @@
 
 mod common;
 
-use common::{all_close, gpu, random};
+use common::{all_close, gpu, out, random, read, state, up};
 use wgvae::cpu::ops::{self as cpu, Act, AdamHyper};
 use wgvae::cpu::rng;
-use wgvae::gpu::buffers::{self, View};
+use wgvae::gpu::buffers;
 use wgvae::gpu::ops::{self, LinearVariant};
-use wgvae::gpu::GpuContext;
-
-fn up<T: bytemuck::Pod>(ctx: &GpuContext, data: &[T]) -> View {
-    View::whole(&buffers::upload(ctx, "test input", data))
-}
-
-fn out(ctx: &GpuContext, len: usize) -> View {
-    View::whole(&buffers::zeros(ctx, "test output", len as u64))
-}
-
-fn read(ctx: &GpuContext, v: &View) -> Vec<f32> {
-    buffers::read(ctx, v).expect("readback")
-}
-
-fn state(ctx: &GpuContext, step: u32, cursor: u32, slot: u32) -> View {
-    up(ctx, &[step, cursor, slot, 0u32])
-}
 
 /// Batch 1 and 128 and sizes 1, 7, 33, 129, 400, 784 for (m, k, n).
 const LINEAR_SHAPES: [(usize, usize, usize); 10] = [

@@ -6,13 +6,12 @@
 
 mod common;
 
-use common::{all_close, gpu};
+use common::{all_close, gpu, out, read, state, up};
 use wgvae::config::ModelConfig;
 use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use wgvae::cpu::ops::{self as cpu, AdamHyper};
 use wgvae::cpu::rng;
 use wgvae::data::Dataset;
-use wgvae::gpu::buffers::{self, View};
 use wgvae::gpu::ops::{self, LinearVariant};
 use wgvae::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use wgvae::gpu::GpuContext;
@@ -20,22 +19,6 @@ use wgvae::model::init::init_params;
 use wgvae::model::program::STREAM_TRAIN;
 use wgvae::model::Model;
 use wgvae::train::upload_dataset;
-
-fn up<T: bytemuck::Pod>(ctx: &GpuContext, data: &[T]) -> View {
-    View::whole(&buffers::upload(ctx, "test input", data))
-}
-
-fn out(ctx: &GpuContext, len: usize) -> View {
-    View::whole(&buffers::zeros(ctx, "test output", len as u64))
-}
-
-fn read(ctx: &GpuContext, v: &View) -> Vec<f32> {
-    buffers::read(ctx, v).expect("readback")
-}
-
-fn state(ctx: &GpuContext, step: u32, cursor: u32, slot: u32) -> View {
-    up(ctx, &[step, cursor, slot, 0u32])
-}
 
 /// Vulkan lets sin and cos err by 2^-11 absolute and log by a few ulps, and the Box-Muller
 /// radius stays below 5.8: a GPU's normals may differ from the CPU's Philox normals by ~3e-3
@@ -373,8 +356,7 @@ fn gpu_train_step(ctx: &GpuContext, beta: f32) -> Step {
         state: state(ctx, STEP_NUMBER, 1, 0),
         history: out(ctx, 4),
     };
-    let dispatches = recorder::record(ctx, &program, &gm, &acts, &io).unwrap();
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
+    recorder::run(ctx, &program, &gm, &acts, &io).unwrap();
     let a = &model.acts;
     let get = |id| read(ctx, acts.get(id));
     Step {
@@ -822,8 +804,7 @@ fn fixed_variance_stays_put_under_weight_decay() {
         state: state(ctx, 0, 0, 0),
         history: out(ctx, 4),
     };
-    let dispatches = recorder::record(ctx, &program, &gm, &acts, &io).unwrap();
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
+    recorder::run(ctx, &program, &gm, &acts, &io).unwrap();
     let after = read(ctx, &gm.params);
     assert_eq!(after[lv], -1.5, "gpu: the fixed variance moved");
     assert_ne!(after[0], params[0], "gpu: the step moved nothing");

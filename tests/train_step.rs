@@ -11,11 +11,9 @@ use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use wgvae::cpu::ops::{Act, AdamHyper};
 use wgvae::data::{embedded, Dataset, Split};
 use wgvae::gpu::buffers::{self, View};
-use wgvae::gpu::ops::{self, LinearVariant};
+use wgvae::gpu::ops::LinearVariant;
 use wgvae::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
-use wgvae::gpu::GpuContext;
 use wgvae::model::init::init_params;
-use wgvae::model::program::Op;
 use wgvae::model::Model;
 use wgvae::train::upload_dataset;
 
@@ -37,11 +35,6 @@ fn digits(cfg: &ModelConfig) -> Dataset {
         set.width = cfg.width;
     }
     set
-}
-
-fn run_gpu(ctx: &GpuContext, program: &[Op], model: &GpuModel, acts: &GpuActs, io: &StepIo) {
-    let dispatches = recorder::record(ctx, program, model, acts, io).unwrap();
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>()).unwrap();
 }
 
 fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
@@ -83,7 +76,7 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
         state: View::whole(&buffers::upload(ctx, "state", &[step, cursor, 0, 0])),
         history: View::whole(&buffers::zeros(ctx, "history", 4)),
     };
-    run_gpu(ctx, &program, &gpu_model, &gpu_acts, &io);
+    recorder::run(ctx, &program, &gpu_model, &gpu_acts, &io).unwrap();
 
     let tag = format!(
         "{:?} {:?} hidden {:?} rows {rows} {}",
@@ -221,7 +214,7 @@ fn fixed_gaussian_variance_is_not_trained() {
             ..StepIo::at_step(ctx, 0, 1)
         };
         let program = model.train_step(8, &AdamHyper::default(), 1);
-        run_gpu(ctx, &program, &gpu_model, &acts, &io);
+        recorder::run(ctx, &program, &gpu_model, &acts, &io).unwrap();
         let after: Vec<f32> = buffers::read(ctx, &gpu_model.params).unwrap();
         let lv = model.layout.tensor("logvar_x").offset;
         let moved = after[..lv]
@@ -294,13 +287,13 @@ fn check_restoration_programs(cfg: ModelConfig) {
     let acts = GpuActs::new(ctx, &model, rows).unwrap();
     let io = StepIo::at_step(ctx, 0, 1);
     buffers::write(ctx, acts.get(a.x), &x);
-    run_gpu(ctx, &model.encode(rows), &gpu_model, &acts, &io);
+    recorder::run(ctx, &model.encode(rows), &gpu_model, &acts, &io).unwrap();
     buffers::write(ctx, acts.get(a.z), &mu);
-    run_gpu(ctx, &decode_z, &gpu_model, &acts, &io);
+    recorder::run(ctx, &decode_z, &gpu_model, &acts, &io).unwrap();
     buffers::write(ctx, acts.get(a.dout()), &dout);
     buffers::write(ctx, acts.get(a.dmu), &dmu);
     buffers::write(ctx, acts.get(a.dlogvar), &dlogvar);
-    run_gpu(ctx, &backward, &gpu_model, &acts, &io);
+    recorder::run(ctx, &backward, &gpu_model, &acts, &io).unwrap();
 
     for (id, what) in [(a.dz, "dz"), (a.dx, "dx")] {
         let want = cpu_acts.get(id);

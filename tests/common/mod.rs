@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
+use wgvae::gpu::buffers::{self, View};
 use wgvae::gpu::GpuContext;
+use wgvae::shape::ConvGeom;
 
 /// Set to 1 to let GPU tests skip (with a message) on a machine without an adapter. Without it
 /// a missing adapter fails the test, and with CI=true it always fails.
@@ -94,4 +96,51 @@ pub fn philox_kat() -> Vec<([u32; 4], [u32; 2], [u32; 4])> {
             )
         })
         .collect()
+}
+
+/// A storage buffer holding `data`.
+pub fn up<T: bytemuck::Pod>(ctx: &GpuContext, data: &[T]) -> View {
+    View::whole(&buffers::upload(ctx, "test input", data))
+}
+
+/// A zeroed storage buffer of `len` values.
+pub fn out(ctx: &GpuContext, len: usize) -> View {
+    View::whole(&buffers::zeros(ctx, "test output", len as u64))
+}
+
+pub fn read(ctx: &GpuContext, v: &View) -> Vec<f32> {
+    buffers::read(ctx, v).expect("readback")
+}
+
+/// A step state buffer (step, cursor, slot, pad).
+pub fn state(ctx: &GpuContext, step: u32, cursor: u32, slot: u32) -> View {
+    up(ctx, &[step, cursor, slot, 0u32])
+}
+
+/// A validated conv geometry.
+#[allow(clippy::too_many_arguments)]
+pub fn geom(
+    batch: usize,
+    in_ch: usize,
+    out_ch: usize,
+    in_h: usize,
+    in_w: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    transposed: bool,
+) -> ConvGeom {
+    let g = ConvGeom {
+        batch,
+        in_ch,
+        out_ch,
+        in_h,
+        in_w,
+        kernel,
+        stride,
+        pad,
+        transposed,
+    };
+    g.validate().unwrap();
+    g
 }
