@@ -18,6 +18,7 @@ pub mod info;
 pub mod model;
 pub mod plot;
 pub mod progress;
+pub mod restore;
 pub mod sample;
 pub mod shape;
 pub mod train;
