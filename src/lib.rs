@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod info;
 pub mod model;
 pub mod plot;
+pub mod picture;
 pub mod progress;
 pub mod restore;
 pub mod sample;

@@ -114,6 +114,14 @@ pub enum DataError {
         #[source]
         source: image::ImageError,
     },
+    #[error("{}: the extension names no image format wgvae can write (use .png or .jpg)", path.display())]
+    UnknownImageFormat { path: PathBuf },
+    #[error("{}: cannot encode image", path.display())]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: image::ImageError,
+    },
     #[error("{}: cannot decode image", path.display())]
     Image {
         path: PathBuf,

@@ -1,0 +1,106 @@
+//! One image as the restoration and enhancement commands handle it: planar `f32` in [0, 1],
+//! grey (1 channel) or RGB (3), read with the dataset loader's size limits and written back
+//! atomically in the format the output's extension names (PNG, JPEG, ...), 8 bits per channel.
+
+use std::path::Path;
+
+use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
+
+use crate::atomic_file;
+use crate::data::images::{decode, to_planar};
+use crate::data::DataError;
+
+/// Planar pixels: channel `c`, row `y`, column `x` at `(c * height + y) * width + x`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Picture {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub data: Vec<f32>,
+}
+
+impl Picture {
+    pub fn new(channels: usize, height: usize, width: usize, data: Vec<f32>) -> Picture {
+        assert_eq!(data.len(), channels * height * width, "picture size");
+        Picture {
+            channels,
+            height,
+            width,
+            data,
+        }
+    }
+
+    /// Reads `path`: grey images (and grey with alpha) stay grey, everything else becomes RGB;
+    /// alpha is dropped, 16-bit samples are reduced to 8 bits as the user's viewer shows them.
+    pub fn read(path: &Path) -> Result<Picture, DataError> {
+        let img = decode(path)?;
+        let channels = if img.color().has_color() { 3 } else { 1 };
+        Ok(Picture::from_image(&img, channels))
+    }
+
+    /// `img` as planar floats with `channels` (1: luma, 3: RGB).
+    pub fn from_image(img: &DynamicImage, channels: usize) -> Picture {
+        let planar = to_planar(img, channels);
+        Picture::new(
+            channels,
+            planar.height,
+            planar.width,
+            planar.pixels.iter().map(|&p| p as f32 / 255.0).collect(),
+        )
+    }
+
+    /// One channel as its own grey picture.
+    pub fn plane(&self, c: usize) -> &[f32] {
+        let n = self.height * self.width;
+        &self.data[c * n..(c + 1) * n]
+    }
+
+    /// Rounded to 8 bits and clipped, as a file would hold it.
+    pub fn to_image(&self) -> DynamicImage {
+        let n = self.height * self.width;
+        let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let (w, h) = (self.width as u32, self.height as u32);
+        if self.channels == 1 {
+            let raw = self.data.iter().map(|&v| byte(v)).collect();
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, raw).expect("grey size"))
+        } else {
+            let raw = (0..n)
+                .flat_map(|i| (0..3).map(move |c| (c, i)))
+                .map(|(c, i)| byte(self.data[c * n + i]))
+                .collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, raw).expect("rgb size"))
+        }
+    }
+
+    /// The picture as an 8-bit file would give it back (what a user's degraded input is).
+    pub fn quantised(&self) -> Picture {
+        let data = self
+            .data
+            .iter()
+            .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() / 255.0)
+            .collect();
+        Picture { data, ..*self }
+    }
+
+    /// Writes the picture atomically in the format of `path`'s extension.
+    pub fn write(&self, path: &Path) -> Result<(), DataError> {
+        write_image(&self.to_image(), path)
+    }
+}
+
+/// Encodes `img` in the format of `path`'s extension and writes it atomically (no half-written
+/// file, an existing file untouched on failure).
+pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+    let format = ImageFormat::from_path(path).map_err(|_| DataError::UnknownImageFormat {
+        path: path.to_path_buf(),
+    })?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    // JPEG has no alpha and no 16-bit; our pictures are 8-bit grey or RGB, which every
+    // format `image` writes accepts.
+    img.write_to(&mut bytes, format)
+        .map_err(|source| DataError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    atomic_file::write(path, bytes.get_ref()).map_err(|e| DataError::io(path, e))
+}
