@@ -2,7 +2,7 @@
 //! of `cpu::ops`, one call per op, on plain vectors. The GPU records the same list
 //! (`gpu::recorder`); the tests compare the two tensor by tensor.
 
-use crate::cpu::{conv, ops};
+use crate::cpu::{conv, ops, restore};
 use crate::model::init::init_params;
 use crate::model::program::{Buf, Op, T};
 use crate::model::tensors::ActId;
@@ -56,7 +56,7 @@ impl CpuActs {
                 .acts
                 .tensors
                 .iter()
-                .map(|t| vec![0.0; rows * t.per_sample])
+                .map(|t| vec![0.0; t.len(rows)])
                 .collect(),
         }
     }
@@ -122,6 +122,30 @@ impl Bufs<'_> {
         let mut v = std::mem::take(self.slot(out.buf));
         f(&mut v[out.range()], self);
         *self.slot(out.buf) = v;
+    }
+
+    /// Three outputs in three buffers.
+    fn write3(
+        &mut self,
+        (a, b, c): (T, T, T),
+        f: impl FnOnce(&mut [f32], &mut [f32], &mut [f32], &Self),
+    ) {
+        assert!(
+            a.buf != b.buf && b.buf != c.buf && a.buf != c.buf,
+            "outputs share a buffer"
+        );
+        let mut va = std::mem::take(self.slot(a.buf));
+        let mut vb = std::mem::take(self.slot(b.buf));
+        let mut vc = std::mem::take(self.slot(c.buf));
+        f(
+            &mut va[a.range()],
+            &mut vb[b.range()],
+            &mut vc[c.range()],
+            self,
+        );
+        *self.slot(a.buf) = va;
+        *self.slot(b.buf) = vb;
+        *self.slot(c.buf) = vc;
     }
 
     /// Two outputs in two buffers.
@@ -330,6 +354,110 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
                 n,
                 &hp,
             ),
+            Op::AdamOn { p, g, m, v, n, hp } => b.write3((p, m, v), |p, m, v, r| {
+                ops::adam_step(p, r.read(g), m, v, io.state[0], n, &hp)
+            }),
+            Op::DecoderMean { mean, out, n, kind } => {
+                b.write(mean, |o, r| restore::decoder_mean(o, r.read(out), n, kind))
+            }
+            Op::FitResidual {
+                resid,
+                pred,
+                obs,
+                w,
+                n,
+            } => b.write(resid, |o, r| {
+                restore::fit_residual(o, r.read(pred), r.read(obs), r.read(w), n)
+            }),
+            Op::MeanBackward {
+                dout,
+                back,
+                mean,
+                n,
+                kind,
+            } => b.write(dout, |o, r| {
+                restore::mean_backward(o, r.read(back), r.read(mean), n, kind)
+            }),
+            Op::Axpy {
+                y,
+                x,
+                a,
+                b: keep,
+                n,
+            } => b.write(y, |o, r| restore::axpy(o, r.read(x), a, keep, n)),
+            Op::Mul { y, x, w, n } => b.write(y, |o, r| restore::mul(o, r.read(x), r.read(w), n)),
+            Op::PixelVariance {
+                var,
+                mean,
+                a,
+                b: plus,
+                n,
+                kind,
+            } => b.write(var, |o, r| {
+                restore::pixel_variance(o, r.read(mean), a, plus, n, kind)
+            }),
+            Op::Blend {
+                x,
+                obs,
+                w,
+                mean,
+                var,
+                n,
+            } => b.write(x, |o, r| {
+                restore::blend(o, r.read(obs), r.read(w), r.read(mean), r.read(var), n)
+            }),
+            Op::ImputeFill { x, obs, w, mean, n } => b.write(x, |o, r| {
+                restore::impute_fill(o, r.read(obs), r.read(w), r.read(mean), n)
+            }),
+            Op::AddPrecision {
+                q,
+                p,
+                var,
+                floor,
+                n,
+            } => b.write(q, |o, r| {
+                restore::add_precision(o, r.read(p), r.read(var), floor, n)
+            }),
+            Op::RowDot {
+                out,
+                a,
+                b: bt,
+                rows,
+                cols,
+            } => b.write(out, |o, r| {
+                restore::row_dot(o, r.read(a), r.read(bt), rows, cols)
+            }),
+            Op::CgStep {
+                u,
+                r,
+                p,
+                q,
+                rr,
+                pq,
+                rows,
+                cols,
+            } => b.write2(u, r, |u, res, rd| {
+                restore::cg_step(
+                    u,
+                    res,
+                    rd.read(p),
+                    rd.read(q),
+                    rd.read(rr),
+                    rd.read(pq),
+                    rows,
+                    cols,
+                )
+            }),
+            Op::CgDirection {
+                p,
+                r,
+                rr_new,
+                rr,
+                rows,
+                cols,
+            } => b.write(p, |o, rd| {
+                restore::cg_direction(o, rd.read(r), rd.read(rr_new), rd.read(rr), rows, cols)
+            }),
             Op::Advance { batch } => {
                 io.state[0] += 1;
                 io.state[1] += batch as u32;

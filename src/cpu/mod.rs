@@ -4,4 +4,5 @@
 pub mod conv;
 pub mod exec;
 pub mod ops;
+pub mod restore;
 pub mod rng;

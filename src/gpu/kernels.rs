@@ -16,12 +16,13 @@ pub enum ShaderFile {
     Adam,
     Gather,
     Conv,
+    Restore,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 10] = [
+    pub const ALL: [ShaderFile; 11] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -32,6 +33,7 @@ impl ShaderFile {
         ShaderFile::Adam,
         ShaderFile::Gather,
         ShaderFile::Conv,
+        ShaderFile::Restore,
     ];
 
     /// The file name under `shaders/`.
@@ -47,6 +49,7 @@ impl ShaderFile {
             ShaderFile::Adam => "adam.wgsl",
             ShaderFile::Gather => "gather.wgsl",
             ShaderFile::Conv => "conv.wgsl",
+            ShaderFile::Restore => "restore.wgsl",
         }
     }
 
@@ -62,6 +65,7 @@ impl ShaderFile {
             ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
+            ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
         }
     }
 
@@ -123,10 +127,22 @@ pub enum Kernel {
     ConvTransposed4x16,
     ConvWeightGrad,
     ConvBiasGrad,
+    DecoderMean,
+    FitResidual,
+    MeanBackward,
+    Axpy,
+    Mul,
+    PixelVariance,
+    Blend,
+    ImputeFill,
+    AddPrecision,
+    RowDot,
+    CgStep,
+    CgDirection,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
+    pub const ALL: [Kernel; 36] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -151,6 +167,18 @@ impl Kernel {
         Kernel::ConvTransposed4x16,
         Kernel::ConvWeightGrad,
         Kernel::ConvBiasGrad,
+        Kernel::DecoderMean,
+        Kernel::FitResidual,
+        Kernel::MeanBackward,
+        Kernel::Axpy,
+        Kernel::Mul,
+        Kernel::PixelVariance,
+        Kernel::Blend,
+        Kernel::ImputeFill,
+        Kernel::AddPrecision,
+        Kernel::RowDot,
+        Kernel::CgStep,
+        Kernel::CgDirection,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -258,6 +286,62 @@ impl Kernel {
                 ShaderFile::Conv,
                 "conv_weight_grad",
                 &[(0, R), (1, R), (4, W), (5, U)],
+            ),
+            Kernel::DecoderMean => (
+                ShaderFile::Restore,
+                "decoder_mean",
+                &[(0, R), (1, W), (2, U)],
+            ),
+            Kernel::FitResidual => (
+                ShaderFile::Restore,
+                "fit_residual",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::MeanBackward => (
+                ShaderFile::Restore,
+                "mean_backward",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::Axpy => (ShaderFile::Restore, "axpy", &[(0, R), (1, W), (2, U)]),
+            Kernel::Mul => (
+                ShaderFile::Restore,
+                "mul",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::PixelVariance => (
+                ShaderFile::Restore,
+                "pixel_variance",
+                &[(0, R), (1, W), (2, U)],
+            ),
+            Kernel::Blend => (
+                ShaderFile::Restore,
+                "blend",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ImputeFill => (
+                ShaderFile::Restore,
+                "impute_fill",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::AddPrecision => (
+                ShaderFile::Restore,
+                "add_precision",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::RowDot => (
+                ShaderFile::Restore,
+                "row_dot",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::CgStep => (
+                ShaderFile::Restore,
+                "cg_step",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, W), (6, U)],
+            ),
+            Kernel::CgDirection => (
+                ShaderFile::Restore,
+                "cg_direction",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
             ),
             Kernel::ConvBiasGrad => (
                 ShaderFile::Conv,

@@ -7,6 +7,7 @@ pub mod kernels;
 pub mod ops;
 pub mod profiler;
 pub mod recorder;
+pub mod restore;
 
 pub use buffers::View;
 pub use context::GpuContext;

@@ -5,9 +5,9 @@
 
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
-use crate::gpu::conv;
 use crate::gpu::ops::{self, Dispatch, LinearVariant};
 use crate::gpu::GpuContext;
+use crate::gpu::{conv, restore};
 use crate::model::program::{Buf, Op, T};
 use crate::model::tensors::ActId;
 use crate::model::Model;
@@ -93,7 +93,7 @@ impl GpuActs {
             .acts
             .tensors
             .iter()
-            .map(|t| View::whole(&buffers::zeros(ctx, &t.name, (rows * t.per_sample) as u64)))
+            .map(|t| View::whole(&buffers::zeros(ctx, &t.name, t.len(rows) as u64)))
             .collect();
         Ok(GpuActs { rows, tensors })
     }
@@ -334,6 +334,79 @@ pub fn record(
                 n,
                 &hp,
             ),
+            Op::AdamOn { p, g, m, v, n, hp } => {
+                ops::adam_step(ctx, &t(p), &t(g), &t(m), &t(v), &io.state, n, &hp)
+            }
+            Op::DecoderMean { mean, out, n, kind } => {
+                restore::decoder_mean(ctx, &t(mean), &t(out), n, kind)
+            }
+            Op::FitResidual {
+                resid,
+                pred,
+                obs,
+                w,
+                n,
+            } => restore::fit_residual(ctx, &t(resid), &t(pred), &t(obs), &t(w), n),
+            Op::MeanBackward {
+                dout,
+                back,
+                mean,
+                n,
+                kind,
+            } => restore::mean_backward(ctx, &t(dout), &t(back), &t(mean), n, kind),
+            Op::Axpy { y, x, a, b, n } => restore::axpy(ctx, &t(y), &t(x), a, b, n),
+            Op::Mul { y, x, w, n } => restore::mul(ctx, &t(y), &t(x), &t(w), n),
+            Op::PixelVariance {
+                var,
+                mean,
+                a,
+                b,
+                n,
+                kind,
+            } => restore::pixel_variance(ctx, &t(var), &t(mean), a, b, n, kind),
+            Op::Blend {
+                x,
+                obs,
+                w,
+                mean,
+                var,
+                n,
+            } => restore::blend(ctx, &t(x), &t(obs), &t(w), &t(mean), &t(var), n),
+            Op::ImputeFill { x, obs, w, mean, n } => {
+                restore::impute_fill(ctx, &t(x), &t(obs), &t(w), &t(mean), n)
+            }
+            Op::AddPrecision {
+                q,
+                p,
+                var,
+                floor,
+                n,
+            } => restore::add_precision(ctx, &t(q), &t(p), &t(var), floor, n),
+            Op::RowDot {
+                out,
+                a,
+                b,
+                rows,
+                cols,
+            } => restore::row_dot(ctx, &t(out), &t(a), &t(b), rows, cols),
+            Op::CgStep {
+                u,
+                r,
+                p,
+                q,
+                rr,
+                pq,
+                rows,
+                cols,
+            } => restore::cg_step(ctx, &t(u), &t(r), &t(p), &t(q), &t(rr), &t(pq), rows, cols),
+            Op::CgDirection {
+                p,
+                r,
+                rr_new,
+                rr,
+                rows,
+                cols,
+            } => restore::cg_direction(ctx, &t(p), &t(r), &t(rr_new), &t(rr), rows, cols),
             Op::Advance { batch } => ops::advance_step(ctx, &io.state, batch),
         })
         .collect()

@@ -9,6 +9,7 @@
 
 use crate::config::Likelihood;
 use crate::cpu::ops::{Act, AdamHyper};
+use crate::cpu::restore::MeanKind;
 use crate::model::arch::Layer;
 use crate::model::tensors::ActId;
 use crate::model::Model;
@@ -189,6 +190,104 @@ pub enum Op {
         n: usize,
         hp: AdamHyper,
     },
+    /// Adam on any tensors (restoration's latent codes); t = state.step + 1.
+    AdamOn {
+        p: T,
+        g: T,
+        m: T,
+        v: T,
+        n: usize,
+        hp: AdamHyper,
+    },
+    /// The steps of restoration, see `shaders/restore.wgsl` and `cpu::restore`.
+    DecoderMean {
+        mean: T,
+        out: T,
+        n: usize,
+        kind: MeanKind,
+    },
+    FitResidual {
+        resid: T,
+        pred: T,
+        obs: T,
+        w: T,
+        n: usize,
+    },
+    MeanBackward {
+        dout: T,
+        back: T,
+        mean: T,
+        n: usize,
+        kind: MeanKind,
+    },
+    Axpy {
+        y: T,
+        x: T,
+        a: f32,
+        b: f32,
+        n: usize,
+    },
+    Mul {
+        y: T,
+        x: T,
+        w: T,
+        n: usize,
+    },
+    PixelVariance {
+        var: T,
+        mean: T,
+        a: f32,
+        b: f32,
+        n: usize,
+        kind: MeanKind,
+    },
+    Blend {
+        x: T,
+        obs: T,
+        w: T,
+        mean: T,
+        var: T,
+        n: usize,
+    },
+    ImputeFill {
+        x: T,
+        obs: T,
+        w: T,
+        mean: T,
+        n: usize,
+    },
+    AddPrecision {
+        q: T,
+        p: T,
+        var: T,
+        floor: f32,
+        n: usize,
+    },
+    RowDot {
+        out: T,
+        a: T,
+        b: T,
+        rows: usize,
+        cols: usize,
+    },
+    CgStep {
+        u: T,
+        r: T,
+        p: T,
+        q: T,
+        rr: T,
+        pq: T,
+        rows: usize,
+        cols: usize,
+    },
+    CgDirection {
+        p: T,
+        r: T,
+        rr_new: T,
+        rr: T,
+        rows: usize,
+        cols: usize,
+    },
     /// state.step += 1, state.cursor += batch, state.slot += 1
     Advance {
         batch: usize,
@@ -209,7 +308,7 @@ impl Model {
         T {
             buf: Buf::Act(id),
             offset: 0,
-            len: rows * self.acts.info(id).per_sample,
+            len: self.acts.info(id).len(rows),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use crate::config::ModelConfig;
 use crate::model::arch::Arch;
+use crate::restore::blur::MAX_PSF;
 
 /// Index of a tensor in [`ActSpec::tensors`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -12,8 +13,44 @@ pub struct ActId(pub usize);
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActInfo {
     pub name: String,
-    /// Values per sample; a batch of `rows` holds `rows * per_sample`.
+    /// Values per sample; a batch of `rows` holds `rows * per_sample + shared`.
     pub per_sample: usize,
+    /// Values shared by the whole batch (the restoration's blur kernel).
+    pub shared: usize,
+}
+
+impl ActInfo {
+    /// Values held for a batch of `rows`.
+    pub fn len(&self, rows: usize) -> usize {
+        rows * self.per_sample + self.shared
+    }
+}
+
+/// The tensors of restoration with a VAE prior (`restore::program`): the observation `obs` and
+/// its per-pixel precision `w` (0 where unknown), the decoder's mean and pixel variance, the
+/// fit's residual and its adjoint, Adam's moments for the latent code, the conjugate-gradient
+/// state (`u`, `r`, `p`, `q`, per-row `rr`, `rr_new`, `pq`), and the blur kernel with its zero
+/// bias.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestoreActs {
+    pub obs: ActId,
+    pub w: ActId,
+    pub mean: ActId,
+    pub var: ActId,
+    pub pred: ActId,
+    pub resid: ActId,
+    pub back: ActId,
+    pub z_m: ActId,
+    pub z_v: ActId,
+    pub u: ActId,
+    pub r: ActId,
+    pub p: ActId,
+    pub q: ActId,
+    pub rr: ActId,
+    pub rr_new: ActId,
+    pub pq: ActId,
+    pub psf: ActId,
+    pub psf_bias: ActId,
 }
 
 /// `enc[i]` and `dec[j]` are the outputs of the i-th and j-th layer with parameters of the
@@ -44,15 +81,21 @@ pub struct ActSpec {
     pub dlogvar: ActId,
     pub dz: ActId,
     pub d_dec: Vec<ActId>,
+    pub restore: RestoreActs,
 }
 
 impl ActSpec {
     pub fn new(cfg: &ModelConfig, arch: &Arch) -> Self {
         let mut tensors = Vec::new();
-        let mut add = |name: String, per_sample: usize| {
-            tensors.push(ActInfo { name, per_sample });
+        let mut add_shared = |name: String, per_sample: usize, shared: usize| {
+            tensors.push(ActInfo {
+                name,
+                per_sample,
+                shared,
+            });
             ActId(tensors.len() - 1)
         };
+        let mut add = |name: String, per_sample: usize| add_shared(name, per_sample, 0);
         let d = cfg.input_dim();
         let l = cfg.latent;
         let enc_sizes: Vec<(String, usize)> = arch
@@ -98,6 +141,27 @@ impl ActSpec {
             .iter()
             .map(|(n, s)| add(format!("d_dec.{n}"), *s))
             .collect();
+        let mut r = |name: &str, per_sample: usize| add(format!("restore.{name}"), per_sample);
+        let restore = RestoreActs {
+            obs: r("obs", d),
+            w: r("w", d),
+            mean: r("mean", d),
+            var: r("var", d),
+            pred: r("pred", d),
+            resid: r("resid", d),
+            back: r("back", d),
+            z_m: r("z_m", l),
+            z_v: r("z_v", l),
+            u: r("u", d),
+            r: r("r", d),
+            p: r("p", d),
+            q: r("q", d),
+            rr: r("rr", 1),
+            rr_new: r("rr_new", 1),
+            pq: r("pq", 1),
+            psf: add_shared("restore.psf".into(), 0, MAX_PSF * MAX_PSF),
+            psf_bias: add_shared("restore.psf_bias".into(), 0, 1),
+        };
         ActSpec {
             tensors,
             x,
@@ -119,6 +183,7 @@ impl ActSpec {
             dlogvar,
             dz,
             d_dec,
+            restore,
         }
     }
 

@@ -121,14 +121,7 @@ pub fn blur(psf: &Psf, x: &[f32], batch: usize, h: usize, w: usize) -> Vec<f32> 
 /// `A^T r`: the blur's adjoint (correlation with the flipped PSF, zero padded).
 pub fn blur_adjoint(psf: &Psf, r: &[f32], batch: usize, h: usize, w: usize) -> Vec<f32> {
     let mut x = vec![0.0; r.len()];
-    conv::conv2d_backward_input(
-        &mut x,
-        r,
-        &psf.weights,
-        None,
-        &psf.geom(batch, h, w),
-        false,
-    );
+    conv::conv2d_backward_input(&mut x, r, &psf.weights, None, &psf.geom(batch, h, w), false);
     x
 }
 
@@ -166,13 +159,20 @@ mod tests {
         // <A x, r> = <x, A^T r>
         let psf = Psf::motion(5, 20.0).unwrap();
         let (b, h, w) = (2, 9, 7);
-        let x: Vec<f32> = (0..b * h * w).map(|i| ((i * 37) % 11) as f32 / 11.0).collect();
-        let r: Vec<f32> = (0..b * h * w).map(|i| ((i * 13) % 7) as f32 / 7.0 - 0.5).collect();
+        let x: Vec<f32> = (0..b * h * w)
+            .map(|i| ((i * 37) % 11) as f32 / 11.0)
+            .collect();
+        let r: Vec<f32> = (0..b * h * w)
+            .map(|i| ((i * 13) % 7) as f32 / 7.0 - 0.5)
+            .collect();
         let ax = blur(&psf, &x, b, h, w);
         let atr = blur_adjoint(&psf, &r, b, h, w);
         let lhs: f64 = ax.iter().zip(&r).map(|(a, b)| (a * b) as f64).sum();
         let rhs: f64 = x.iter().zip(&atr).map(|(a, b)| (a * b) as f64).sum();
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
+            "{lhs} vs {rhs}"
+        );
     }
 
     #[test]

@@ -2,3 +2,8 @@
 //! large images, classical baselines and the quality metrics that compare them.
 
 pub mod blur;
+pub mod cases;
+pub mod degrade;
+pub mod engine;
+pub mod methods;
+pub mod program;

@@ -1,0 +1,164 @@
+//! CPU twins of `shaders/restore.wgsl`: the element-wise and per-row steps of restoration.
+//! Tensors are batches of rows of `cols` values; see the shader's header for the formulas.
+
+/// How the decoder's output becomes a pixel mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeanKind {
+    /// Gaussian decoder: the output is the mean.
+    Identity,
+    /// Bernoulli decoder: the output is a logit.
+    Sigmoid,
+}
+
+impl MeanKind {
+    pub fn flag(self) -> u32 {
+        match self {
+            MeanKind::Identity => 0,
+            MeanKind::Sigmoid => 1,
+        }
+    }
+}
+
+/// The same overflow-free form as the shader's `sigmoid`.
+fn sigmoid(l: f32) -> f32 {
+    if l >= 0.0 {
+        1.0 / (1.0 + (-l).exp())
+    } else {
+        let e = l.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// mean[i] = sigmoid(out[i]) or out[i]
+pub fn decoder_mean(mean: &mut [f32], out: &[f32], n: usize, kind: MeanKind) {
+    for i in 0..n {
+        mean[i] = match kind {
+            MeanKind::Sigmoid => sigmoid(out[i]),
+            MeanKind::Identity => out[i],
+        };
+    }
+}
+
+/// resid[i] = w[i] (pred[i] - obs[i])
+pub fn fit_residual(resid: &mut [f32], pred: &[f32], obs: &[f32], w: &[f32], n: usize) {
+    for i in 0..n {
+        resid[i] = w[i] * (pred[i] - obs[i]);
+    }
+}
+
+/// dout[i] = back[i] * dmean/dout: mean (1 - mean) for a sigmoid, 1 otherwise.
+pub fn mean_backward(dout: &mut [f32], back: &[f32], mean: &[f32], n: usize, kind: MeanKind) {
+    for i in 0..n {
+        let m = mean[i];
+        dout[i] = back[i]
+            * match kind {
+                MeanKind::Sigmoid => m * (1.0 - m),
+                MeanKind::Identity => 1.0,
+            };
+    }
+}
+
+/// y[i] = a x[i] + b y[i]; b = 0 overwrites y whatever it held.
+pub fn axpy(y: &mut [f32], x: &[f32], a: f32, b: f32, n: usize) {
+    for i in 0..n {
+        let keep = if b == 0.0 { 0.0 } else { b * y[i] };
+        y[i] = a * x[i] + keep;
+    }
+}
+
+/// y[i] = w[i] x[i]
+pub fn mul(y: &mut [f32], x: &[f32], w: &[f32], n: usize) {
+    for i in 0..n {
+        y[i] = w[i] * x[i];
+    }
+}
+
+/// var[i] = a mean (1 - mean) + b (Bernoulli) or a + b (Gaussian: a constant variance).
+pub fn pixel_variance(var: &mut [f32], mean: &[f32], a: f32, b: f32, n: usize, kind: MeanKind) {
+    for i in 0..n {
+        let m = mean[i];
+        let shape = match kind {
+            MeanKind::Sigmoid => m * (1.0 - m),
+            MeanKind::Identity => 1.0,
+        };
+        var[i] = a * shape + b;
+    }
+}
+
+/// x[i] = (var w obs + mean) / (var w + 1): the posterior mean of a pixel with prior
+/// N(mean, var) observed with precision w (w = 0: unknown, the prior mean).
+pub fn blend(x: &mut [f32], obs: &[f32], w: &[f32], mean: &[f32], var: &[f32], n: usize) {
+    for i in 0..n {
+        let vw = var[i] * w[i];
+        x[i] = (vw * obs[i] + mean[i]) / (vw + 1.0);
+    }
+}
+
+/// x[i] = obs[i] where w[i] > 0, else mean[i]
+pub fn impute_fill(x: &mut [f32], obs: &[f32], w: &[f32], mean: &[f32], n: usize) {
+    for i in 0..n {
+        x[i] = if w[i] > 0.0 { obs[i] } else { mean[i] };
+    }
+}
+
+/// q[i] += p[i] / max(var[i], floor)
+pub fn add_precision(q: &mut [f32], p: &[f32], var: &[f32], floor: f32, n: usize) {
+    for i in 0..n {
+        q[i] += p[i] / var[i].max(floor);
+    }
+}
+
+/// out[r] = sum over c (ascending) of a[r, c] b[r, c]
+pub fn row_dot(out: &mut [f32], a: &[f32], b: &[f32], rows: usize, cols: usize) {
+    for r in 0..rows {
+        let mut acc = 0.0f32;
+        for c in r * cols..(r + 1) * cols {
+            acc += a[c] * b[c];
+        }
+        out[r] = acc;
+    }
+}
+
+/// Per row: alpha = rr / pq (0 where pq <= 0); u += alpha p; r -= alpha q.
+#[allow(clippy::too_many_arguments)]
+pub fn cg_step(
+    u: &mut [f32],
+    r: &mut [f32],
+    p: &[f32],
+    q: &[f32],
+    rr: &[f32],
+    pq: &[f32],
+    rows: usize,
+    cols: usize,
+) {
+    for i in 0..rows * cols {
+        let row = i / cols;
+        let alpha = if pq[row] > 0.0 {
+            rr[row] / pq[row]
+        } else {
+            0.0
+        };
+        u[i] += alpha * p[i];
+        r[i] -= alpha * q[i];
+    }
+}
+
+/// Per row: p = r + (rr_new / rr) p (beta 0 where rr <= 0).
+pub fn cg_direction(
+    p: &mut [f32],
+    r: &[f32],
+    rr_new: &[f32],
+    rr: &[f32],
+    rows: usize,
+    cols: usize,
+) {
+    for i in 0..rows * cols {
+        let row = i / cols;
+        let beta = if rr[row] > 0.0 {
+            rr_new[row] / rr[row]
+        } else {
+            0.0
+        };
+        p[i] = r[i] + beta * p[i];
+    }
+}

@@ -1,0 +1,325 @@
+//! Dispatch builders for `shaders/restore.wgsl`, mirroring `cpu::restore` call for call.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::cpu::restore::MeanKind;
+use crate::error::GpuError;
+use crate::gpu::buffers::View;
+use crate::gpu::kernels::Kernel;
+use crate::gpu::ops::{build, check_loops, grid_1d, Dispatch};
+use crate::gpu::GpuContext;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct RestoreParams {
+    n: u32,
+    cols: u32,
+    flag: u32,
+    pad0: u32,
+    a: f32,
+    b: f32,
+    pad1: f32,
+    pad2: f32,
+}
+
+fn params(n: usize, cols: usize, flag: u32, a: f32, b: f32) -> RestoreParams {
+    RestoreParams {
+        n: n as u32,
+        cols: cols as u32,
+        flag,
+        pad0: 0,
+        a,
+        b,
+        pad1: 0.0,
+        pad2: 0.0,
+    }
+}
+
+fn require(op: &'static str, views: &[(&View, &str)], n: usize) -> Result<(), GpuError> {
+    for (v, what) in views {
+        v.require(op, what, n as u64)?;
+    }
+    Ok(())
+}
+
+/// An element-wise kernel over `n` values: `reads` values per element read, one written.
+fn elementwise(
+    ctx: &GpuContext,
+    kernel: Kernel,
+    views: &[&View],
+    p: RestoreParams,
+    n: usize,
+    flops: f64,
+) -> Dispatch {
+    let bytes = 4.0 * views.len() as f64 * n as f64;
+    build(
+        ctx,
+        kernel,
+        views,
+        &p,
+        grid_1d(n as u64, 64),
+        flops * n as f64,
+        bytes,
+    )
+}
+
+pub fn decoder_mean(
+    ctx: &GpuContext,
+    mean: &View,
+    out: &View,
+    n: usize,
+    kind: MeanKind,
+) -> Result<Dispatch, GpuError> {
+    require("decoder_mean", &[(mean, "mean"), (out, "out")], n)?;
+    let p = params(n, 0, kind.flag(), 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::DecoderMean,
+        &[out, mean],
+        p,
+        n,
+        4.0,
+    ))
+}
+
+pub fn fit_residual(
+    ctx: &GpuContext,
+    resid: &View,
+    pred: &View,
+    obs: &View,
+    w: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    let views = [(resid, "resid"), (pred, "pred"), (obs, "obs"), (w, "w")];
+    require("fit_residual", &views, n)?;
+    let p = params(n, 0, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::FitResidual,
+        &[pred, obs, w, resid],
+        p,
+        n,
+        2.0,
+    ))
+}
+
+pub fn mean_backward(
+    ctx: &GpuContext,
+    dout: &View,
+    back: &View,
+    mean: &View,
+    n: usize,
+    kind: MeanKind,
+) -> Result<Dispatch, GpuError> {
+    require(
+        "mean_backward",
+        &[(dout, "dout"), (back, "back"), (mean, "mean")],
+        n,
+    )?;
+    let p = params(n, 0, kind.flag(), 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::MeanBackward,
+        &[back, mean, dout],
+        p,
+        n,
+        3.0,
+    ))
+}
+
+pub fn axpy(
+    ctx: &GpuContext,
+    y: &View,
+    x: &View,
+    a: f32,
+    b: f32,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    require("axpy", &[(y, "y"), (x, "x")], n)?;
+    Ok(elementwise(
+        ctx,
+        Kernel::Axpy,
+        &[x, y],
+        params(n, 0, 0, a, b),
+        n,
+        3.0,
+    ))
+}
+
+pub fn mul(ctx: &GpuContext, y: &View, x: &View, w: &View, n: usize) -> Result<Dispatch, GpuError> {
+    require("mul", &[(y, "y"), (x, "x"), (w, "w")], n)?;
+    Ok(elementwise(
+        ctx,
+        Kernel::Mul,
+        &[x, w, y],
+        params(n, 0, 0, 0.0, 0.0),
+        n,
+        1.0,
+    ))
+}
+
+pub fn pixel_variance(
+    ctx: &GpuContext,
+    var: &View,
+    mean: &View,
+    a: f32,
+    b: f32,
+    n: usize,
+    kind: MeanKind,
+) -> Result<Dispatch, GpuError> {
+    require("pixel_variance", &[(var, "var"), (mean, "mean")], n)?;
+    let p = params(n, 0, kind.flag(), a, b);
+    Ok(elementwise(
+        ctx,
+        Kernel::PixelVariance,
+        &[mean, var],
+        p,
+        n,
+        4.0,
+    ))
+}
+
+pub fn blend(
+    ctx: &GpuContext,
+    x: &View,
+    obs: &View,
+    w: &View,
+    mean: &View,
+    var: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    let views = [
+        (x, "x"),
+        (obs, "obs"),
+        (w, "w"),
+        (mean, "mean"),
+        (var, "var"),
+    ];
+    require("blend", &views, n)?;
+    let p = params(n, 0, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::Blend,
+        &[obs, w, mean, var, x],
+        p,
+        n,
+        5.0,
+    ))
+}
+
+pub fn impute_fill(
+    ctx: &GpuContext,
+    x: &View,
+    obs: &View,
+    w: &View,
+    mean: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    let views = [(x, "x"), (obs, "obs"), (w, "w"), (mean, "mean")];
+    require("impute_fill", &views, n)?;
+    let p = params(n, 0, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::ImputeFill,
+        &[obs, w, mean, x],
+        p,
+        n,
+        1.0,
+    ))
+}
+
+pub fn add_precision(
+    ctx: &GpuContext,
+    q: &View,
+    p: &View,
+    var: &View,
+    floor: f32,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    require("add_precision", &[(q, "q"), (p, "p"), (var, "var")], n)?;
+    let u = params(n, 0, 0, floor, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::AddPrecision,
+        &[p, var, q],
+        u,
+        n,
+        3.0,
+    ))
+}
+
+pub fn row_dot(
+    ctx: &GpuContext,
+    out: &View,
+    a: &View,
+    b: &View,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "row_dot";
+    require(OP, &[(a, "a"), (b, "b")], rows * cols)?;
+    out.require(OP, "out", rows as u64)?;
+    check_loops(OP, cols, "restore in smaller windows")?;
+    let n = rows * cols;
+    Ok(build(
+        ctx,
+        Kernel::RowDot,
+        &[a, b, out],
+        &params(rows, cols, 0, 0.0, 0.0),
+        grid_1d(rows as u64, 64),
+        2.0 * n as f64,
+        8.0 * n as f64,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn cg_step(
+    ctx: &GpuContext,
+    u: &View,
+    r: &View,
+    p: &View,
+    q: &View,
+    rr: &View,
+    pq: &View,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "cg_step";
+    let n = rows * cols;
+    require(OP, &[(u, "u"), (r, "r"), (p, "p"), (q, "q")], n)?;
+    require(OP, &[(rr, "rr"), (pq, "pq")], rows)?;
+    let par = params(n, cols, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::CgStep,
+        &[p, q, rr, pq, u, r],
+        par,
+        n,
+        5.0,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn cg_direction(
+    ctx: &GpuContext,
+    p: &View,
+    r: &View,
+    rr_new: &View,
+    rr: &View,
+    rows: usize,
+    cols: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "cg_direction";
+    let n = rows * cols;
+    require(OP, &[(p, "p"), (r, "r")], n)?;
+    require(OP, &[(rr_new, "rr_new"), (rr, "rr")], rows)?;
+    let par = params(n, cols, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::CgDirection,
+        &[r, rr_new, rr, p],
+        par,
+        n,
+        3.0,
+    ))
+}

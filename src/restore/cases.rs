@@ -1,0 +1,94 @@
+//! The degradations `eval-restore` scores, by name: the digit benchmark (noise levels,
+//! missing pixels, holes, blur plus noise, Poisson, salt-and-pepper).
+
+use crate::restore::blur::Psf;
+use crate::restore::degrade::{Degradation, Mask, Noise};
+
+/// The families the classical baselines are chosen by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Noise,
+    Mask,
+    Blur,
+    Impulse,
+}
+
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub family: Family,
+    pub degradation: Degradation,
+}
+
+fn case(name: &str, family: Family, blur: Option<Psf>, noise: Noise, mask: Mask) -> Case {
+    Case {
+        name: name.to_string(),
+        family,
+        degradation: Degradation { blur, noise, mask },
+    }
+}
+
+/// The cases for `height` x `width` images (holes are placed relative to the size).
+pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
+    let gauss = |s: f32| Psf::gaussian(s, 13).expect("a valid sigma");
+    let (h2, w2) = (height / 2, width / 2);
+    let mut cases: Vec<Case> = [0.1f32, 0.2, 0.3, 0.5]
+        .iter()
+        .map(|&s| {
+            case(
+                &format!("noise {s}"),
+                Family::Noise,
+                None,
+                Noise::Gaussian(s),
+                Mask::None,
+            )
+        })
+        .collect();
+    for f in [0.5f32, 0.8] {
+        cases.push(case(
+            &format!("missing {}%", (f * 100.0).round()),
+            Family::Mask,
+            None,
+            Noise::None,
+            Mask::Random(f),
+        ));
+    }
+    cases.push(case(
+        &format!("centre hole {h2}x{w2}"),
+        Family::Mask,
+        None,
+        Noise::None,
+        Mask::Rect([width / 4, height / 4, w2, h2]),
+    ));
+    cases.push(case(
+        "bottom half",
+        Family::Mask,
+        None,
+        Noise::None,
+        Mask::Rect([0, height - h2, width, h2]),
+    ));
+    for s in [1.0f32, 2.0] {
+        cases.push(case(
+            &format!("blur {s} + noise 0.01"),
+            Family::Blur,
+            Some(gauss(s)),
+            Noise::Gaussian(0.01),
+            Mask::None,
+        ));
+    }
+    cases.push(case(
+        "poisson peak 10",
+        Family::Noise,
+        None,
+        Noise::Poisson(10.0),
+        Mask::None,
+    ));
+    cases.push(case(
+        "salt-pepper 10%",
+        Family::Impulse,
+        None,
+        Noise::SaltPepper(0.1),
+        Mask::None,
+    ));
+    cases
+}

@@ -1,0 +1,223 @@
+//! The restoration methods, written once over an [`Engine`] (GPU in use, CPU in tests): every
+//! numerical step is a program of `restore::program`; the host writes the observations,
+//! replays programs and reads the result once at the end.
+
+use crate::cpu::ops::AdamHyper;
+use crate::error::GpuError;
+use crate::restore::blur::Psf;
+use crate::restore::engine::Engine;
+use crate::restore::program::{Operator, PixelVariance};
+
+/// What a restoration computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Encode the observation (unknown pixels filled), decode the mean.
+    Project,
+    /// Iterative imputation: refill unknown pixels from the reconstruction and re-encode.
+    Impute,
+    /// The latent code maximising the posterior under the known operator; its decoded mean.
+    Map,
+    /// The MAP code, then per pixel the posterior mean of x given the observation and the
+    /// decoder's mean and uncertainty (the default).
+    Posterior,
+}
+
+impl Method {
+    pub const ALL: [Method; 4] = [
+        Method::Project,
+        Method::Impute,
+        Method::Map,
+        Method::Posterior,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Project => "project",
+            Method::Impute => "impute",
+            Method::Map => "map",
+            Method::Posterior => "posterior",
+        }
+    }
+}
+
+/// The knobs of the methods; `Default` gives what the README documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Adam steps on z, and their learning rate.
+    pub map_steps: usize,
+    pub map_lr: f32,
+    /// The model's own error as a noise level: the latent fit weighs a pixel by
+    /// 1 / (sigma^2 + model_sigma^2), since no code reproduces an image exactly.
+    pub model_sigma: f32,
+    pub impute_steps: usize,
+    pub cg_iters: usize,
+    pub var: PixelVariance,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            map_steps: 150,
+            map_lr: 0.05,
+            model_sigma: 0.1,
+            impute_steps: 20,
+            cg_iters: 40,
+            var: PixelVariance {
+                scale: 1.0,
+                floor: 1e-6,
+            },
+        }
+    }
+}
+
+/// Observations of a batch of `rows` images of the model's size: values `obs`, precisions
+/// `w` (0 = unknown) and the blur, if any.
+pub struct Observations<'a> {
+    pub obs: &'a [f32],
+    pub w: &'a [f32],
+    pub psf: Option<&'a Psf>,
+}
+
+/// The starting image: the observation where known, elsewhere the mean of the image's known
+/// values (0.5 when none is known).
+fn initial_fill(obs: &[f32], w: &[f32], d: usize) -> Vec<f32> {
+    obs.chunks(d)
+        .zip(w.chunks(d))
+        .flat_map(|(o, w)| {
+            let known: Vec<f32> = o
+                .iter()
+                .zip(w)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(&v, _)| v)
+                .collect();
+            let fill = if known.is_empty() {
+                0.5
+            } else {
+                known.iter().sum::<f32>() / known.len() as f32
+            };
+            o.iter()
+                .zip(w)
+                .map(move |(&v, &w)| if w > 0.0 { v } else { fill })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Restores one batch with each of `methods` (the MAP code is found once and shared by `Map`
+/// and `Posterior`); returns one image batch per method, in order.
+pub fn restore_batch(
+    engine: &mut dyn Engine,
+    methods: &[Method],
+    settings: &Settings,
+    o: &Observations,
+) -> Result<Vec<Vec<f32>>, GpuError> {
+    let model = engine.model().clone();
+    let d = model.cfg.input_dim();
+    let rows = o.obs.len() / d;
+    assert!(
+        rows >= 1 && rows <= engine.rows() && o.obs.len() == rows * d && o.w.len() == o.obs.len(),
+        "a batch of whole images within the engine's rows"
+    );
+    let r = &model.acts.restore;
+    let a = &model.acts;
+    let op = match o.psf {
+        Some(psf) => {
+            engine.write(r.psf, &psf.weights)?;
+            Operator::blur(psf)
+        }
+        None => Operator::IDENTITY,
+    };
+    engine.write(r.obs, o.obs)?;
+    engine.write(r.w, o.w)?;
+    let start = initial_fill(o.obs, o.w, d);
+    let mut out = Vec::new();
+    let mut map_done = false;
+    for &method in methods {
+        match method {
+            Method::Project | Method::Impute => {
+                engine.write(a.x, &start)?;
+                engine.run(&model.project(rows), 1, 0)?;
+                if method == Method::Project {
+                    out.push(engine.read(r.mean, rows * d)?);
+                    continue;
+                }
+                engine.run(&model.impute_step(rows), settings.impute_steps, 0)?;
+                engine.run(&[model.impute_fill(rows)], 1, 0)?;
+                out.push(engine.read(a.x, rows * d)?);
+            }
+            Method::Map | Method::Posterior => {
+                if !map_done {
+                    find_map(engine, settings, o, op, &start, rows)?;
+                    map_done = true;
+                }
+                if method == Method::Map {
+                    engine.run(&model.decode_mean(rows), 1, 0)?;
+                    out.push(engine.read(r.mean, rows * d)?);
+                } else {
+                    engine.write(r.w, o.w)?;
+                    let program = model.posterior_mean(rows, op, settings.var, settings.cg_iters);
+                    engine.run(&program, 1, 0)?;
+                    out.push(engine.read(a.x, rows * d)?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Leaves the MAP code in z: starts from the encoder's mean of `start`, then Adam on the
+/// negative log posterior with the fit's precisions softened by the model's own error.
+fn find_map(
+    engine: &mut dyn Engine,
+    settings: &Settings,
+    o: &Observations,
+    op: Operator,
+    start: &[f32],
+    rows: usize,
+) -> Result<(), GpuError> {
+    let model = engine.model().clone();
+    let r = &model.acts.restore;
+    let l = model.cfg.latent;
+    let s2 = settings.model_sigma * settings.model_sigma;
+    let soft: Vec<f32> =
+        o.w.iter()
+            .map(|&w| if w > 0.0 { 1.0 / (1.0 / w + s2) } else { 0.0 })
+            .collect();
+    engine.write(r.w, &soft)?;
+    engine.write(model.acts.x, start)?;
+    engine.write(r.z_m, &vec![0.0; rows * l])?;
+    engine.write(r.z_v, &vec![0.0; rows * l])?;
+    engine.run(&model.encode_to_latent(rows), 1, 0)?;
+    let hp = AdamHyper {
+        lr: settings.map_lr,
+        ..AdamHyper::default()
+    };
+    engine.run(&model.map_step(rows, op, &hp), settings.map_steps, 0)
+}
+
+/// Restores any number of model-sized observations in batches of the engine's rows; returns
+/// per method the restored images, in order. `on_batch` is told how many are done.
+pub fn restore_many(
+    engine: &mut dyn Engine,
+    methods: &[Method],
+    settings: &Settings,
+    obs: &[f32],
+    w: &[f32],
+    psf: Option<&Psf>,
+    mut on_batch: impl FnMut(usize),
+) -> Result<Vec<Vec<f32>>, GpuError> {
+    let d = engine.model().cfg.input_dim();
+    let chunk = engine.rows() * d;
+    let mut out = vec![Vec::with_capacity(obs.len()); methods.len()];
+    for (o, w) in obs.chunks(chunk).zip(w.chunks(chunk)) {
+        let batch = Observations { obs: o, w, psf };
+        for (all, part) in out
+            .iter_mut()
+            .zip(restore_batch(engine, methods, settings, &batch)?)
+        {
+            all.extend(part);
+        }
+        on_batch(o.len() / d);
+    }
+    Ok(out)
+}
