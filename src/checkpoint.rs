@@ -180,6 +180,10 @@ pub struct CheckpointMeta {
     pub format_version: u32,
     /// [`NORMALISATION`].
     pub normalisation: String,
+    /// The decoder's pixel variance scale fitted on clean reconstructions at the end of
+    /// training (restoration's default `--var-scale`); absent in older checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_var_scale: Option<f32>,
 }
 
 impl CheckpointMeta {
@@ -192,6 +196,7 @@ impl CheckpointMeta {
             seed,
             format_version: FORMAT_VERSION,
             normalisation: NORMALISATION.to_string(),
+            pixel_var_scale: None,
         }
     }
 }

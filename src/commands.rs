@@ -131,6 +131,16 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             r.epoch, r.train_loss, r.test.total, r.test.recon, r.test.kl, r.samples_per_sec, r.seconds
         );
     })?;
+    if tc.out.exists() {
+        let c = crate::restore::evaluate::calibrate_checkpoint(
+            ctx,
+            &tc.out,
+            tc.data.as_deref(),
+            tc.patch.is_some(),
+            tc.seed,
+        )?;
+        println!("pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)");
+    }
     let (csv, png) = train::curve_paths(&tc.out);
     if let Some(last) = reports.last() {
         println!(

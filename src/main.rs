@@ -22,12 +22,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let wanted = cli.gpu.adapter.as_deref();
-    if let Command::Info = cli.command {
-        return Ok(wgvae::info::run(wanted)?);
+    match cli.command {
+        Command::Info => return Ok(wgvae::info::run(wanted)?),
+        // degrading runs on the CPU: no device needed
+        Command::Degrade(a) => return wgvae::restore::commands::degrade(a),
+        _ => {}
     }
     let ctx = GpuContext::new(wanted)?;
     match cli.command {
-        Command::Info => unreachable!("handled above"),
+        Command::Info | Command::Degrade(_) => unreachable!("handled above"),
+        Command::Restore(a) => wgvae::restore::commands::restore(&ctx, a),
+        Command::EvalRestore(a) => wgvae::restore::scoreboard::eval_restore(&ctx, a),
         Command::Train(a) => commands::train(&ctx, a),
         Command::Eval(a) => commands::eval(&ctx, a),
         Command::Sample(a) => commands::sample(&ctx, a),

@@ -121,6 +121,15 @@ impl Degradation {
         })
     }
 
+    /// The missing pixels a restoration is told about: a rectangle or a mask image (a random
+    /// mask exists only where it was drawn; `restore` reads it back as a mask image).
+    pub fn known_missing(&self, height: usize, width: usize) -> Result<Vec<bool>, String> {
+        if let Mask::Random(_) = self.mask {
+            return Err("random missing pixels must be given as a mask image".into());
+        }
+        self.missing(height, width, &mut StdRng::seed_from_u64(0))
+    }
+
     /// The degraded picture and its missing pixels (per pixel position, row-major).
     pub fn apply(&self, clean: &Picture, seed: u64) -> Result<(Picture, Vec<bool>), String> {
         self.validate()?;
@@ -155,17 +164,16 @@ impl Degradation {
 
     /// Restoration's per-value precision for an observation `y` degraded this way, with
     /// `missing` pixels: 0 where unknown (missing, or a detected impulse), else 1 / sigma^2
-    /// with sigma the stated noise (Poisson: the shot noise's local sigma, from y itself).
+    /// with sigma the stated noise (Poisson: the shot noise's sigma at the 3 x 3 mean of y).
     pub fn precision(&self, y: &Picture, missing: &[bool]) -> Vec<f32> {
         let (h, w) = (y.height, y.width);
         let quiet = 1.0 / (QUIET_SIGMA * QUIET_SIGMA);
         let mut prec: Vec<f32> = match self.noise {
             Noise::None => vec![quiet; y.data.len()],
             Noise::Gaussian(s) => vec![1.0 / (s * s).max(QUIET_SIGMA * QUIET_SIGMA); y.data.len()],
-            Noise::Poisson(peak) => y
-                .data
-                .iter()
-                .map(|&v| peak / (v.max(0.0) + 1.0 / peak))
+            Noise::Poisson(peak) => (0..y.channels)
+                .flat_map(|c| local_mean(y.plane(c), h, w))
+                .map(|v| peak / (v.max(0.0) + 1.0 / peak))
                 .collect(),
             Noise::SaltPepper(_) => {
                 let mut p = vec![quiet; y.data.len()];
@@ -189,6 +197,24 @@ impl Degradation {
         }
         prec
     }
+}
+
+/// The 3 x 3 mean around each value (over the neighbours inside the image): a steadier
+/// estimate of the clean value than the noisy one, for the shot noise's variance.
+fn local_mean(plane: &[f32], h: usize, w: usize) -> Vec<f32> {
+    (0..h * w)
+        .map(|i| {
+            let (y, x) = (i / w, i % w);
+            let (mut sum, mut n) = (0.0, 0.0);
+            for yy in y.saturating_sub(1)..(y + 2).min(h) {
+                for xx in x.saturating_sub(1)..(x + 2).min(w) {
+                    sum += plane[yy * w + xx];
+                    n += 1.0;
+                }
+            }
+            sum / n
+        })
+        .collect()
 }
 
 /// Values that look like impulses: exactly 0 or 1 (as 8-bit files store salt and pepper) and

@@ -7,3 +7,8 @@ pub mod degrade;
 pub mod engine;
 pub mod methods;
 pub mod program;
+pub mod evaluate;
+pub mod tiles;
+pub mod commands;
+pub mod scoreboard;
+pub mod baselines;

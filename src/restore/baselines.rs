@@ -1,0 +1,82 @@
+//! The classical baselines of `eval-restore`: every baseline that applies to a case, its
+//! parameter chosen by mean PSNR on the validation images, then run on the scored ones.
+//! Images are restored plane by plane, on both cores.
+
+use crate::picture::Picture;
+use crate::restore::cases::{Case, Family};
+use crate::restore::classical::{Baseline, DegradationKind};
+use crate::restore::evaluate::Degraded;
+use crate::restore::metrics::psnr;
+
+fn kind(f: Family) -> DegradationKind {
+    match f {
+        Family::Noise => DegradationKind::Noise,
+        Family::Mask => DegradationKind::Mask,
+        Family::Blur => DegradationKind::Blur,
+        Family::Impulse => DegradationKind::Impulse,
+    }
+}
+
+/// `b` with `param` on every picture of `set`.
+fn run_one(b: Baseline, param: f32, case: &Case, set: &Degraded) -> Result<Vec<Picture>, String> {
+    let psf = case.degradation.blur.as_ref();
+    let restore = |(i, y): (usize, &Picture)| -> Result<Picture, String> {
+        let n = y.height * y.width;
+        let d = y.data.len();
+        let w = &set.w[i * d..(i + 1) * d];
+        let mut data = Vec::with_capacity(d);
+        for c in 0..y.channels {
+            let known: Vec<bool> = w[c * n..(c + 1) * n].iter().map(|&v| v > 0.0).collect();
+            data.extend(b.run(param, y.plane(c), Some(&known), psf, y.height, y.width)?);
+        }
+        Ok(Picture::new(y.channels, y.height, y.width, data))
+    };
+    let pics: Vec<(usize, &Picture)> = set.pictures.iter().enumerate().collect();
+    let half = pics.len().div_ceil(2).max(1);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = pics
+            .chunks(half)
+            .map(|part| s.spawn(move || part.iter().map(|&p| restore(p)).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().expect("a baseline thread panicked"))
+            .collect()
+    })
+}
+
+fn mean_psnr(clean: &[Picture], restored: &[Picture]) -> f64 {
+    clean
+        .iter()
+        .zip(restored)
+        .map(|(c, r)| psnr(&c.data, &r.data))
+        .sum::<f64>()
+        / clean.len() as f64
+}
+
+/// Per applicable baseline: its name, the parameter chosen on `val`, and its restorations of
+/// `scored`.
+pub fn run(
+    case: &Case,
+    val_clean: &[Picture],
+    val: &Degraded,
+    scored: &Degraded,
+) -> Result<Vec<(String, f32, Vec<Picture>)>, String> {
+    let mut out = Vec::new();
+    for b in Baseline::ALL {
+        if !b.applies_to(kind(case.family)) {
+            continue;
+        }
+        let mut best = (f64::NEG_INFINITY, b.params()[0]);
+        if b.params().len() > 1 {
+            for &p in b.params() {
+                let score = mean_psnr(val_clean, &run_one(b, p, case, val)?);
+                if score > best.0 {
+                    best = (score, p);
+                }
+            }
+        }
+        out.push((b.name().to_string(), best.1, run_one(b, best.1, case, scored)?));
+    }
+    Ok(out)
+}

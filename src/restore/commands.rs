@@ -1,0 +1,305 @@
+//! The handlers of `degrade`, `restore` and `eval-restore`: flags become a [`Degradation`],
+//! images become windows, windows go through the methods on the GPU.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::checkpoint;
+use crate::cli::{DamageArgs, DegradeArgs, MethodArg, MethodArgs, RestoreArgs};
+use crate::data::images::image_files;
+use crate::gpu::GpuContext;
+use crate::model::Model;
+use crate::picture::Picture;
+use crate::progress;
+use crate::restore::blur::Psf;
+use crate::restore::degrade::{Degradation, Mask, Noise};
+use crate::restore::engine::GpuEngine;
+use crate::restore::methods::{restore_many, Method, Settings};
+use crate::restore::program::PixelVariance;
+use crate::restore::tiles::Plan;
+
+/// Where the committed default prior lives, relative to the repository root.
+pub const DEFAULT_MODEL: &str = "models/mnist-mlp.safetensors";
+
+/// The variance scale used when neither the flag nor the checkpoint gives one: the decoder's
+/// own Bernoulli variance mean (1 - mean), unscaled.
+const FALLBACK_VAR_SCALE: f32 = 1.0;
+
+/// The degradation the flags describe, for an image of `height` x `width`; `missing` adds a
+/// random fraction (degrade only).
+pub fn damage(
+    d: &DamageArgs,
+    missing: Option<f32>,
+    height: usize,
+    width: usize,
+) -> Result<Degradation> {
+    let noises: Vec<Noise> = [
+        d.noise_sigma.map(Noise::Gaussian),
+        d.poisson_peak.map(Noise::Poisson),
+        d.salt_pepper.map(Noise::SaltPepper),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if noises.len() > 1 {
+        bail!("give at most one of --noise-sigma, --poisson-peak and --salt-pepper");
+    }
+    let mut masks = Vec::new();
+    if let Some(path) = &d.mask {
+        masks.push(Mask::Pixels(read_mask(path, height, width)?));
+    }
+    if let Some(r) = d.mask_rect {
+        if r[0] >= width || r[1] >= height {
+            bail!(
+                "--mask-rect {},{},{},{} starts outside the {height}x{width} image",
+                r[0],
+                r[1],
+                r[2],
+                r[3]
+            );
+        }
+        masks.push(Mask::Rect(r));
+    }
+    if let Some(f) = missing {
+        masks.push(Mask::Random(f));
+    }
+    if masks.len() > 1 {
+        bail!("give at most one of --mask, --mask-rect and --missing");
+    }
+    let blurs: Vec<Psf> = [
+        d.blur_sigma.map(|s| Psf::gaussian(s, d.blur_size)),
+        d.box_blur.map(Psf::boxed),
+        d.motion_blur.map(|(l, a)| Psf::motion(l, a)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Result<_, String>>()
+    .map_err(anyhow::Error::msg)?;
+    if blurs.len() > 1 {
+        bail!("give at most one of --blur-sigma, --box-blur and --motion-blur");
+    }
+    let deg = Degradation {
+        blur: blurs.into_iter().next(),
+        noise: noises.into_iter().next().unwrap_or(Noise::None),
+        mask: masks.into_iter().next().unwrap_or(Mask::None),
+    };
+    deg.validate().map_err(anyhow::Error::msg)?;
+    Ok(deg)
+}
+
+/// A mask image as missing flags: white (>= 128 of 255 in luma) = missing.
+fn read_mask(path: &Path, height: usize, width: usize) -> Result<Vec<bool>> {
+    let m = Picture::read(path)?;
+    if (m.height, m.width) != (height, width) {
+        bail!(
+            "{}: the mask is {}x{} but the image is {height}x{width}",
+            path.display(),
+            m.height,
+            m.width
+        );
+    }
+    let n = height * width;
+    Ok((0..n)
+        .map(|i| {
+            let v: f32 = (0..m.channels).map(|c| m.data[c * n + i]).sum::<f32>() / m.channels as f32;
+            v >= 127.5 / 255.0
+        })
+        .collect())
+}
+
+/// Fails when `output` is the same file as one of `inputs` (it would be overwritten).
+fn refuse_same_file(inputs: &[PathBuf], output: &Path) -> Result<()> {
+    let out = std::fs::canonicalize(output).ok();
+    for i in inputs {
+        if out.is_some() && std::fs::canonicalize(i).ok() == out {
+            bail!(
+                "{}: the output is the input; write somewhere else",
+                output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn degrade(a: DegradeArgs) -> Result<()> {
+    refuse_same_file(std::slice::from_ref(&a.input), &a.output)?;
+    let clean = Picture::read(&a.input)?;
+    let deg = damage(&a.damage, a.missing, clean.height, clean.width)?;
+    let (y, missing) = deg.apply(&clean, a.seed).map_err(anyhow::Error::msg)?;
+    if let Some(m) = &a.mask_out {
+        let data = missing.iter().map(|&m| if m { 1.0 } else { 0.0 }).collect();
+        Picture::new(1, clean.height, clean.width, data).write(m)?;
+    }
+    y.write(&a.output)?;
+    eprintln!("wrote {}", a.output.display());
+    Ok(())
+}
+
+/// The model and its parameters from `--model` or the committed default.
+pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::CheckpointMeta, Vec<f32>)> {
+    let path = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+    if !path.exists() {
+        bail!(
+            "{}: no such checkpoint (train one with `wgvae train`, or pass --model)",
+            path.display()
+        );
+    }
+    let (meta, params) = checkpoint::load_model(&path, None)?;
+    Ok((path, meta, params))
+}
+
+/// The methods' settings from the flags, the variance scale from the checkpoint when the flag
+/// leaves it out.
+pub fn settings(k: &MethodArgs, meta: &checkpoint::CheckpointMeta, params: &[f32], model: &Model) -> Result<Settings> {
+    if k.steps == 0 || k.batch == 0 {
+        bail!("--steps and --batch must be at least 1");
+    }
+    for (v, name) in [(k.step_lr, "--step-lr"), (k.model_sigma, "--model-sigma")] {
+        if !(v.is_finite() && v > 0.0) {
+            bail!("{name} must be a positive number, not {v}");
+        }
+    }
+    let scale = match k.var_scale {
+        Some(s) if !(s.is_finite() && s > 0.0) => bail!("--var-scale must be positive, not {s}"),
+        Some(s) => s,
+        None => meta.pixel_var_scale.unwrap_or(FALLBACK_VAR_SCALE),
+    };
+    // a Gaussian decoder's variance is its own exp(logvar_x), scaled
+    let scale = match model.layout.get("logvar_x") {
+        Some(t) => scale * params[t.offset].exp(),
+        None => scale,
+    };
+    Ok(Settings {
+        map_steps: k.steps,
+        map_lr: k.step_lr,
+        model_sigma: k.model_sigma,
+        var: PixelVariance {
+            scale,
+            floor: 1e-6,
+        },
+        ..Settings::default()
+    })
+}
+
+fn method(m: MethodArg) -> Method {
+    match m {
+        MethodArg::Posterior => Method::Posterior,
+        MethodArg::Map => Method::Map,
+        MethodArg::Impute => Method::Impute,
+        MethodArg::Project => Method::Project,
+    }
+}
+
+/// The input files and where each restored image goes.
+fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let folder_in = inputs.len() == 1 && inputs[0].is_dir();
+    let files = if folder_in {
+        let files = image_files(&inputs[0])?;
+        if files.is_empty() {
+            bail!("{}: no PNG or JPEG images", inputs[0].display());
+        }
+        files
+    } else {
+        inputs.to_vec()
+    };
+    if !folder_in && files.len() == 1 {
+        if output.is_dir() {
+            bail!("{}: is a folder; name the output file", output.display());
+        }
+        return Ok(vec![(files[0].clone(), output.to_path_buf())]);
+    }
+    std::fs::create_dir_all(output)
+        .with_context(|| format!("cannot create the output folder {}", output.display()))?;
+    let pairs: Vec<(PathBuf, PathBuf)> = files
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap_or_default();
+            (f.clone(), output.join(name))
+        })
+        .collect();
+    let mut names: Vec<_> = pairs.iter().map(|(_, o)| o.clone()).collect();
+    names.sort();
+    names.dedup();
+    if names.len() != pairs.len() {
+        bail!("two inputs have the same file name; their outputs would collide");
+    }
+    Ok(pairs)
+}
+
+pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
+    let d = &a.damage;
+    let told = d.noise_sigma.is_some()
+        || d.poisson_peak.is_some()
+        || d.salt_pepper.is_some()
+        || d.mask.is_some()
+        || d.mask_rect.is_some()
+        || d.blur_sigma.is_some()
+        || d.box_blur.is_some()
+        || d.motion_blur.is_some();
+    if !told {
+        bail!("say what damage to undo: --noise-sigma, --poisson-peak, --salt-pepper, --mask, --mask-rect, --blur-sigma, --box-blur or --motion-blur");
+    }
+    let pairs = input_output_pairs(&a.input, &a.output)?;
+    for (i, o) in &pairs {
+        refuse_same_file(std::slice::from_ref(i), o)?;
+    }
+    let (path, meta, params) = load_prior(a.model.as_deref())?;
+    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let settings = settings(&a.knobs, &meta, &params, &model)?;
+    let cfg = &model.cfg;
+    let method = method(a.method);
+    // every image read and cut before any GPU work, so a bad file fails early
+    let mut plans = Vec::with_capacity(pairs.len());
+    let (mut obs, mut w) = (Vec::new(), Vec::new());
+    let mut psf = None;
+    for (input, _) in &pairs {
+        let y = Picture::read(input)?;
+        let deg = damage(&a.damage, None, y.height, y.width)
+            .with_context(|| format!("{}", input.display()))?;
+        let missing = deg
+            .known_missing(y.height, y.width)
+            .map_err(anyhow::Error::msg)?;
+        let prec = deg.precision(&y, &missing);
+        let plan = Plan::new(&y, &prec, cfg.channels, cfg.height, cfg.width)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        let (o, p) = plan.cut();
+        obs.extend(o);
+        w.extend(p);
+        psf = deg.blur.clone();
+        plans.push(plan);
+    }
+    let windows: usize = plans.iter().map(Plan::window_count).sum();
+    let rows = a.knobs.batch.min(windows);
+    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
+    eprintln!(
+        "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
+        pairs.len(),
+        cfg.height,
+        cfg.width,
+        path.display(),
+        method.name(),
+        ctx.info.name
+    );
+    let bar = progress::bar(windows as u64, "windows");
+    let restored = restore_many(
+        &mut engine,
+        &[method],
+        &settings,
+        &obs,
+        &w,
+        psf.as_ref(),
+        |n| bar.inc(n as u64),
+    )?
+    .remove(0);
+    bar.finish_and_clear();
+    let per = cfg.input_dim();
+    let mut at = 0;
+    for (plan, (_, output)) in plans.iter().zip(&pairs) {
+        let n = plan.window_count() * per;
+        plan.stitch(&restored[at..at + n]).write(output)?;
+        at += n;
+        eprintln!("wrote {}", output.display());
+    }
+    Ok(())
+}

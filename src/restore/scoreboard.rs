@@ -1,0 +1,245 @@
+//! `wgvae eval-restore`: the table of PSNR and SSIM per degradation and method (text and CSV)
+//! and a strip of examples, written into one folder.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use crate::atomic_file;
+use crate::cli::EvalRestoreArgs;
+use crate::data::{load_split, Split};
+use crate::gpu::GpuContext;
+use crate::model::Model;
+use crate::picture::{write_image, Picture};
+use crate::plot::image_grid;
+use crate::progress;
+use crate::restore::baselines;
+use crate::restore::cases::{standard_cases, Case, Family};
+use crate::restore::commands::{load_prior, settings};
+use crate::restore::engine::GpuEngine;
+use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
+use crate::restore::methods::Method;
+use crate::restore::metrics::{psnr, ssim};
+
+/// Validation images are degraded with seeds this far from the scored ones.
+const VAL_SEED_OFFSET: u64 = 1_000_000;
+
+/// One cell of the table: the mean scores of one method on one case.
+#[derive(Clone, Debug)]
+pub struct Score {
+    pub case: String,
+    pub method: String,
+    pub psnr: f64,
+    pub ssim: f64,
+    /// The tuned parameter, for baselines.
+    pub param: Option<f32>,
+}
+
+fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
+    let n = clean.len() as f64;
+    let (mut p, mut s) = (0.0, 0.0);
+    for (c, r) in clean.iter().zip(restored) {
+        p += psnr(&c.data, &r.data);
+        s += (0..c.channels)
+            .map(|k| ssim(c.plane(k), r.plane(k), c.height, c.width))
+            .sum::<f64>()
+            / c.channels as f64;
+    }
+    (p / n, s / n)
+}
+
+/// The VAE methods that apply to a family: imputation only where pixels are unknown.
+fn vae_methods(family: Family) -> Vec<Method> {
+    match family {
+        Family::Mask | Family::Impulse => Method::ALL.to_vec(),
+        Family::Noise | Family::Blur => vec![Method::Project, Method::Map, Method::Posterior],
+    }
+}
+
+pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
+    if a.n == 0 || a.val == 0 {
+        bail!("--n and --val must be at least 1");
+    }
+    let (path, meta, params) = load_prior(a.model.as_deref())?;
+    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let cfg = model.cfg.clone();
+    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
+    let data = load_split(a.data.as_deref(), Split::Test, cfg.height, cfg.width, cfg.channels)?;
+    if a.skip + a.n + a.val > data.count {
+        bail!(
+            "--skip {} plus --n {} plus --val {} is more than the {} test images",
+            a.skip,
+            a.n,
+            a.val,
+            data.count
+        );
+    }
+    let picture = |i: usize| {
+        let px = data.image(i).iter().map(|&v| v as f32 / 255.0).collect();
+        Picture::new(cfg.channels, cfg.height, cfg.width, px)
+    };
+    let scored: Vec<Picture> = (a.skip..a.skip + a.n).map(picture).collect();
+    let val: Vec<Picture> = (data.count - a.val..data.count).map(picture).collect();
+    let mut engine = GpuEngine::new(ctx, &model, &params, a.knobs.batch.min(a.n.max(a.val)))?;
+    if a.knobs.var_scale.is_none() {
+        let c = fit_var_scale(&mut engine, &val)?;
+        settings.var.scale = c;
+        eprintln!("decoder variance scale fitted on {} validation images: {c:.4}", a.val);
+    }
+    let cases: Vec<Case> = standard_cases(cfg.height, cfg.width)
+        .into_iter()
+        .filter(|c| a.cases.is_empty() || a.cases.iter().any(|f| c.name.contains(f.as_str())))
+        .collect();
+    if cases.is_empty() {
+        bail!("no case matches --cases {:?}", a.cases);
+    }
+    eprintln!(
+        "scoring {} case(s) on {} images ({} validation) with {} on {}",
+        cases.len(),
+        a.n,
+        a.val,
+        path.display(),
+        ctx.info.name
+    );
+    std::fs::create_dir_all(&a.out)?;
+    let mut scores = Vec::new();
+    let mut strip: Vec<Vec<Picture>> = Vec::new();
+    let mut columns: Vec<String> = vec!["clean".into(), "degraded".into()];
+    for case in &cases {
+        let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
+        let (p, s) = mean_scores(&scored, &set.pictures);
+        scores.push(Score {
+            case: case.name.clone(),
+            method: "degraded".into(),
+            psnr: p,
+            ssim: s,
+            param: None,
+        });
+        let methods = vae_methods(case.family);
+        let bar = progress::bar(a.n as u64, &case.name);
+        let restored = restore_set(&mut engine, &methods, &settings, case, &set, |n| {
+            bar.inc(n as u64)
+        })?;
+        bar.finish_and_clear();
+        let mut row = vec![scored[0].clone(), set.pictures[0].clone()];
+        for (m, images) in methods.iter().zip(&restored) {
+            let (p, s) = mean_scores(&scored, images);
+            scores.push(Score {
+                case: case.name.clone(),
+                method: m.name().into(),
+                psnr: p,
+                ssim: s,
+                param: None,
+            });
+            row.push(images[0].clone());
+        }
+        if !a.no_baselines {
+            let val_set = degrade_all(case, &val, a.seed.wrapping_add(VAL_SEED_OFFSET))
+                .map_err(anyhow::Error::msg)?;
+            let runs = baselines::run(case, &val, &val_set, &set).map_err(anyhow::Error::msg)?;
+            for (name, param, images) in runs {
+                let (p, s) = mean_scores(&scored, &images);
+                scores.push(Score {
+                    case: case.name.clone(),
+                    method: name,
+                    psnr: p,
+                    ssim: s,
+                    param: Some(param),
+                });
+                row.push(images[0].clone());
+            }
+        }
+        eprintln!("{}", case_line(&scores, &case.name));
+        strip.push(row);
+    }
+    for s in &scores {
+        if !columns.contains(&s.method) && s.method != "degraded" {
+            columns.push(s.method.clone());
+        }
+    }
+    let table = format_table(&scores);
+    atomic_file::write(&a.out.join("table.txt"), table.as_bytes())?;
+    atomic_file::write(&a.out.join("table.csv"), format_csv(&scores).as_bytes())?;
+    write_strip(&strip, &a.out.join("strip.png"))?;
+    println!("{table}");
+    println!(
+        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, then each method)",
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn case_line(scores: &[Score], case: &str) -> String {
+    let mut line = format!("{case}:");
+    for s in scores.iter().filter(|s| s.case == case) {
+        let _ = write!(line, "  {} {:.2}", s.method, s.psnr);
+    }
+    line
+}
+
+/// Rows: cases; columns: methods, each "PSNR / SSIM".
+fn format_table(scores: &[Score]) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    let mut cases: Vec<&str> = Vec::new();
+    for s in scores {
+        if !methods.contains(&s.method.as_str()) {
+            methods.push(&s.method);
+        }
+        if !cases.contains(&s.case.as_str()) {
+            cases.push(&s.case);
+        }
+    }
+    let mut out = format!("{:<22}", "PSNR dB / SSIM");
+    for m in &methods {
+        let _ = write!(out, " {m:>16}");
+    }
+    out.push('\n');
+    for c in &cases {
+        let _ = write!(out, "{c:<22}");
+        for m in &methods {
+            match scores.iter().find(|s| s.case == *c && s.method == *m) {
+                Some(s) => {
+                    let _ = write!(out, " {:>9.2} / {:.3}", s.psnr, s.ssim);
+                }
+                None => {
+                    let _ = write!(out, " {:>16}", "-");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn format_csv(scores: &[Score]) -> String {
+    let mut out = String::from("case,method,psnr_db,ssim,tuned_param\n");
+    for s in scores {
+        let param = s.param.map(|p| p.to_string()).unwrap_or_default();
+        let _ = writeln!(out, "{},{},{:.4},{:.5},{param}", s.case, s.method, s.psnr, s.ssim);
+    }
+    out
+}
+
+/// One row per case, each row padded to the longest with blank images.
+fn write_strip(rows: &[Vec<Picture>], path: &Path) -> Result<()> {
+    let per_row = rows.iter().map(Vec::len).max().unwrap_or(1);
+    let first = &rows[0][0];
+    let blank = vec![1.0; first.data.len()];
+    let mut images = Vec::new();
+    for row in rows {
+        for i in 0..per_row {
+            images.push(row.get(i).map(|p| p.data.clone()).unwrap_or_else(|| blank.clone()));
+        }
+    }
+    let grid = image_grid(
+        &images,
+        first.height,
+        first.width,
+        first.channels,
+        per_row,
+        3,
+    );
+    write_image(&grid, path)?;
+    Ok(())
+}
