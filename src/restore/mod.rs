@@ -2,3 +2,5 @@
 //! large images, classical baselines and the quality metrics that compare them.
 
 pub mod blur;
+pub mod classical;
+pub mod metrics;
