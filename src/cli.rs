@@ -285,10 +285,18 @@ pub fn parse_motion(s: &str) -> Result<(usize, f32), String> {
     let (l, a) = s
         .split_once(',')
         .ok_or_else(|| format!("expected LENGTH,ANGLE, got {s:?}"))?;
-    let l: usize = l.trim().parse().map_err(|_| format!("bad length in {s:?}"))?;
-    let a: f32 = a.trim().parse().map_err(|_| format!("bad angle in {s:?}"))?;
+    let l: usize = l
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad length in {s:?}"))?;
+    let a: f32 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad angle in {s:?}"))?;
     if l == 0 || !a.is_finite() {
-        return Err(format!("the motion blur {s:?} needs a length >= 1 and a finite angle"));
+        return Err(format!(
+            "the motion blur {s:?} needs a length >= 1 and a finite angle"
+        ));
     }
     Ok((l, a))
 }

@@ -139,7 +139,9 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             tc.patch.is_some(),
             tc.seed,
         )?;
-        println!("pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)");
+        println!(
+            "pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)"
+        );
     }
     let (csv, png) = train::curve_paths(&tc.out);
     if let Some(last) = reports.last() {

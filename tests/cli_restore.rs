@@ -21,7 +21,12 @@ fn wgvae() -> Command {
 /// Test digit `i` of the embedded subset as a picture.
 fn digit(i: usize) -> Picture {
     let ds = load_split(None, Split::Test, 28, 28, 1).unwrap();
-    Picture::new(1, 28, 28, ds.image(i).iter().map(|&v| v as f32 / 255.0).collect())
+    Picture::new(
+        1,
+        28,
+        28,
+        ds.image(i).iter().map(|&v| v as f32 / 255.0).collect(),
+    )
 }
 
 fn run_ok(args: &[&str]) {
@@ -35,14 +40,26 @@ fn run_ok(args: &[&str]) {
 
 fn fails_with(args: &[&str], needle: &str) {
     let out = wgvae().args(args).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{args:?} should fail with exit 1");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail with exit 1"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
         .collect();
-    assert_eq!(errors.len(), 1, "{args:?}: one error line expected:\n{stderr}");
-    assert!(errors[0].contains(needle), "{:?} lacks {needle:?}", errors[0]);
+    assert_eq!(
+        errors.len(),
+        1,
+        "{args:?}: one error line expected:\n{stderr}"
+    );
+    assert!(
+        errors[0].contains(needle),
+        "{:?} lacks {needle:?}",
+        errors[0]
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -65,8 +82,14 @@ fn degrade_restore(dir: &Path, name: &str, clean: &Picture, damage: &[&str]) -> 
     run_ok(&args);
     let damaged = Picture::read(&d).unwrap();
     let restored = Picture::read(&r).unwrap();
-    assert_eq!((restored.height, restored.width), (clean.height, clean.width));
-    (psnr(&clean.data, &damaged.data), psnr(&clean.data, &restored.data))
+    assert_eq!(
+        (restored.height, restored.width),
+        (clean.height, clean.width)
+    );
+    (
+        psnr(&clean.data, &damaged.data),
+        psnr(&clean.data, &restored.data),
+    )
 }
 
 #[test]
@@ -75,7 +98,11 @@ fn restoring_a_digit_beats_its_damage() {
     for (name, damage, gain) in [
         ("noise", &["--noise-sigma", "0.2"][..], 4.0),
         ("hole", &["--mask-rect", "7,7,14,14"][..], 1.0),
-        ("blur", &["--blur-sigma", "1.5", "--noise-sigma", "0.01"][..], 3.0),
+        (
+            "blur",
+            &["--blur-sigma", "1.5", "--noise-sigma", "0.01"][..],
+            3.0,
+        ),
     ] {
         // the mean over three digits, so one odd digit cannot decide
         let (mut before, mut after) = (0.0, 0.0);
@@ -106,9 +133,19 @@ fn folders_keep_names_and_other_sizes_and_colours_come_back_in_their_own() {
     };
     digit(0).write(&inputs.join("a.png")).unwrap();
     wide.write(&inputs.join("b.jpg")).unwrap();
-    Picture::new(1, 10, 12, vec![0.3; 120]).write(&inputs.join("c.png")).unwrap();
+    Picture::new(1, 10, 12, vec![0.3; 120])
+        .write(&inputs.join("c.png"))
+        .unwrap();
     let out = dir.path().join("out");
-    run_ok(&["restore", "-i", s(&inputs), "-o", s(&out), "--noise-sigma", "0.1"]);
+    run_ok(&[
+        "restore",
+        "-i",
+        s(&inputs),
+        "-o",
+        s(&out),
+        "--noise-sigma",
+        "0.1",
+    ]);
     let a = Picture::read(&out.join("a.png")).unwrap();
     let b = Picture::read(&out.join("b.jpg")).unwrap();
     let c = Picture::read(&out.join("c.png")).unwrap();
@@ -127,33 +164,87 @@ fn bad_restore_input_is_one_line() {
     let img: PathBuf = dir.path().join("d.png");
     digit(1).write(&img).unwrap();
     let small_mask = dir.path().join("m.png");
-    Picture::new(1, 5, 5, vec![1.0; 25]).write(&small_mask).unwrap();
+    Picture::new(1, 5, 5, vec![1.0; 25])
+        .write(&small_mask)
+        .unwrap();
     let out = dir.path().join("o.png");
     let not_image = dir.path().join("x.png");
     std::fs::write(&not_image, b"not an image").unwrap();
     fails_with(
-        &["restore", "-i", s(&img), "-o", s(&out), "--mask", s(&small_mask)],
+        &[
+            "restore",
+            "-i",
+            s(&img),
+            "-o",
+            s(&out),
+            "--mask",
+            s(&small_mask),
+        ],
         "the mask is 5x5 but the image is 28x28",
     );
     fails_with(
-        &["restore", "-i", s(&img), "-o", s(&img), "--noise-sigma", "0.1"],
+        &[
+            "restore",
+            "-i",
+            s(&img),
+            "-o",
+            s(&img),
+            "--noise-sigma",
+            "0.1",
+        ],
         "the output is the input",
     );
     fails_with(&["restore", "-i", s(&img), "-o", s(&out)], "what damage");
     fails_with(
-        &["restore", "-i", s(&img), "-o", s(&out), "--noise-sigma", "0.1", "--salt-pepper", "0.1"],
+        &[
+            "restore",
+            "-i",
+            s(&img),
+            "-o",
+            s(&out),
+            "--noise-sigma",
+            "0.1",
+            "--salt-pepper",
+            "0.1",
+        ],
         "at most one of",
     );
     fails_with(
-        &["restore", "-i", s(&not_image), "-o", s(&out), "--noise-sigma", "0.1"],
+        &[
+            "restore",
+            "-i",
+            s(&not_image),
+            "-o",
+            s(&out),
+            "--noise-sigma",
+            "0.1",
+        ],
         "x.png",
     );
     fails_with(
-        &["restore", "--model", "nope.safetensors", "-i", s(&img), "-o", s(&out), "--noise-sigma", "0.1"],
+        &[
+            "restore",
+            "--model",
+            "nope.safetensors",
+            "-i",
+            s(&img),
+            "-o",
+            s(&out),
+            "--noise-sigma",
+            "0.1",
+        ],
         "no such checkpoint",
     );
     fails_with(
-        &["degrade", "-i", s(&img), "-o", s(&out), "--noise-sigma", "-1"],
+        &[
+            "degrade",
+            "-i",
+            s(&img),
+            "-o",
+            s(&out),
+            "--noise-sigma",
+            "-1",
+        ],
         "must be positive",
     );
     assert!(!out.exists(), "a failed run left an output");

@@ -76,7 +76,11 @@ pub fn run(
                 }
             }
         }
-        out.push((b.name().to_string(), best.1, run_one(b, best.1, case, scored)?));
+        out.push((
+            b.name().to_string(),
+            best.1,
+            run_one(b, best.1, case, scored)?,
+        ));
     }
     Ok(out)
 }

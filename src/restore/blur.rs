@@ -20,7 +20,7 @@ pub struct Psf {
 
 impl Psf {
     fn normalised(size: usize, mut weights: Vec<f32>) -> Result<Psf, String> {
-        if size % 2 == 0 || size == 0 || size > MAX_PSF {
+        if size.is_multiple_of(2) || size == 0 || size > MAX_PSF {
             return Err(format!(
                 "a blur kernel must have an odd size from 1 to {MAX_PSF}, not {size}"
             ));

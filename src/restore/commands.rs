@@ -102,7 +102,8 @@ fn read_mask(path: &Path, height: usize, width: usize) -> Result<Vec<bool>> {
     let n = height * width;
     Ok((0..n)
         .map(|i| {
-            let v: f32 = (0..m.channels).map(|c| m.data[c * n + i]).sum::<f32>() / m.channels as f32;
+            let v: f32 =
+                (0..m.channels).map(|c| m.data[c * n + i]).sum::<f32>() / m.channels as f32;
             v >= 127.5 / 255.0
         })
         .collect())
@@ -138,7 +139,9 @@ pub fn degrade(a: DegradeArgs) -> Result<()> {
 
 /// The model and its parameters from `--model` or the committed default.
 pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::CheckpointMeta, Vec<f32>)> {
-    let path = path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+    let path = path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
     if !path.exists() {
         bail!(
             "{}: no such checkpoint (train one with `wgvae train`, or pass --model)",
@@ -151,7 +154,12 @@ pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::Checkpoin
 
 /// The methods' settings from the flags, the variance scale from the checkpoint when the flag
 /// leaves it out.
-pub fn settings(k: &MethodArgs, meta: &checkpoint::CheckpointMeta, params: &[f32], model: &Model) -> Result<Settings> {
+pub fn settings(
+    k: &MethodArgs,
+    meta: &checkpoint::CheckpointMeta,
+    params: &[f32],
+    model: &Model,
+) -> Result<Settings> {
     if k.steps == 0 || k.batch == 0 {
         bail!("--steps and --batch must be at least 1");
     }
@@ -174,10 +182,7 @@ pub fn settings(k: &MethodArgs, meta: &checkpoint::CheckpointMeta, params: &[f32
         map_steps: k.steps,
         map_lr: k.step_lr,
         model_sigma: k.model_sigma,
-        var: PixelVariance {
-            scale,
-            floor: 1e-6,
-        },
+        var: PixelVariance { scale, floor: 1e-6 },
         ..Settings::default()
     })
 }

@@ -65,7 +65,13 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let cfg = model.cfg.clone();
     let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    let data = load_split(a.data.as_deref(), Split::Test, cfg.height, cfg.width, cfg.channels)?;
+    let data = load_split(
+        a.data.as_deref(),
+        Split::Test,
+        cfg.height,
+        cfg.width,
+        cfg.channels,
+    )?;
     if a.skip + a.n + a.val > data.count {
         bail!(
             "--skip {} plus --n {} plus --val {} is more than the {} test images",
@@ -85,7 +91,10 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     if a.knobs.var_scale.is_none() {
         let c = fit_var_scale(&mut engine, &val)?;
         settings.var.scale = c;
-        eprintln!("decoder variance scale fitted on {} validation images: {c:.4}", a.val);
+        eprintln!(
+            "decoder variance scale fitted on {} validation images: {c:.4}",
+            a.val
+        );
     }
     let cases: Vec<Case> = standard_cases(cfg.height, cfg.width)
         .into_iter()
@@ -216,7 +225,11 @@ fn format_csv(scores: &[Score]) -> String {
     let mut out = String::from("case,method,psnr_db,ssim,tuned_param\n");
     for s in scores {
         let param = s.param.map(|p| p.to_string()).unwrap_or_default();
-        let _ = writeln!(out, "{},{},{:.4},{:.5},{param}", s.case, s.method, s.psnr, s.ssim);
+        let _ = writeln!(
+            out,
+            "{},{},{:.4},{:.5},{param}",
+            s.case, s.method, s.psnr, s.ssim
+        );
     }
     out
 }
@@ -229,7 +242,11 @@ fn write_strip(rows: &[Vec<Picture>], path: &Path) -> Result<()> {
     let mut images = Vec::new();
     for row in rows {
         for i in 0..per_row {
-            images.push(row.get(i).map(|p| p.data.clone()).unwrap_or_else(|| blank.clone()));
+            images.push(
+                row.get(i)
+                    .map(|p| p.data.clone())
+                    .unwrap_or_else(|| blank.clone()),
+            );
         }
     }
     let grid = image_grid(

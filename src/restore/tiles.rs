@@ -23,7 +23,9 @@ pub fn starts(len: usize, p: usize) -> Vec<usize> {
 
 /// The blending weight of position `t` in a window of `p`: sin^2 of the position, never 0.
 fn weight(t: usize, p: usize) -> f32 {
-    (std::f32::consts::PI * (t as f32 + 0.5) / p as f32).sin().powi(2)
+    (std::f32::consts::PI * (t as f32 + 0.5) / p as f32)
+        .sin()
+        .powi(2)
 }
 
 /// One grey or colour plane set at the model's channel count, padded to at least the model's
@@ -221,7 +223,12 @@ mod tests {
             (1, 16, 16, 1, 16),
         ] {
             let n = c * h * w;
-            let y = Picture::new(c, h, w, (0..n).map(|i| ((i * 31) % 97) as f32 / 97.0).collect());
+            let y = Picture::new(
+                c,
+                h,
+                w,
+                (0..n).map(|i| ((i * 31) % 97) as f32 / 97.0).collect(),
+            );
             let plan = Plan::new(&y, &vec![1.0; n], mc, p, p).unwrap();
             let (obs, _) = plan.cut();
             let back = plan.stitch(&obs);
