@@ -16,12 +16,13 @@ pub enum ShaderFile {
     Adam,
     Gather,
     Conv,
+    Enhance,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 10] = [
+    pub const ALL: [ShaderFile; 11] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -32,6 +33,7 @@ impl ShaderFile {
         ShaderFile::Adam,
         ShaderFile::Gather,
         ShaderFile::Conv,
+        ShaderFile::Enhance,
     ];
 
     /// The file name under `shaders/`.
@@ -47,6 +49,7 @@ impl ShaderFile {
             ShaderFile::Adam => "adam.wgsl",
             ShaderFile::Gather => "gather.wgsl",
             ShaderFile::Conv => "conv.wgsl",
+            ShaderFile::Enhance => "enhance.wgsl",
         }
     }
 
@@ -62,6 +65,7 @@ impl ShaderFile {
             ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
+            ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
         }
     }
 
@@ -123,10 +127,17 @@ pub enum Kernel {
     ConvTransposed4x16,
     ConvWeightGrad,
     ConvBiasGrad,
+    Brightness,
+    Contrast,
+    Saturation,
+    Gamma,
+    Levels,
+    Histogram,
+    HistogramStats,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 24] = [
+    pub const ALL: [Kernel; 31] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -151,6 +162,13 @@ impl Kernel {
         Kernel::ConvTransposed4x16,
         Kernel::ConvWeightGrad,
         Kernel::ConvBiasGrad,
+        Kernel::Brightness,
+        Kernel::Contrast,
+        Kernel::Saturation,
+        Kernel::Gamma,
+        Kernel::Levels,
+        Kernel::Histogram,
+        Kernel::HistogramStats,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -263,6 +281,25 @@ impl Kernel {
                 ShaderFile::Conv,
                 "conv_bias_grad",
                 &[(0, R), (4, W), (5, U)],
+            ),
+            Kernel::Brightness => (ShaderFile::Enhance, "brightness", &[(0, R), (1, W), (2, U)]),
+            Kernel::Contrast => (
+                ShaderFile::Enhance,
+                "contrast",
+                &[(0, R), (1, W), (2, U), (3, R)],
+            ),
+            Kernel::Saturation => (ShaderFile::Enhance, "saturation", &[(0, R), (1, W), (2, U)]),
+            Kernel::Gamma => (ShaderFile::Enhance, "gamma", &[(0, R), (1, W), (2, U)]),
+            Kernel::Levels => (
+                ShaderFile::Enhance,
+                "levels",
+                &[(0, R), (1, W), (2, U), (3, R)],
+            ),
+            Kernel::Histogram => (ShaderFile::Enhance, "histogram", &[(0, R), (2, U), (4, W)]),
+            Kernel::HistogramStats => (
+                ShaderFile::Enhance,
+                "histogram_stats",
+                &[(2, U), (4, W), (5, W)],
             ),
         };
         KernelSpec {
