@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use crate::enhance;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +45,9 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Score every restoration method and classical baseline on held-out images (PSNR, SSIM).
     EvalRestore(EvalRestoreArgs),
+    /// Adjust a picture's levels, brightness, contrast, saturation and gamma on the GPU (in that
+    /// order, whatever the order of the flags).
+    Enhance(EnhanceArgs),
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -402,4 +407,72 @@ pub struct EvalRestoreArgs {
     pub no_baselines: bool,
     #[command(flatten)]
     pub knobs: MethodArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(group(
+    ArgGroup::new("adjustment")
+        .required(true)
+        .multiple(true)
+        .args(["auto_levels", "brightness", "contrast", "saturation", "gamma"])
+))]
+pub struct EnhanceArgs {
+    /// Input picture (PNG, JPEG, ...): grey stays grey, colour is read as RGB.
+    #[arg(short, long)]
+    pub input: PathBuf,
+    /// Output picture, in the format its extension names (.png, .jpg); not the input.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Stretch the levels: LOW% of the samples (all channels pooled) go to black, (100 - HIGH)%
+    /// to white, one stretch for every channel [default: 1,99].
+    #[arg(long, value_name = "LOW,HIGH", num_args = 0..=1, default_missing_value = "1,99",
+          value_parser = parse_levels)]
+    pub auto_levels: Option<(f64, f64)>,
+    /// Pillow's Brightness: multiply by B (0 black, 1 unchanged).
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = parse_brightness)]
+    pub brightness: Option<f32>,
+    /// Pillow's Contrast: move away from (C > 1) or towards (C < 1) the mean grey.
+    #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = parse_contrast)]
+    pub contrast: Option<f32>,
+    /// Pillow's Color: move away from (S > 1) or towards (S < 1) each pixel's luma; 0 is grey.
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = parse_saturation)]
+    pub saturation: Option<f32>,
+    /// out = in^(1/G), as GIMP's levels and ImageMagick's -gamma: G > 1 brightens mid-tones.
+    #[arg(long, value_name = "G", allow_negative_numbers = true, value_parser = parse_gamma)]
+    pub gamma: Option<f32>,
+}
+
+fn parse_f32(s: &str) -> Result<f32, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("expected a number, got {s:?}"))
+}
+
+fn parse_brightness(s: &str) -> Result<f32, String> {
+    enhance::check_factor("--brightness", parse_f32(s)?).map_err(|e| e.to_string())
+}
+
+fn parse_contrast(s: &str) -> Result<f32, String> {
+    enhance::check_factor("--contrast", parse_f32(s)?).map_err(|e| e.to_string())
+}
+
+fn parse_saturation(s: &str) -> Result<f32, String> {
+    enhance::check_factor("--saturation", parse_f32(s)?).map_err(|e| e.to_string())
+}
+
+fn parse_gamma(s: &str) -> Result<f32, String> {
+    enhance::check_gamma(parse_f32(s)?).map_err(|e| e.to_string())
+}
+
+/// `LOW,HIGH` percentiles.
+pub fn parse_levels(s: &str) -> Result<(f64, f64), String> {
+    let (low, high) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected LOW,HIGH percentiles such as 1,99, got {s:?}"))?;
+    let number = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("expected LOW,HIGH percentiles such as 1,99, got {s:?}"))
+    };
+    enhance::check_levels(number(low)?, number(high)?).map_err(|e| e.to_string())
 }

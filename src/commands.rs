@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::checkpoint;
 use crate::cli::{
-    ArchArg, BenchArgs, BenchWhat, ColorArg, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs,
-    VariantArg,
+    ArchArg, BenchArgs, BenchWhat, ColorArg, EnhanceArgs, EvalArgs, LikelihoodArg, SampleArgs,
+    TrainArgs, VariantArg,
 };
 use crate::config::{ArchKind, Likelihood, ModelConfig};
 use crate::cpu::ops::AdamHyper;
@@ -16,7 +16,7 @@ use crate::gpu::recorder::GpuModel;
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::train::{self, TrainConfig};
-use crate::{bench, plot, sample};
+use crate::{bench, enhance, plot, sample};
 
 fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
     v.map(|v| match v {
@@ -348,5 +348,26 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+pub fn enhance(ctx: &GpuContext, a: EnhanceArgs) -> Result<()> {
+    let adjustments = enhance::Adjustments {
+        auto_levels: a.auto_levels,
+        brightness: a.brightness,
+        contrast: a.contrast,
+        saturation: a.saturation,
+        gamma: a.gamma,
+    };
+    let out = enhance::enhance_file(ctx, &a.input, &a.output, &adjustments)?;
+    let steps: Vec<String> = adjustments.steps()?.iter().map(|s| s.describe()).collect();
+    println!(
+        "wrote {} ({} {}x{}): {}",
+        a.output.display(),
+        if out.channels == 3 { "RGB" } else { "grey" },
+        out.width,
+        out.height,
+        steps.join(", ")
+    );
     Ok(())
 }

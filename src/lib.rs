@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod enhance;
 pub mod error;
 pub mod gpu;
 pub mod info;

@@ -37,6 +37,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => commands::eval(&ctx, a),
         Command::Sample(a) => commands::sample(&ctx, a),
         Command::Bench(a) => commands::bench(&ctx, a),
+        Command::Enhance(a) => commands::enhance(&ctx, a),
     }
 }
 

@@ -17,12 +17,13 @@ pub enum ShaderFile {
     Gather,
     Conv,
     Restore,
+    Enhance,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 11] = [
+    pub const ALL: [ShaderFile; 12] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -34,6 +35,7 @@ impl ShaderFile {
         ShaderFile::Gather,
         ShaderFile::Conv,
         ShaderFile::Restore,
+        ShaderFile::Enhance,
     ];
 
     /// The file name under `shaders/`.
@@ -50,6 +52,7 @@ impl ShaderFile {
             ShaderFile::Gather => "gather.wgsl",
             ShaderFile::Conv => "conv.wgsl",
             ShaderFile::Restore => "restore.wgsl",
+            ShaderFile::Enhance => "enhance.wgsl",
         }
     }
 
@@ -66,6 +69,7 @@ impl ShaderFile {
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
             ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
+            ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
         }
     }
 
@@ -139,10 +143,17 @@ pub enum Kernel {
     RowDot,
     CgStep,
     CgDirection,
+    Brightness,
+    Contrast,
+    Saturation,
+    Gamma,
+    Levels,
+    Histogram,
+    HistogramStats,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 36] = [
+    pub const ALL: [Kernel; 43] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -179,6 +190,13 @@ impl Kernel {
         Kernel::RowDot,
         Kernel::CgStep,
         Kernel::CgDirection,
+        Kernel::Brightness,
+        Kernel::Contrast,
+        Kernel::Saturation,
+        Kernel::Gamma,
+        Kernel::Levels,
+        Kernel::Histogram,
+        Kernel::HistogramStats,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -347,6 +365,25 @@ impl Kernel {
                 ShaderFile::Conv,
                 "conv_bias_grad",
                 &[(0, R), (4, W), (5, U)],
+            ),
+            Kernel::Brightness => (ShaderFile::Enhance, "brightness", &[(0, R), (1, W), (2, U)]),
+            Kernel::Contrast => (
+                ShaderFile::Enhance,
+                "contrast",
+                &[(0, R), (1, W), (2, U), (3, R)],
+            ),
+            Kernel::Saturation => (ShaderFile::Enhance, "saturation", &[(0, R), (1, W), (2, U)]),
+            Kernel::Gamma => (ShaderFile::Enhance, "gamma", &[(0, R), (1, W), (2, U)]),
+            Kernel::Levels => (
+                ShaderFile::Enhance,
+                "levels",
+                &[(0, R), (1, W), (2, U), (3, R)],
+            ),
+            Kernel::Histogram => (ShaderFile::Enhance, "histogram", &[(0, R), (2, U), (4, W)]),
+            Kernel::HistogramStats => (
+                ShaderFile::Enhance,
+                "histogram_stats",
+                &[(2, U), (4, W), (5, W)],
             ),
         };
         KernelSpec {
