@@ -236,15 +236,7 @@ fn bad_restore_input_is_one_line() {
         "no such checkpoint",
     );
     fails_with(
-        &[
-            "degrade",
-            "-i",
-            s(&img),
-            "-o",
-            s(&out),
-            "--noise-sigma",
-            "-1",
-        ],
+        &["degrade", "-i", s(&img), "-o", s(&out), "--noise-sigma=0"],
         "must be positive",
     );
     assert!(!out.exists(), "a failed run left an output");
