@@ -231,3 +231,93 @@ fn cg_direction(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let beta = select(0.0, cd_rr_new[row] / rr, rr > 0.0);
     cd_p[i] = cd_r[i] + beta * cd_p[i];
 }
+
+// Importance-weighted posterior mean over K codes per image around the MAP code (rows b K + k):
+//   repeat_rows       dst[r, c] = src[r / k, c]                    (flag = k)
+//   neg2_loglik       out = (obs - mean)^2 / (var + 1/w) + ln(var + 1/w) where w > 0, else 0
+//   latent_log_ratio  out = z^2 - eps^2        (-2 ln p(z) + 2 ln q(z), up to a constant)
+//   importance_mean   out[b, c] = sum over k of softmax_k(-(fit + lat) / 2) x[b K + k, c]
+
+@group(0) @binding(0) var<storage, read> rp_src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> rp_dst: array<f32>;
+@group(0) @binding(2) var<uniform> rp_p: RestoreParams;
+
+@compute @workgroup_size(64)
+fn repeat_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= rp_p.n) {
+        return;
+    }
+    let r = i / rp_p.cols;
+    let c = i % rp_p.cols;
+    rp_dst[i] = rp_src[(r / rp_p.flag) * rp_p.cols + c];
+}
+
+@group(0) @binding(0) var<storage, read> nl_obs: array<f32>;
+@group(0) @binding(1) var<storage, read> nl_mean: array<f32>;
+@group(0) @binding(2) var<storage, read> nl_var: array<f32>;
+@group(0) @binding(3) var<storage, read> nl_w: array<f32>;
+@group(0) @binding(4) var<storage, read_write> nl_out: array<f32>;
+@group(0) @binding(5) var<uniform> nl_p: RestoreParams;
+
+@compute @workgroup_size(64)
+fn neg2_loglik(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= nl_p.n) {
+        return;
+    }
+    let w = nl_w[i];
+    if (w <= 0.0) {
+        nl_out[i] = 0.0;
+        return;
+    }
+    let s = nl_var[i] + 1.0 / w;
+    let d = nl_obs[i] - nl_mean[i];
+    nl_out[i] = d * d / s + log(s);
+}
+
+@group(0) @binding(0) var<storage, read> lr_z: array<f32>;
+@group(0) @binding(1) var<storage, read> lr_eps: array<f32>;
+@group(0) @binding(2) var<storage, read_write> lr_out: array<f32>;
+@group(0) @binding(3) var<uniform> lr_p: RestoreParams;
+
+@compute @workgroup_size(64)
+fn latent_log_ratio(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= lr_p.n) {
+        return;
+    }
+    let z = lr_z[i];
+    let e = lr_eps[i];
+    lr_out[i] = z * z - e * e;
+}
+
+@group(0) @binding(0) var<storage, read> im_x: array<f32>;
+@group(0) @binding(1) var<storage, read> im_fit: array<f32>;
+@group(0) @binding(2) var<storage, read> im_lat: array<f32>;
+@group(0) @binding(3) var<storage, read_write> im_out: array<f32>;
+@group(0) @binding(4) var<uniform> im_p: RestoreParams;
+
+// n = images * cols; flag = k samples per image.
+@compute @workgroup_size(64)
+fn importance_mean(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat(gid, nwg);
+    if (i >= im_p.n) {
+        return;
+    }
+    let b = i / im_p.cols;
+    let c = i % im_p.cols;
+    let k = im_p.flag;
+    var top = -3.0e38;
+    for (var j = 0u; j < k; j++) {
+        top = max(top, -0.5 * (im_fit[b * k + j] + im_lat[b * k + j]));
+    }
+    var num = 0.0;
+    var den = 0.0;
+    for (var j = 0u; j < k; j++) {
+        let wt = exp(-0.5 * (im_fit[b * k + j] + im_lat[b * k + j]) - top);
+        num += wt * im_x[(b * k + j) * im_p.cols + c];
+        den += wt;
+    }
+    im_out[i] = num / den;
+}

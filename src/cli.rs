@@ -347,13 +347,22 @@ pub struct MethodArgs {
     /// Adam's learning rate on the latent code.
     #[arg(long, default_value_t = 0.05)]
     pub step_lr: f32,
-    /// The model's own error as a noise level, softening the latent fit.
-    #[arg(long, default_value_t = 0.1)]
-    pub model_sigma: f32,
+    /// The model's own error as a noise level, softening the latent fit [default: 0.25 with a
+    /// mask, 0.04 with a blur, else 0.1; tuned on digits that are never scored].
+    #[arg(long)]
+    pub model_sigma: Option<f32>,
     /// Scale of the decoder's pixel variance (default: the checkpoint's calibrated value).
     #[arg(long)]
     pub var_scale: Option<f32>,
-    /// Images (or windows) restored per GPU batch.
+    /// Codes drawn around the MAP code and importance-weighted for the posterior mean
+    /// (posterior, without a blur); 1 (default) uses the MAP code alone, which measured as
+    /// well or better on digits (BENCHMARKS.md).
+    #[arg(long, default_value_t = 1)]
+    pub samples: usize,
+    /// Spread (standard deviation) of those codes around the MAP code.
+    #[arg(long, default_value_t = 0.15)]
+    pub sample_scale: f32,
+    /// Images (or windows) restored per GPU batch (times --samples rows on the GPU).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
 }

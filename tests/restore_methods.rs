@@ -40,8 +40,10 @@ fn small_conv() -> ModelConfig {
     }
 }
 
+/// Few steps; four codes per image for the importance-weighted posterior.
 fn quick_settings() -> Settings {
     Settings {
+        samples: 4,
         map_steps: 12,
         impute_steps: 3,
         cg_iters: 15,
@@ -77,9 +79,10 @@ fn check_methods_match(cfg: ModelConfig, psf: Option<Psf>) {
         psf: psf.as_ref(),
     };
     let settings = quick_settings();
-    let mut cpu = CpuEngine::new(&model, params.clone(), rows);
+    let engine_rows = settings.rows_for(rows);
+    let mut cpu = CpuEngine::new(&model, params.clone(), engine_rows);
     let want = restore_batch(&mut cpu, &Method::ALL, &settings, &o).unwrap();
-    let mut gpu_engine = GpuEngine::new(ctx, &model, &params, rows).unwrap();
+    let mut gpu_engine = GpuEngine::new(ctx, &model, &params, engine_rows).unwrap();
     let got = restore_batch(&mut gpu_engine, &Method::ALL, &settings, &o).unwrap();
     for ((m, g), w) in Method::ALL.iter().zip(&got).zip(&want) {
         assert!(

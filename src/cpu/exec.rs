@@ -458,6 +458,39 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
             } => b.write(p, |o, rd| {
                 restore::cg_direction(o, rd.read(r), rd.read(rr_new), rd.read(rr), rows, cols)
             }),
+            Op::RepeatRows {
+                dst,
+                src,
+                rows,
+                cols,
+                k,
+            } => b.write(dst, |o, r| {
+                restore::repeat_rows(o, r.read(src), rows, cols, k)
+            }),
+            Op::Neg2Loglik {
+                out,
+                obs,
+                mean,
+                var,
+                w,
+                n,
+            } => b.write(out, |o, r| {
+                restore::neg2_loglik(o, r.read(obs), r.read(mean), r.read(var), r.read(w), n)
+            }),
+            Op::LatentLogRatio { out, z, eps, n } => b.write(out, |o, r| {
+                restore::latent_log_ratio(o, r.read(z), r.read(eps), n)
+            }),
+            Op::ImportanceMean {
+                out,
+                x,
+                fit,
+                lat,
+                images,
+                cols,
+                k,
+            } => b.write(out, |o, r| {
+                restore::importance_mean(o, r.read(x), r.read(fit), r.read(lat), images, cols, k)
+            }),
             Op::Advance { batch } => {
                 io.state[0] += 1;
                 io.state[1] += batch as u32;

@@ -162,3 +162,56 @@ pub fn cg_direction(
         p[i] = r[i] + beta * p[i];
     }
 }
+
+/// dst[r, c] = src[r / k, c] for `rows` source rows, each repeated `k` times.
+pub fn repeat_rows(dst: &mut [f32], src: &[f32], rows: usize, cols: usize, k: usize) {
+    for i in 0..rows * k * cols {
+        let (r, c) = (i / cols, i % cols);
+        dst[i] = src[(r / k) * cols + c];
+    }
+}
+
+/// out = (obs - mean)^2 / (var + 1/w) + ln(var + 1/w) where w > 0, else 0: minus twice the
+/// log-likelihood of a pixel whose value is N(mean, var) seen with noise of precision w.
+pub fn neg2_loglik(out: &mut [f32], obs: &[f32], mean: &[f32], var: &[f32], w: &[f32], n: usize) {
+    for i in 0..n {
+        out[i] = if w[i] <= 0.0 {
+            0.0
+        } else {
+            let s = var[i] + 1.0 / w[i];
+            let d = obs[i] - mean[i];
+            d * d / s + s.ln()
+        };
+    }
+}
+
+/// out = z^2 - eps^2
+pub fn latent_log_ratio(out: &mut [f32], z: &[f32], eps: &[f32], n: usize) {
+    for i in 0..n {
+        out[i] = z[i] * z[i] - eps[i] * eps[i];
+    }
+}
+
+/// out[b, c] = sum over j < k of softmax_j(-(fit + lat)[b k + j] / 2) x[b k + j, c]
+pub fn importance_mean(
+    out: &mut [f32],
+    x: &[f32],
+    fit: &[f32],
+    lat: &[f32],
+    images: usize,
+    cols: usize,
+    k: usize,
+) {
+    for i in 0..images * cols {
+        let (b, c) = (i / cols, i % cols);
+        let lw = |j: usize| -0.5 * (fit[b * k + j] + lat[b * k + j]);
+        let top = (0..k).map(lw).fold(-3.0e38f32, f32::max);
+        let (mut num, mut den) = (0.0f32, 0.0f32);
+        for j in 0..k {
+            let wt = (lw(j) - top).exp();
+            num += wt * x[(b * k + j) * cols + c];
+            den += wt;
+        }
+        out[i] = num / den;
+    }
+}

@@ -143,6 +143,10 @@ pub enum Kernel {
     RowDot,
     CgStep,
     CgDirection,
+    RepeatRows,
+    Neg2Loglik,
+    LatentLogRatio,
+    ImportanceMean,
     Brightness,
     Contrast,
     Saturation,
@@ -153,7 +157,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 43] = [
+    pub const ALL: [Kernel; 47] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearBackwardInput,
@@ -190,6 +194,10 @@ impl Kernel {
         Kernel::RowDot,
         Kernel::CgStep,
         Kernel::CgDirection,
+        Kernel::RepeatRows,
+        Kernel::Neg2Loglik,
+        Kernel::LatentLogRatio,
+        Kernel::ImportanceMean,
         Kernel::Brightness,
         Kernel::Contrast,
         Kernel::Saturation,
@@ -359,6 +367,26 @@ impl Kernel {
             Kernel::CgDirection => (
                 ShaderFile::Restore,
                 "cg_direction",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::RepeatRows => (
+                ShaderFile::Restore,
+                "repeat_rows",
+                &[(0, R), (1, W), (2, U)],
+            ),
+            Kernel::Neg2Loglik => (
+                ShaderFile::Restore,
+                "neg2_loglik",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::LatentLogRatio => (
+                ShaderFile::Restore,
+                "latent_log_ratio",
+                &[(0, R), (1, R), (2, W), (3, U)],
+            ),
+            Kernel::ImportanceMean => (
+                ShaderFile::Restore,
+                "importance_mean",
                 &[(0, R), (1, R), (2, R), (3, W), (4, U)],
             ),
             Kernel::ConvBiasGrad => (

@@ -407,6 +407,33 @@ pub fn record(
                 rows,
                 cols,
             } => restore::cg_direction(ctx, &t(p), &t(r), &t(rr_new), &t(rr), rows, cols),
+            Op::RepeatRows {
+                dst,
+                src,
+                rows,
+                cols,
+                k,
+            } => restore::repeat_rows(ctx, &t(dst), &t(src), rows, cols, k),
+            Op::Neg2Loglik {
+                out,
+                obs,
+                mean,
+                var,
+                w,
+                n,
+            } => restore::neg2_loglik(ctx, &t(out), &t(obs), &t(mean), &t(var), &t(w), n),
+            Op::LatentLogRatio { out, z, eps, n } => {
+                restore::latent_log_ratio(ctx, &t(out), &t(z), &t(eps), n)
+            }
+            Op::ImportanceMean {
+                out,
+                x,
+                fit,
+                lat,
+                images,
+                cols,
+                k,
+            } => restore::importance_mean(ctx, &t(out), &t(x), &t(fit), &t(lat), images, cols, k),
             Op::Advance { batch } => ops::advance_step(ctx, &io.state, batch),
         })
         .collect()

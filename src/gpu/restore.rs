@@ -323,3 +323,98 @@ pub fn cg_direction(
         3.0,
     ))
 }
+
+pub fn repeat_rows(
+    ctx: &GpuContext,
+    dst: &View,
+    src: &View,
+    rows: usize,
+    cols: usize,
+    k: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "repeat_rows";
+    src.require(OP, "src", (rows * cols) as u64)?;
+    let n = rows * k * cols;
+    dst.require(OP, "dst", n as u64)?;
+    let p = params(n, cols, k as u32, 0.0, 0.0);
+    Ok(elementwise(ctx, Kernel::RepeatRows, &[src, dst], p, n, 0.0))
+}
+
+pub fn neg2_loglik(
+    ctx: &GpuContext,
+    out: &View,
+    obs: &View,
+    mean: &View,
+    var: &View,
+    w: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    let views = [
+        (out, "out"),
+        (obs, "obs"),
+        (mean, "mean"),
+        (var, "var"),
+        (w, "w"),
+    ];
+    require("neg2_loglik", &views, n)?;
+    let p = params(n, 0, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::Neg2Loglik,
+        &[obs, mean, var, w, out],
+        p,
+        n,
+        8.0,
+    ))
+}
+
+pub fn latent_log_ratio(
+    ctx: &GpuContext,
+    out: &View,
+    z: &View,
+    eps: &View,
+    n: usize,
+) -> Result<Dispatch, GpuError> {
+    require(
+        "latent_log_ratio",
+        &[(out, "out"), (z, "z"), (eps, "eps")],
+        n,
+    )?;
+    let p = params(n, 0, 0, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::LatentLogRatio,
+        &[z, eps, out],
+        p,
+        n,
+        3.0,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn importance_mean(
+    ctx: &GpuContext,
+    out: &View,
+    x: &View,
+    fit: &View,
+    lat: &View,
+    images: usize,
+    cols: usize,
+    k: usize,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "importance_mean";
+    x.require(OP, "x", (images * k * cols) as u64)?;
+    require(OP, &[(fit, "fit"), (lat, "lat")], images * k)?;
+    out.require(OP, "out", (images * cols) as u64)?;
+    check_loops(OP, 2 * k, "draw fewer samples")?;
+    let n = images * cols;
+    let p = params(n, cols, k as u32, 0.0, 0.0);
+    Ok(elementwise(
+        ctx,
+        Kernel::ImportanceMean,
+        &[x, fit, lat, out],
+        p,
+        n,
+        8.0 * k as f64,
+    ))
+}

@@ -19,6 +19,7 @@ use crate::shape::ConvGeom;
 pub const STREAM_TRAIN: u32 = 0;
 pub const STREAM_EVAL: u32 = 1;
 pub const STREAM_SAMPLE: u32 = 2;
+pub const STREAM_RESTORE: u32 = 3;
 
 /// The buffer a tensor lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +288,36 @@ pub enum Op {
         rr: T,
         rows: usize,
         cols: usize,
+    },
+    RepeatRows {
+        dst: T,
+        src: T,
+        rows: usize,
+        cols: usize,
+        k: usize,
+    },
+    Neg2Loglik {
+        out: T,
+        obs: T,
+        mean: T,
+        var: T,
+        w: T,
+        n: usize,
+    },
+    LatentLogRatio {
+        out: T,
+        z: T,
+        eps: T,
+        n: usize,
+    },
+    ImportanceMean {
+        out: T,
+        x: T,
+        fit: T,
+        lat: T,
+        images: usize,
+        cols: usize,
+        k: usize,
     },
     /// state.step += 1, state.cursor += batch, state.slot += 1
     Advance {

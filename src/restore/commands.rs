@@ -15,7 +15,7 @@ use crate::progress;
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, Mask, Noise};
 use crate::restore::engine::GpuEngine;
-use crate::restore::methods::{restore_many, Method, Settings};
+use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
 use crate::restore::program::PixelVariance;
 use crate::restore::tiles::Plan;
 
@@ -160,10 +160,17 @@ pub fn settings(
     params: &[f32],
     model: &Model,
 ) -> Result<Settings> {
-    if k.steps == 0 || k.batch == 0 {
-        bail!("--steps and --batch must be at least 1");
+    if k.steps == 0 || k.batch == 0 || k.samples == 0 {
+        bail!("--steps, --samples and --batch must be at least 1");
     }
-    for (v, name) in [(k.step_lr, "--step-lr"), (k.model_sigma, "--model-sigma")] {
+    if !(k.sample_scale.is_finite() && k.sample_scale > 0.0) {
+        bail!(
+            "--sample-scale must be a positive number, not {}",
+            k.sample_scale
+        );
+    }
+    let sigma = k.model_sigma.unwrap_or(f32::MIN_POSITIVE);
+    for (v, name) in [(k.step_lr, "--step-lr"), (sigma, "--model-sigma")] {
         if !(v.is_finite() && v > 0.0) {
             bail!("{name} must be a positive number, not {v}");
         }
@@ -181,8 +188,10 @@ pub fn settings(
     Ok(Settings {
         map_steps: k.steps,
         map_lr: k.step_lr,
-        model_sigma: k.model_sigma,
+        model_sigma: k.model_sigma.unwrap_or(Settings::default().model_sigma),
         var: PixelVariance { scale, floor: 1e-6 },
+        samples: k.samples,
+        sample_scale: k.sample_scale,
         ..Settings::default()
     })
 }
@@ -251,7 +260,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     }
     let (path, meta, params) = load_prior(a.model.as_deref())?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    let settings = settings(&a.knobs, &meta, &params, &model)?;
+    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
     let cfg = &model.cfg;
     let method = method(a.method);
     // every image read and cut before any GPU work, so a bad file fails early
@@ -272,11 +281,14 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         obs.extend(o);
         w.extend(p);
         psf = deg.blur.clone();
+        if a.knobs.model_sigma.is_none() {
+            settings.model_sigma = model_sigma_for(&deg);
+        }
         plans.push(plan);
     }
     let windows: usize = plans.iter().map(Plan::window_count).sum();
     let rows = a.knobs.batch.min(windows);
-    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
+    let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(rows))?;
     eprintln!(
         "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
         pairs.len(),

@@ -44,7 +44,10 @@ pub fn fit_var_scale(engine: &mut dyn Engine, clean: &[Picture]) -> Result<f32, 
     let mean = restore_many(
         engine,
         &[Method::Project],
-        &Settings::default(),
+        &Settings {
+            samples: 1,
+            ..Settings::default()
+        },
         &x,
         &w,
         None,

@@ -8,12 +8,14 @@
 //! - `decode_mean`: mean = the decoder's pixel mean at z;
 //! - `posterior_mean`: per pixel, the mean of x given obs and the decoder's N(mean, var):
 //!   a closed-form blend for the identity, conjugate gradients with A and A^T for a blur;
+//! - `importance_posterior`: the posterior mean averaged over K codes drawn around the MAP
+//!   code, weighted by importance (identity operator);
 //! - `project` and `impute_step`: the encode-decode baselines.
 
 use crate::config::Likelihood;
 use crate::cpu::ops::{Act, AdamHyper};
 use crate::cpu::restore::MeanKind;
-use crate::model::program::{Buf, Op, T};
+use crate::model::program::{Buf, Op, STREAM_RESTORE, T};
 use crate::model::Model;
 use crate::restore::blur::Psf;
 use crate::shape::ConvGeom;
@@ -311,6 +313,96 @@ impl Model {
             a: 1.0,
             b: 1.0,
             n,
+        });
+        ops
+    }
+
+    /// The posterior mean of x averaged over `k` codes per image drawn from N(z*, s^2 I) around
+    /// the MAP codes z* of `images` images (in z), each weighted by p(obs | z) p(z) / q(z) with
+    /// p(obs | z) = N(mean(z), var(z) + 1/w) per known pixel: into `restore.u`, one row per
+    /// image. Expects `obs` and `w` repeated k times per image (row b k + j) and `logvar` set
+    /// to 2 ln s on all `images k` rows; draws its normals at the state's step.
+    pub fn importance_posterior(
+        &self,
+        images: usize,
+        k: usize,
+        var: PixelVariance,
+        seed: u64,
+    ) -> Vec<Op> {
+        let a = &self.acts;
+        let r = &a.restore;
+        let rows = images * k;
+        let t = |id| self.act(id, rows);
+        let (d, l) = (self.cfg.input_dim(), self.cfg.latent);
+        let mut ops = vec![
+            Op::RepeatRows {
+                dst: t(a.mu),
+                src: self.act(a.z, images),
+                rows: images,
+                cols: l,
+                k,
+            },
+            Op::ReparamForward {
+                z: t(a.z),
+                eps: t(a.eps),
+                mu: t(a.mu),
+                logvar: t(a.logvar),
+                n: rows * l,
+                seed,
+                stream: STREAM_RESTORE,
+            },
+        ];
+        ops.extend(self.decode_mean(rows));
+        ops.push(Op::PixelVariance {
+            var: t(r.var),
+            mean: t(r.mean),
+            a: var.scale,
+            b: var.floor,
+            n: rows * d,
+            kind: self.mean_kind(),
+        });
+        ops.push(Op::Blend {
+            x: t(a.x),
+            obs: t(r.obs),
+            w: t(r.w),
+            mean: t(r.mean),
+            var: t(r.var),
+            n: rows * d,
+        });
+        ops.push(Op::Neg2Loglik {
+            out: t(r.resid),
+            obs: t(r.obs),
+            mean: t(r.mean),
+            var: t(r.var),
+            w: t(r.w),
+            n: rows * d,
+        });
+        ops.push(Op::SumRows {
+            dst: t(r.rr),
+            src: t(r.resid),
+            rows,
+            cols: d,
+        });
+        ops.push(Op::LatentLogRatio {
+            out: t(a.kl_elem),
+            z: t(a.z),
+            eps: t(a.eps),
+            n: rows * l,
+        });
+        ops.push(Op::SumRows {
+            dst: t(r.pq),
+            src: t(a.kl_elem),
+            rows,
+            cols: l,
+        });
+        ops.push(Op::ImportanceMean {
+            out: self.act(r.u, images),
+            x: t(a.x),
+            fit: t(r.rr),
+            lat: t(r.pq),
+            images,
+            cols: d,
+            k,
         });
         ops
     }

@@ -19,7 +19,7 @@ use crate::restore::cases::{standard_cases, Case, Family};
 use crate::restore::commands::{load_prior, settings};
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
-use crate::restore::methods::Method;
+use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
 
 /// Validation images are degraded with seeds this far from the scored ones.
@@ -87,7 +87,8 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     };
     let scored: Vec<Picture> = (a.skip..a.skip + a.n).map(picture).collect();
     let val: Vec<Picture> = (data.count - a.val..data.count).map(picture).collect();
-    let mut engine = GpuEngine::new(ctx, &model, &params, a.knobs.batch.min(a.n.max(a.val)))?;
+    let rows = settings.rows_for(a.knobs.batch.min(a.n.max(a.val)));
+    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
     if a.knobs.var_scale.is_none() {
         let c = fit_var_scale(&mut engine, &val)?;
         settings.var.scale = c;
@@ -126,6 +127,9 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
             param: None,
         });
         let methods = vae_methods(case.family);
+        if a.knobs.model_sigma.is_none() {
+            settings.model_sigma = model_sigma_for(&case.degradation);
+        }
         let bar = progress::bar(a.n as u64, &case.name);
         let restored = restore_set(&mut engine, &methods, &settings, case, &set, |n| {
             bar.inc(n as u64)
