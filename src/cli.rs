@@ -423,7 +423,7 @@ pub struct EvalRestoreArgs {
     ArgGroup::new("adjustment")
         .required(true)
         .multiple(true)
-        .args(["auto_levels", "brightness", "contrast", "saturation", "gamma"])
+        .args(["auto_levels", "brightness", "contrast", "saturation", "gamma", "vae_refine"])
 ))]
 pub struct EnhanceArgs {
     /// Input picture (PNG, JPEG, ...): grey stays grey, colour is read as RGB.
@@ -449,6 +449,16 @@ pub struct EnhanceArgs {
     /// out = in^(1/G), as GIMP's levels and ImageMagick's -gamma: G > 1 brightens mid-tones.
     #[arg(long, value_name = "G", allow_negative_numbers = true, value_parser = parse_gamma)]
     pub gamma: Option<f32>,
+    /// Denoise first with a VAE prior: blend in, per pixel, the importance-weighted mean of K
+    /// decoded codes around the MAP code of each window (restore's posterior method).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub vae_refine: Option<u32>,
+    /// The prior for --vae-refine [default: models/mnist-mlp.safetensors].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The noise level --vae-refine assumes in the input, on [0, 1].
+    #[arg(long, default_value_t = 0.05)]
+    pub refine_sigma: f32,
 }
 
 fn parse_f32(s: &str) -> Result<f32, String> {

@@ -15,6 +15,7 @@ use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::GpuModel;
 use crate::gpu::GpuContext;
 use crate::model::Model;
+use crate::picture::Picture;
 use crate::train::{self, TrainConfig};
 use crate::{bench, enhance, plot, sample};
 
@@ -359,8 +360,26 @@ pub fn enhance(ctx: &GpuContext, a: EnhanceArgs) -> Result<()> {
         saturation: a.saturation,
         gamma: a.gamma,
     };
-    let out = enhance::enhance_file(ctx, &a.input, &a.output, &adjustments)?;
-    let steps: Vec<String> = adjustments.steps()?.iter().map(|s| s.describe()).collect();
+    if a.model.is_some() && a.vae_refine.is_none() {
+        bail!("--model applies to --vae-refine only");
+    }
+    let mut refine = |p: Picture| {
+        let k = a.vae_refine.unwrap_or(1) as usize;
+        crate::restore::commands::refine(ctx, &p, a.model.as_deref(), k, a.refine_sigma)
+            .map_err(|e| format!("{e:#}"))
+    };
+    let refine: Option<enhance::Refine> = match a.vae_refine {
+        Some(_) => Some(&mut refine),
+        None => None,
+    };
+    let out = enhance::enhance_file(ctx, &a.input, &a.output, &adjustments, refine)?;
+    let mut steps: Vec<String> = match adjustments.steps() {
+        Ok(s) => s.iter().map(|s| s.describe()).collect(),
+        Err(_) => Vec::new(),
+    };
+    if let Some(k) = a.vae_refine {
+        steps.insert(0, format!("vae-refine {k} (sigma {})", a.refine_sigma));
+    }
     println!(
         "wrote {} ({} {}x{}): {}",
         a.output.display(),

@@ -47,6 +47,8 @@ pub enum EnhanceError {
     Levels { low: f64, high: f64 },
     #[error("the output {} is the input; write to another file", path.display())]
     OutputIsInput { path: PathBuf },
+    #[error("--vae-refine: {0}")]
+    Refine(String),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -245,15 +247,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Reads `input`, applies `adjustments` on the GPU and writes `output` in the format of its
-/// extension (grey stays grey, colour is RGB). Returns the picture written.
+/// A step before the adjustments: `--vae-refine`'s denoising by a model.
+pub type Refine<'a> = &'a mut dyn FnMut(Picture) -> Result<Picture, String>;
+
+/// Reads `input`, refines it if asked, applies `adjustments` on the GPU and writes `output` in
+/// the format of its extension (grey stays grey, colour is RGB). Returns the picture written.
 pub fn enhance_file(
     ctx: &GpuContext,
     input: &Path,
     output: &Path,
     adjustments: &Adjustments,
+    refine: Option<Refine>,
 ) -> Result<Picture, EnhanceError> {
-    let steps = adjustments.steps()?;
+    let steps = match adjustments.steps() {
+        Err(EnhanceError::NothingToDo) if refine.is_some() => Vec::new(),
+        other => other?,
+    };
     if same_file(input, output) {
         return Err(EnhanceError::OutputIsInput {
             path: output.to_path_buf(),
@@ -266,8 +275,14 @@ pub fn enhance_file(
         }
         .into());
     }
-    let picture = Picture::read(input)?;
-    let enhanced = apply_gpu(ctx, &picture, &steps)?;
+    let mut picture = Picture::read(input)?;
+    if let Some(refine) = refine {
+        picture = refine(picture).map_err(EnhanceError::Refine)?;
+    }
+    let enhanced = match steps.is_empty() {
+        true => picture,
+        false => apply_gpu(ctx, &picture, &steps)?,
+    };
     enhanced.write(output)?;
     Ok(enhanced)
 }

@@ -241,3 +241,54 @@ fn bad_restore_input_is_one_line() {
     );
     assert!(!out.exists(), "a failed run left an output");
 }
+
+#[test]
+fn enhance_with_vae_refine_denoises_before_adjusting() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = digit(4);
+    let c = dir.path().join("c.png");
+    let noisy = dir.path().join("n.png");
+    let plain = dir.path().join("plain.png");
+    let refined = dir.path().join("refined.png");
+    clean.write(&c).unwrap();
+    run_ok(&[
+        "degrade",
+        "-i",
+        s(&c),
+        "-o",
+        s(&noisy),
+        "--noise-sigma",
+        "0.1",
+    ]);
+    run_ok(&["enhance", "-i", s(&noisy), "-o", s(&plain), "--gamma", "1"]);
+    run_ok(&[
+        "enhance",
+        "-i",
+        s(&noisy),
+        "-o",
+        s(&refined),
+        "--vae-refine",
+        "4",
+        "--refine-sigma",
+        "0.1",
+        "--gamma",
+        "1",
+    ]);
+    let p = psnr(&clean.data, &Picture::read(&plain).unwrap().data);
+    let r = psnr(&clean.data, &Picture::read(&refined).unwrap().data);
+    assert!(r > p + 3.0, "refined {r:.2} dB vs plain {p:.2} dB");
+    fails_with(
+        &[
+            "enhance",
+            "-i",
+            s(&noisy),
+            "-o",
+            s(&plain),
+            "--gamma",
+            "1",
+            "--model",
+            "m.safetensors",
+        ],
+        "--vae-refine only",
+    );
+}

@@ -152,6 +152,25 @@ pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::Checkpoin
     Ok((path, meta, params))
 }
 
+/// The decoder's pixel variance `scale * shape(mean)` (shape mean (1 - mean) for a Bernoulli
+/// decoder, 1 for a Gaussian one): the scale given, else the checkpoint's calibrated one, else
+/// the model's own (1 for Bernoulli, exp(logvar_x) for Gaussian).
+fn pixel_variance(
+    meta: &checkpoint::CheckpointMeta,
+    params: &[f32],
+    model: &Model,
+    scale: Option<f32>,
+) -> PixelVariance {
+    let own = match model.layout.get("logvar_x") {
+        Some(t) => params[t.offset].exp(),
+        None => FALLBACK_VAR_SCALE,
+    };
+    PixelVariance {
+        scale: scale.or(meta.pixel_var_scale).unwrap_or(own),
+        floor: 1e-6,
+    }
+}
+
 /// The methods' settings from the flags, the variance scale from the checkpoint when the flag
 /// leaves it out.
 pub fn settings(
@@ -175,21 +194,14 @@ pub fn settings(
             bail!("{name} must be a positive number, not {v}");
         }
     }
-    let scale = match k.var_scale {
-        Some(s) if !(s.is_finite() && s > 0.0) => bail!("--var-scale must be positive, not {s}"),
-        Some(s) => s,
-        None => meta.pixel_var_scale.unwrap_or(FALLBACK_VAR_SCALE),
-    };
-    // a Gaussian decoder's variance is its own exp(logvar_x), scaled
-    let scale = match model.layout.get("logvar_x") {
-        Some(t) => scale * params[t.offset].exp(),
-        None => scale,
-    };
+    if let Some(s) = k.var_scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
+        bail!("--var-scale must be positive, not {s}");
+    }
     Ok(Settings {
         map_steps: k.steps,
         map_lr: k.step_lr,
         model_sigma: k.model_sigma.unwrap_or(Settings::default().model_sigma),
-        var: PixelVariance { scale, floor: 1e-6 },
+        var: pixel_variance(meta, params, model, k.var_scale),
         samples: k.samples,
         sample_scale: k.sample_scale,
         ..Settings::default()
@@ -319,4 +331,49 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         eprintln!("wrote {}", output.display());
     }
     Ok(())
+}
+
+/// `enhance --vae-refine K`: `picture` restored as if degraded by Gaussian noise of `sigma`,
+/// with the posterior method averaging K importance-weighted codes per window.
+pub fn refine(
+    ctx: &GpuContext,
+    picture: &Picture,
+    model: Option<&Path>,
+    k: usize,
+    sigma: f32,
+) -> Result<Picture> {
+    if !(sigma.is_finite() && sigma > 0.0) {
+        bail!("--refine-sigma must be a positive number, not {sigma}");
+    }
+    let (_, meta, params) = load_prior(model)?;
+    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let deg = Degradation {
+        noise: Noise::Gaussian(sigma),
+        ..Degradation::none()
+    };
+    let missing = vec![false; picture.height * picture.width];
+    let prec = deg.precision(picture, &missing);
+    let cfg = &model.cfg;
+    let plan = Plan::new(picture, &prec, cfg.channels, cfg.height, cfg.width)
+        .map_err(anyhow::Error::msg)?;
+    let settings = Settings {
+        samples: k,
+        model_sigma: model_sigma_for(&deg),
+        var: pixel_variance(&meta, &params, &model, None),
+        ..Settings::default()
+    };
+    let (obs, w) = plan.cut();
+    let rows = settings.rows_for(plan.window_count().min(256));
+    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
+    let restored = restore_many(
+        &mut engine,
+        &[Method::Posterior],
+        &settings,
+        &obs,
+        &w,
+        None,
+        |_| {},
+    )?
+    .remove(0);
+    Ok(plan.stitch(&restored))
 }
