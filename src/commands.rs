@@ -276,6 +276,46 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                 bench::print_table(ctx, &rows);
             }
         }
+        BenchWhat::Restore => {
+            let (path, meta, params) = crate::restore::commands::load_prior(a.model.as_deref())?;
+            let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+            let settings = crate::restore::methods::Settings {
+                var: crate::restore::program::PixelVariance {
+                    scale: meta.pixel_var_scale.unwrap_or(1.0),
+                    floor: 1e-6,
+                },
+                ..Default::default()
+            };
+            let mut batches = a.batch.clone();
+            if batches == [128, 1024] {
+                // the train defaults: restoration's own are 1 and 256
+                batches = vec![1, 256];
+            }
+            let rates =
+                crate::restore::bench::rates(ctx, &model, &params, &settings, &batches, 256)?;
+            let (secs, windows) =
+                crate::restore::bench::tiled_seconds(ctx, &model, &params, &settings, 512, 256)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rates)?);
+            } else {
+                println!(
+                    "restore throughput, {} on {}:",
+                    path.display(),
+                    ctx.info.name
+                );
+                println!(
+                    "{:<10} {:>6} {:>7} {:>9} {:>10}",
+                    "method", "batch", "images", "seconds", "images/s"
+                );
+                for r in &rates {
+                    println!(
+                        "{:<10} {:>6} {:>7} {:>9.2} {:>10.1}",
+                        r.method, r.batch, r.images, r.seconds, r.images_per_sec
+                    );
+                }
+                println!("one 512x512 grey image, posterior, {windows} windows: {secs:.1} s");
+            }
+        }
         BenchWhat::Train => {
             let cfg = match a.arch {
                 ArchArg::Mlp => ModelConfig::default(),

@@ -57,7 +57,7 @@ fn observations(cfg: &ModelConfig, rows: usize, seed: u64) -> (Vec<f32>, Vec<f32
     let obs = random(rows * d, 0.0, 1.0, seed);
     let w = (0..rows * d)
         .map(|i| {
-            if (i * 7 + seed as usize) % 3 == 0 {
+            if (i * 7 + seed as usize).is_multiple_of(3) {
                 0.0
             } else {
                 100.0

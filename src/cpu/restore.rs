@@ -110,12 +110,12 @@ pub fn add_precision(q: &mut [f32], p: &[f32], var: &[f32], floor: f32, n: usize
 
 /// out[r] = sum over c (ascending) of a[r, c] b[r, c]
 pub fn row_dot(out: &mut [f32], a: &[f32], b: &[f32], rows: usize, cols: usize) {
-    for r in 0..rows {
+    for (r, o) in out.iter_mut().enumerate().take(rows) {
         let mut acc = 0.0f32;
         for c in r * cols..(r + 1) * cols {
             acc += a[c] * b[c];
         }
-        out[r] = acc;
+        *o = acc;
     }
 }
 
@@ -165,9 +165,9 @@ pub fn cg_direction(
 
 /// dst[r, c] = src[r / k, c] for `rows` source rows, each repeated `k` times.
 pub fn repeat_rows(dst: &mut [f32], src: &[f32], rows: usize, cols: usize, k: usize) {
-    for i in 0..rows * k * cols {
+    for (i, d) in dst.iter_mut().enumerate().take(rows * k * cols) {
         let (r, c) = (i / cols, i % cols);
-        dst[i] = src[(r / k) * cols + c];
+        *d = src[(r / k) * cols + c];
     }
 }
 
@@ -202,7 +202,7 @@ pub fn importance_mean(
     cols: usize,
     k: usize,
 ) {
-    for i in 0..images * cols {
+    for (i, o) in out.iter_mut().enumerate().take(images * cols) {
         let (b, c) = (i / cols, i % cols);
         let lw = |j: usize| -0.5 * (fit[b * k + j] + lat[b * k + j]);
         let top = (0..k).map(lw).fold(-3.0e38f32, f32::max);
@@ -212,6 +212,6 @@ pub fn importance_mean(
             num += wt * x[(b * k + j) * cols + c];
             den += wt;
         }
-        out[i] = num / den;
+        *o = num / den;
     }
 }

@@ -2,6 +2,7 @@
 //! large images, classical baselines and the quality metrics that compare them.
 
 pub mod baselines;
+pub mod bench;
 pub mod blur;
 pub mod cases;
 pub mod classical;
