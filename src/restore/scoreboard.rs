@@ -114,8 +114,7 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     );
     std::fs::create_dir_all(&a.out)?;
     let mut scores = Vec::new();
-    let mut strip: Vec<Vec<Picture>> = Vec::new();
-    let mut columns: Vec<String> = vec!["clean".into(), "degraded".into()];
+    let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
     for case in &cases {
         let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
         let (p, s) = mean_scores(&scored, &set.pictures);
@@ -135,7 +134,13 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
             bar.inc(n as u64)
         })?;
         bar.finish_and_clear();
-        let mut row = vec![scored[0].clone(), set.pictures[0].clone()];
+        // fixed columns: clean, degraded, every VAE method (None where it does not apply),
+        // then the case's baselines
+        let mut row = vec![Some(scored[0].clone()), Some(set.pictures[0].clone())];
+        for m in Method::ALL {
+            let at = methods.iter().position(|&x| x == m);
+            row.push(at.map(|i| restored[i][0].clone()));
+        }
         for (m, images) in methods.iter().zip(&restored) {
             let (p, s) = mean_scores(&scored, images);
             scores.push(Score {
@@ -145,7 +150,6 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
                 ssim: s,
                 param: None,
             });
-            row.push(images[0].clone());
         }
         if !a.no_baselines {
             let val_set = degrade_all(case, &val, a.seed.wrapping_add(VAL_SEED_OFFSET))
@@ -160,16 +164,11 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
                     ssim: s,
                     param: Some(param),
                 });
-                row.push(images[0].clone());
+                row.push(Some(images[0].clone()));
             }
         }
         eprintln!("{}", case_line(&scores, &case.name));
         strip.push(row);
-    }
-    for s in &scores {
-        if !columns.contains(&s.method) && s.method != "degraded" {
-            columns.push(s.method.clone());
-        }
     }
     let table = format_table(&scores);
     atomic_file::write(&a.out.join("table.txt"), table.as_bytes())?;
@@ -177,7 +176,7 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     write_strip(&strip, &a.out.join("strip.png"))?;
     println!("{table}");
     println!(
-        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, then each method)",
+        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, project, impute, map, posterior, then the case's baselines; grey: not applicable)",
         a.out.display()
     );
     Ok(())
@@ -238,16 +237,17 @@ fn format_csv(scores: &[Score]) -> String {
     out
 }
 
-/// One row per case, each row padded to the longest with blank images.
-fn write_strip(rows: &[Vec<Picture>], path: &Path) -> Result<()> {
+/// One row per case, each row padded to the longest; a cell that does not apply is mid-grey.
+fn write_strip(rows: &[Vec<Option<Picture>>], path: &Path) -> Result<()> {
     let per_row = rows.iter().map(Vec::len).max().unwrap_or(1);
-    let first = &rows[0][0];
-    let blank = vec![1.0; first.data.len()];
+    let first = rows[0][0].as_ref().expect("the clean image");
+    let blank = vec![0.35; first.data.len()];
     let mut images = Vec::new();
     for row in rows {
         for i in 0..per_row {
             images.push(
                 row.get(i)
+                    .and_then(|p| p.as_ref())
                     .map(|p| p.data.clone())
                     .unwrap_or_else(|| blank.clone()),
             );
