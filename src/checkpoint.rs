@@ -17,6 +17,10 @@
 //! - `"wgvae"`: the JSON of [`CheckpointMeta`]: `config` ([`ModelConfig`]), `epoch`, `step`,
 //!   `seed`, `format_version` ([`FORMAT_VERSION`]) and `normalisation` ([`NORMALISATION`]: pixels
 //!   are `u8 / 255`). This key is the one the loader reads.
+//!   Optional fields: `pixel_var_scale` (see restore) and `data` ([`TrainingData`]: the source,
+//!   image counts and patch settings `train` used); files without them still load.
+//! - `"format": "pt"`, which Hugging Face's loaders check (the tensors are PyTorch's); older
+//!   files without it load as well.
 //! - `"config"` (the config's JSON), `"epoch"`, `"step"`, `"seed"`: copies for human readers and
 //!   other tools; the loader ignores them.
 //!
@@ -184,7 +188,30 @@ pub struct CheckpointMeta {
     /// training (restoration's default `--var-scale`); absent in older checkpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_var_scale: Option<f32>,
+    /// The data the model was trained on, as `train` recorded it; absent in older checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<TrainingData>,
 }
+
+/// The data a run trained on (the last run, for a resumed checkpoint).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// `--data` as given, or [`EMBEDDED_DATA`].
+    pub source: String,
+    /// Training images per epoch (patches per epoch with `patch`).
+    pub train_count: usize,
+    /// Test images (fixed test patches with `patch`).
+    pub test_count: usize,
+    /// `--patch`: the side of the random patches trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<usize>,
+    /// `--augment`: the patches were flipped and rotated at random.
+    #[serde(default)]
+    pub augment: bool,
+}
+
+/// [`TrainingData::source`] of the MNIST subset embedded in the binary.
+pub const EMBEDDED_DATA: &str = "embedded MNIST subset";
 
 impl CheckpointMeta {
     /// Metadata in the current format with the current normalisation.
@@ -197,6 +224,7 @@ impl CheckpointMeta {
             format_version: FORMAT_VERSION,
             normalisation: NORMALISATION.to_string(),
             pixel_var_scale: None,
+            data: None,
         }
     }
 }
@@ -297,6 +325,9 @@ pub fn load_optimizer(
 
 fn metadata(meta: &CheckpointMeta, optimizer: bool) -> HashMap<String, String> {
     let mut map = HashMap::new();
+    // Hugging Face's loaders (transformers, diffusers) check this key: the tensors are laid out
+    // as PyTorch's own state dict
+    map.insert("format".to_string(), "pt".to_string());
     map.insert(META_KEY.to_string(), to_json(meta));
     map.insert("config".to_string(), to_json(&meta.config));
     map.insert("epoch".to_string(), meta.epoch.to_string());
@@ -512,7 +543,7 @@ fn gather(
 
 /// Fields of `ModelConfig` in declaration order (fields added later are compared too and listed
 /// after these, alphabetically).
-const FIELD_ORDER: [&str; 11] = [
+pub const FIELD_ORDER: [&str; 11] = [
     "arch",
     "height",
     "width",

@@ -10,7 +10,8 @@ use crate::enhance;
 #[command(
     name = "wgvae",
     version,
-    about = "Variational autoencoders in WGSL on any GPU"
+    about = "Variational autoencoders in WGSL on any GPU",
+    after_help = examples::WGVAE
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -21,40 +22,136 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GpuArgs {
-    /// Use the first adapter whose name contains this text (case-insensitive); the backend is
-    /// chosen with WGPU_BACKEND (vulkan, metal, dx12, gl).
-    #[arg(long, global = true, env = "WGVAE_ADAPTER")]
+    /// The adapter: its index as `wgvae info` lists it, or part of one adapter's name.
+    ///
+    /// A plain number is an index; other text must be part of exactly one adapter's name
+    /// (case-insensitive). Default: the fastest kind found (discrete, integrated, virtual GPU,
+    /// then CPU). The backends searched are set with WGPU_BACKEND (vulkan, metal, dx12, gl).
+    #[arg(long, global = true, env = "WGVAE_ADAPTER", value_name = "INDEX|NAME")]
     pub adapter: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every adapter, the one chosen, and its limits and features.
-    Info,
+    /// List the backends searched, every adapter, the one chosen, and its limits and features.
+    #[command(after_help = examples::INFO)]
+    Info(InfoArgs),
     /// Train a VAE on the GPU (default: pytorch/examples/vae's model on the embedded MNIST subset).
+    #[command(after_help = examples::TRAIN)]
     Train(TrainArgs),
     /// Test loss per sample (reconstruction + KL) of a checkpoint.
+    #[command(after_help = examples::EVAL)]
     Eval(EvalArgs),
     /// Write a PNG grid of decoded prior samples (or reconstructions).
+    #[command(after_help = examples::SAMPLE)]
     Sample(SampleArgs),
+    /// Show what a checkpoint holds: architecture, config, epoch, step, seed, training data,
+    /// tensors (no GPU needed).
+    #[command(after_help = examples::INSPECT)]
+    Inspect(InspectArgs),
     /// Measure kernels or training throughput on the chosen adapter.
+    #[command(after_help = examples::BENCH)]
     Bench(BenchArgs),
     /// Damage an image on purpose (noise, blur, missing pixels), seeded: test data for restore.
+    #[command(after_help = examples::DEGRADE)]
     Degrade(DegradeArgs),
     /// Restore damaged images with a VAE as the prior (denoise, inpaint, deblur).
+    #[command(after_help = examples::RESTORE)]
     Restore(RestoreArgs),
     /// Score every restoration method and classical baseline on held-out images (PSNR, SSIM).
+    #[command(after_help = examples::EVAL_RESTORE)]
     EvalRestore(EvalRestoreArgs),
     /// Adjust a picture's levels, brightness, contrast, saturation and gamma on the GPU (in that
     /// order, whatever the order of the flags).
+    #[command(after_help = examples::ENHANCE)]
     Enhance(EnhanceArgs),
+}
+
+/// The examples at the end of each command's `--help`.
+mod examples {
+    pub const WGVAE: &str = "\
+Examples:
+  wgvae train                                          a VAE on the embedded MNIST subset
+  wgvae sample --model runs/vae.safetensors -o samples.png
+  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2
+  wgvae info                                           adapters, limits, features
+
+`wgvae <command> --help` shows each command's flags and examples.";
+    pub const INFO: &str = "\
+Examples:
+  wgvae info                          backends, adapters (by index), limits, features
+  wgvae info --adapter 1              the same, choosing adapter [1]
+  WGPU_BACKEND=gl wgvae info          search OpenGL instead of the primary backends
+  wgvae info --json | jq .features    one JSON object";
+    pub const TRAIN: &str = "\
+Examples:
+  wgvae train                                     pytorch/examples/vae on the embedded subset
+  wgvae train --data data/mnist --epochs 30       full MNIST (tools/fetch-mnist.sh)
+  wgvae train --arch conv -o runs/conv.safetensors
+  wgvae train --epochs 20 --resume                continue runs/vae.safetensors up to epoch 20
+  wgvae train --data photos --color rgb --patch 16 --augment
+  wgvae train --json | jq .test_loss              one JSON object per epoch on stdout";
+    pub const EVAL: &str = "\
+Examples:
+  wgvae eval --model runs/vae.safetensors
+  wgvae eval --model runs/vae.safetensors --data data/mnist --json";
+    pub const SAMPLE: &str = "\
+Examples:
+  wgvae sample --model runs/vae.safetensors -o samples.png
+  wgvae sample --model runs/vae.safetensors -n 16 --reconstruct -o recon.png";
+    pub const INSPECT: &str = "\
+Examples:
+  wgvae inspect runs/vae.safetensors
+  wgvae inspect models/mnist-mlp.safetensors --json | jq .data";
+    pub const BENCH: &str = "\
+Examples:
+  wgvae bench                                     every kernel, validated, then timed
+  wgvae bench train --batch 128 1024
+  wgvae bench restore --json";
+    pub const DEGRADE: &str = "\
+Examples:
+  wgvae degrade -i digit.png -o noisy.png --noise-sigma 0.2
+  wgvae degrade -i digit.png -o holes.png --missing 0.5 --mask-out mask.png
+  wgvae degrade -i digit.png -o blurred.png --blur-sigma 1.5";
+    pub const RESTORE: &str = "\
+Examples:
+  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2
+  wgvae restore -i holes.png -o filled.png --mask mask.png
+  wgvae restore -i blurred.png -o sharp.png --blur-sigma 1.5 --noise-sigma 0.01
+  wgvae restore -i damaged/ -o restored/ --noise-sigma 0.1 --model runs/vae.safetensors";
+    pub const EVAL_RESTORE: &str = "\
+Examples:
+  wgvae eval-restore                              table.txt, table.csv, strip.png
+  wgvae eval-restore --n 200 --cases noise --no-baselines";
+    pub const ENHANCE: &str = "\
+Examples:
+  wgvae enhance -i photo.jpg -o out.png --auto-levels --contrast 1.2 --gamma 1.1
+  wgvae enhance -i scan.png -o clean.png --vae-refine 4";
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Checkpoint written by `wgvae train`.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LikelihoodArg {
+    /// pixels as Bernoulli means, binary cross-entropy loss (pytorch/examples/vae)
+    #[value(alias = "bce")]
     Bernoulli,
-    /// alias of bernoulli
-    Bce,
+    /// pixels as a Gaussian around the decoder's output (see --gaussian-logvar)
     Gaussian,
 }
 
@@ -68,15 +165,18 @@ pub enum ArchArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorArg {
+    /// one channel (colour images are converted to luma)
+    #[value(alias = "gray")]
     Grey,
-    /// alias of grey
-    Gray,
+    /// three channels
     Rgb,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VariantArg {
+    /// workgroup tiles in shared memory
     Tiled,
+    /// 4x4 outputs per invocation in registers
     Reg4x4,
 }
 
@@ -89,7 +189,8 @@ pub struct TrainArgs {
     /// Epochs in total (with --resume, training continues up to this count).
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 128)]
+    /// Images per training step.
+    #[arg(long, visible_alias = "batch-size", default_value_t = 128)]
     pub batch: usize,
     /// Model family.
     #[arg(long, value_enum, default_value_t = ArchArg::Mlp)]
@@ -115,11 +216,13 @@ pub struct TrainArgs {
     /// With --patch: flip and rotate each patch at random (the square's 8 symmetries).
     #[arg(long)]
     pub augment: bool,
+    /// Size of the latent code z.
     #[arg(long, default_value_t = 20)]
     pub latent: usize,
     /// Weight of the KL term.
     #[arg(long, default_value_t = 1.0)]
     pub beta: f32,
+    /// The decoder's pixel distribution (the reconstruction term of the loss).
     #[arg(long, value_enum, default_value_t = LikelihoodArg::Bernoulli)]
     pub likelihood: LikelihoodArg,
     /// Gaussian: train the shared pixel log-variance (else it stays at --gaussian-logvar).
@@ -131,15 +234,18 @@ pub struct TrainArgs {
     /// Image size ROWSxCOLS for image folders (MNIST is 28x28).
     #[arg(long, default_value = "28x28", value_parser = parse_size)]
     pub size: (usize, usize),
+    /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
     /// Decoupled (AdamW) weight decay.
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
+    /// Seed of the initial weights, the shuffles, the patches and the noise: the same seed and
+    /// flags give the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Checkpoint path; the loss curve goes beside it (.loss.csv, .loss.png).
-    #[arg(long, default_value = "runs/vae.safetensors")]
+    #[arg(short = 'o', long, default_value = "runs/vae.safetensors")]
     pub out: PathBuf,
     /// Continue from --out and its Adam state.
     #[arg(long)]
@@ -153,6 +259,10 @@ pub struct TrainArgs {
     /// Linear forward kernel (default: the one preferred for the adapter).
     #[arg(long, value_enum)]
     pub variant: Option<VariantArg>,
+    /// Print one JSON object per epoch on stdout and nothing else there (other lines go to
+    /// stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -177,7 +287,8 @@ pub struct EvalArgs {
     /// Data folder (its test split); default: the embedded MNIST test subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    #[arg(long, default_value_t = 128)]
+    /// Images per GPU batch (does not change the result beyond rounding).
+    #[arg(long, visible_alias = "batch-size", default_value_t = 128)]
     pub batch: usize,
     /// Seed of the z samples (one per image).
     #[arg(long, default_value_t = 1)]
@@ -186,14 +297,18 @@ pub struct EvalArgs {
     /// model was trained) instead of whole images fitted to it.
     #[arg(long)]
     pub patch: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
+    /// Checkpoint written by `wgvae train`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Number of images.
-    #[arg(short, long, default_value_t = 64)]
+    /// Number of images (`--n` is accepted too).
+    #[arg(short = 'n', long = "count", alias = "n", default_value_t = 64)]
     pub n: usize,
     /// Output PNG.
     #[arg(short, long)]
@@ -204,6 +319,7 @@ pub struct SampleArgs {
     /// Data for --reconstruct; default: the embedded MNIST test subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Seed of the prior samples.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Pixel scale of the grid.
@@ -228,6 +344,7 @@ pub struct BenchArgs {
     /// The model `train` measures: the default MLP or the comparison conv VAE.
     #[arg(long, value_enum, default_value_t = ArchArg::Mlp)]
     pub arch: ArchArg,
+    /// Training steps recorded into one command buffer.
     #[arg(long, default_value_t = 8)]
     pub steps_per_submit: usize,
     /// The prior `restore` measures [default: models/mnist-mlp.safetensors].
@@ -240,7 +357,9 @@ pub struct BenchArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BenchWhat {
+    /// GFLOP/s and GB/s of each kernel variant, each validated against the CPU first
     Kernels,
+    /// training samples/s, dispatches and GPU time per kernel
     Train,
     /// restored images per second per method (noise 0.1), and one 512x512 image tiled
     Restore,
@@ -327,6 +446,7 @@ pub struct DegradeArgs {
     /// Also write the missing pixels as a mask image (white = missing), for `restore --mask`.
     #[arg(long)]
     pub mask_out: Option<PathBuf>,
+    /// Seed of the noise and the missing pixels.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
@@ -385,6 +505,7 @@ pub struct RestoreArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub damage: DamageArgs,
+    /// How the prior restores the image.
     #[arg(long, value_enum, default_value_t = MethodArg::Posterior)]
     pub method: MethodArg,
     #[command(flatten)]
@@ -414,6 +535,7 @@ pub struct EvalRestoreArgs {
     /// Folder for table.txt, table.csv and strip.png.
     #[arg(long, default_value = "runs/eval-restore")]
     pub out: PathBuf,
+    /// Seed of the damage.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Skip the classical baselines.

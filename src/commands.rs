@@ -44,14 +44,14 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         height,
         width,
         channels: match a.color {
-            ColorArg::Grey | ColorArg::Gray => 1,
+            ColorArg::Grey => 1,
             ColorArg::Rgb => 3,
         },
         conv_channels: a.channels.unwrap_or(defaults.conv_channels),
         hidden: a.hidden.unwrap_or(defaults.hidden),
         latent: a.latent,
         likelihood: match a.likelihood {
-            LikelihoodArg::Bernoulli | LikelihoodArg::Bce => Likelihood::Bernoulli,
+            LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
             LikelihoodArg::Gaussian => Likelihood::Gaussian,
         },
         beta: a.beta,
@@ -94,43 +94,51 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
     let data_name = tc
         .data
         .as_ref()
-        .map_or("embedded MNIST subset".to_string(), |d| {
+        .map_or(checkpoint::EMBEDDED_DATA.to_string(), |d| {
             d.display().to_string()
         });
-    println!(
-        "training {} {}x{}x{}{} -> {:?} -> {} ({}, beta {}) on {data_name}{}, adapter {}, batch {}, lr {}, seed {}",
-        cfg.arch.name(),
-        cfg.channels,
-        cfg.height,
-        cfg.width,
-        if cfg.conv_channels.is_empty() { String::new() } else { format!(" -> conv {:?}", cfg.conv_channels) },
-        cfg.hidden,
-        cfg.latent,
-        cfg.likelihood.name(),
-        cfg.beta,
+    // with --json, stdout carries the epoch objects alone
+    let json = a.json;
+    let say = |line: String| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(format!(
+        "training {} on {data_name}{}, batch {}, lr {}, seed {}",
+        crate::inspect::architecture(&cfg),
         tc.patch.map_or(String::new(), |p| format!(
             " ({} random {}x{} patches per epoch{})",
             p.count,
             p.size,
             p.size,
-            if p.augment { ", flipped and rotated" } else { "" }
+            if p.augment {
+                ", flipped and rotated"
+            } else {
+                ""
+            }
         )),
-        ctx.info.name,
         tc.batch,
         tc.adam.lr,
         tc.seed
-    );
+    ));
     if tc.out.exists() && !tc.resume {
-        println!(
+        say(format!(
             "note: {} exists and is replaced after the first epoch (--resume continues it instead)",
             tc.out.display()
-        );
+        ));
     }
     let reports = train::train(ctx, &cfg, &tc, |r| {
-        println!(
-            "epoch {:>3}: train loss {:.2}  test loss {:.2} (reconstruction {:.2}, KL {:.2})  {:.0} samples/s  {:.1} s",
-            r.epoch, r.train_loss, r.test.total, r.test.recon, r.test.kl, r.samples_per_sec, r.seconds
-        );
+        if json {
+            println!("{}", epoch_json(r, tc.epochs));
+        } else {
+            println!(
+                "epoch {:>3}: train loss {:.2}  test loss {:.2} (reconstruction {:.2}, KL {:.2})  {:.0} samples/s  {:.1} s",
+                r.epoch, r.train_loss, r.test.total, r.test.recon, r.test.kl, r.samples_per_sec, r.seconds
+            );
+        }
     })?;
     if tc.out.exists() {
         let c = crate::restore::evaluate::calibrate_checkpoint(
@@ -140,22 +148,37 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             tc.patch.is_some(),
             tc.seed,
         )?;
-        println!(
+        say(format!(
             "pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)"
-        );
+        ));
     }
     let (csv, png) = train::curve_paths(&tc.out);
     if let Some(last) = reports.last() {
-        println!(
+        say(format!(
             "saved {} (epoch {}, step {}); loss curve {} and {}",
             tc.out.display(),
             last.epoch,
             last.step,
             csv.display(),
             png.display()
-        );
+        ));
     }
     Ok(())
+}
+
+/// One line of `train --json`: the epoch's losses per sample, as the text line gives them.
+fn epoch_json(r: &train::EpochReport, epochs: usize) -> serde_json::Value {
+    serde_json::json!({
+        "epoch": r.epoch,
+        "epochs": epochs,
+        "step": r.step,
+        "train_loss": r.train_loss,
+        "test_loss": r.test.total,
+        "test_recon": r.test.recon,
+        "test_kl": r.test.kl,
+        "samples_per_sec": r.samples_per_sec,
+        "seconds": r.seconds,
+    })
 }
 
 fn load_model(ctx: &GpuContext, path: &std::path::Path) -> Result<GpuModel> {
@@ -200,6 +223,28 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     }
     let data = train::upload_dataset(ctx, &test_set)?;
     let parts = train::evaluate(ctx, &model, &data, test_set.count, a.batch, a.seed, 0)?;
+    if a.json {
+        let data = a
+            .data
+            .as_ref()
+            .map_or(checkpoint::EMBEDDED_DATA.to_string(), |d| {
+                d.display().to_string()
+            });
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": a.model.display().to_string(),
+                "data": data,
+                "patch": a.patch,
+                "images": test_set.count,
+                "seed": a.seed,
+                "test_loss": parts.total,
+                "test_recon": parts.recon,
+                "test_kl": parts.kl,
+            })
+        );
+        return Ok(());
+    }
     let name = a
         .data
         .as_ref()

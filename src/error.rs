@@ -12,6 +12,19 @@ pub enum GpuError {
     NoAdapter { backends: String },
     #[error("no adapter name contains {wanted:?}; available: {available}")]
     AdapterNotFound { wanted: String, available: String },
+    #[error(
+        "there is no adapter with index {index} (a plain number is an index as `wgvae info` \
+         lists them); available: {available}"
+    )]
+    AdapterIndex { index: usize, available: String },
+    #[error(
+        "several adapter names contain {wanted:?}: {matches}; pass the index or more of the name"
+    )]
+    AmbiguousAdapter { wanted: String, matches: String },
+    #[error("WGPU_BACKEND names an unknown backend {name:?}; valid here: {valid}")]
+    UnknownBackend { name: String, valid: String },
+    #[error("WGPU_BACKEND names {name:?}, which this build cannot use on this platform; valid here: {valid}")]
+    BackendUnavailable { name: String, valid: String },
     #[error("could not open a device on {adapter}: {reason}")]
     RequestDevice { adapter: String, reason: String },
     #[error("reading a buffer back from the GPU failed: {0}")]

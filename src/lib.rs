@@ -16,6 +16,7 @@ pub mod enhance;
 pub mod error;
 pub mod gpu;
 pub mod info;
+pub mod inspect;
 pub mod model;
 pub mod picture;
 pub mod plot;

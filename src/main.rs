@@ -8,6 +8,7 @@ use wgvae::commands;
 use wgvae::gpu::GpuContext;
 
 fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     quiet_wayland_probe();
     let cli = Cli::parse();
     match run(cli) {
@@ -23,14 +24,19 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let wanted = cli.gpu.adapter.as_deref();
     match cli.command {
-        Command::Info => return Ok(wgvae::info::run(wanted)?),
+        Command::Info(a) => return Ok(wgvae::info::run(wanted, a.json)?),
+        Command::Inspect(a) => return Ok(wgvae::inspect::run(&a.model, a.json)?),
         // degrading runs on the CPU: no device needed
         Command::Degrade(a) => return wgvae::restore::commands::degrade(a),
         _ => {}
     }
     let ctx = GpuContext::new(wanted)?;
+    // stderr, so that stdout stays the command's output (and pure JSON with --json)
+    eprintln!("adapter {}", ctx.describe());
     match cli.command {
-        Command::Info | Command::Degrade(_) => unreachable!("handled above"),
+        Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) => {
+            unreachable!("handled above")
+        }
         Command::Restore(a) => wgvae::restore::commands::restore(&ctx, a),
         Command::EvalRestore(a) => wgvae::restore::scoreboard::eval_restore(&ctx, a),
         Command::Train(a) => commands::train(&ctx, a),
@@ -38,6 +44,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => commands::sample(&ctx, a),
         Command::Bench(a) => commands::bench(&ctx, a),
         Command::Enhance(a) => commands::enhance(&ctx, a),
+    }
+}
+
+/// Rust ignores SIGPIPE, so once a reader such as `head -1` has gone, the next `println!`
+/// fails with EPIPE and panics. Restore the default disposition instead: the process ends
+/// silently at that write, as `cat` and `grep` do (the shell sees status 141). Chosen over
+/// routing every print through a writer that maps BrokenPipe to an exit, which would touch
+/// each command's output code; `libc` was already in the dependency tree (wgpu, clap).
+/// Windows has no SIGPIPE.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

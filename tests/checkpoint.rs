@@ -9,7 +9,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use wgvae::checkpoint::{
     load_model, load_optimizer, optimizer_path, save_model, save_optimizer, CheckpointError,
-    CheckpointMeta,
+    CheckpointMeta, TrainingData,
 };
 use wgvae::config::{Likelihood, ModelConfig};
 use wgvae::model::layout::Layout;
@@ -195,6 +195,49 @@ fn file_holds_exactly_the_pytorch_names_shapes_and_metadata() {
     assert_eq!(md["seed"], "42");
     let flat_config: ModelConfig = serde_json::from_str(&md["config"]).unwrap();
     assert_eq!(flat_config, config);
+    // Hugging Face's loaders check this key
+    assert_eq!(md["format"], "pt");
+}
+
+/// Files from before `"format": "pt"` and the optional `data` field load as they did; the
+/// field, when written, round-trips.
+#[test]
+fn optional_metadata_is_optional() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = meta(ModelConfig::default());
+    let mut md = wgvae_metadata(dir.path(), &m);
+    md.remove("format");
+    let mut old: serde_json::Value = serde_json::from_str(&md["wgvae"]).unwrap();
+    assert!(
+        old.get("data").is_none(),
+        "no data field when none was recorded"
+    );
+    old.as_object_mut().unwrap().remove("pixel_var_scale");
+    md.insert("wgvae".to_string(), old.to_string());
+    let path = dir.path().join("old.safetensors");
+    write_raw(&path, &default_tensors(|_| {}), md);
+    let (loaded, _) = load_model(&path, None).unwrap();
+    assert_eq!(loaded, m);
+    assert_eq!(loaded.data, None);
+
+    let with_data = CheckpointMeta {
+        data: Some(TrainingData {
+            source: "data/photos".to_string(),
+            train_count: 10_000,
+            test_count: 2000,
+            patch: Some(16),
+            augment: true,
+        }),
+        ..m
+    };
+    let path = dir.path().join("new.safetensors");
+    save_model(
+        &path,
+        &with_data,
+        &vec![0.0; Layout::new(&with_data.config).total],
+    )
+    .unwrap();
+    assert_eq!(load_model(&path, None).unwrap().0, with_data);
 }
 
 #[test]

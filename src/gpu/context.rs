@@ -7,21 +7,129 @@ use std::sync::{Arc, Mutex};
 use crate::error::GpuError;
 use crate::gpu::kernels::{CompiledKernel, Kernel};
 
-/// The backends to search: `WGPU_BACKEND` (e.g. `vulkan`, `metal`, `dx12`, `gl`) when set, else
-/// the primary ones (Vulkan, Metal, DX12). GL is opt-in: its compute support is the weakest.
-pub fn backends() -> wgpu::Backends {
-    wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
+/// The names `WGPU_BACKEND` accepts (wgpu's own spellings) and the backend each names.
+const BACKEND_NAMES: [(&str, wgpu::Backend); 9] = [
+    ("vulkan", wgpu::Backend::Vulkan),
+    ("vk", wgpu::Backend::Vulkan),
+    ("metal", wgpu::Backend::Metal),
+    ("mtl", wgpu::Backend::Metal),
+    ("dx12", wgpu::Backend::Dx12),
+    ("d3d12", wgpu::Backend::Dx12),
+    ("gl", wgpu::Backend::Gl),
+    ("gles", wgpu::Backend::Gl),
+    ("opengl", wgpu::Backend::Gl),
+];
+
+/// The backends this build can use on this platform: compiled in and meant for this OS (so
+/// Vulkan and GL on Linux, never Metal or the browser's WebGPU).
+pub fn available_backends() -> wgpu::Backends {
+    wgpu::Instance::enabled_backend_features()
+        & !(wgpu::Backends::NOOP | wgpu::Backends::BROWSER_WEBGPU)
 }
 
-pub fn instance() -> wgpu::Instance {
-    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = backends();
-    wgpu::Instance::new(desc)
+/// The backends to search: those `WGPU_BACKEND` names (comma-separated, e.g. `vulkan`, `gl`)
+/// when it is set, else the primary ones this build has here (Vulkan, Metal, DX12). GL is
+/// opt-in: its compute support is the weakest.
+pub fn backends() -> Result<wgpu::Backends, GpuError> {
+    let default = wgpu::Backends::PRIMARY & available_backends();
+    match std::env::var_os("WGPU_BACKEND") {
+        Some(list) => parse_backends(&list.to_string_lossy(), available_backends()).map(|b| {
+            if b.is_empty() {
+                default
+            } else {
+                b
+            }
+        }),
+        None => Ok(default),
+    }
 }
 
-/// Every adapter the instance can see, in the order the backends report them.
-pub fn list_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance.enumerate_adapters(backends()))
+/// Parses a `WGPU_BACKEND` list against the backends `available` here: an unknown name, or one
+/// this build cannot use here, is an error naming it and the valid ones.
+pub fn parse_backends(list: &str, available: wgpu::Backends) -> Result<wgpu::Backends, GpuError> {
+    let mut out = wgpu::Backends::empty();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let lower = name.to_lowercase();
+        let known = BACKEND_NAMES.iter().find(|(n, _)| *n == lower);
+        let Some(&(_, backend)) = known else {
+            return Err(GpuError::UnknownBackend {
+                name: name.to_string(),
+                valid: backend_list(available),
+            });
+        };
+        if !available.contains(backend.into()) {
+            return Err(GpuError::BackendUnavailable {
+                name: name.to_string(),
+                valid: backend_list(available),
+            });
+        }
+        out |= backend.into();
+    }
+    Ok(out)
+}
+
+/// The backends of `set` as a plain list: "vulkan, gl".
+pub fn backend_list(set: wgpu::Backends) -> String {
+    backend_names(set).join(", ")
+}
+
+/// The names of the backends of `set`, in wgpu's order.
+pub fn backend_names(set: wgpu::Backends) -> Vec<&'static str> {
+    wgpu::Backend::ALL
+        .iter()
+        .filter(|&&b| set.contains(b.into()))
+        .map(|b| b.to_str())
+        .collect()
+}
+
+/// An adapter as `wgvae info` lists it and every GPU command names it: "[0] llvmpipe (vulkan)".
+pub fn describe(index: usize, info: &wgpu::AdapterInfo) -> String {
+    label(index, &info.name, info.backend)
+}
+
+fn label(index: usize, name: &str, backend: wgpu::Backend) -> String {
+    format!("[{index}] {name} ({backend})")
+}
+
+/// The adapters of the backends searched, in the order the backends report them (the order of
+/// the indices `wgvae info` prints and `--adapter N` takes).
+pub struct Adapters {
+    pub backends: wgpu::Backends,
+    pub list: Vec<wgpu::Adapter>,
+}
+
+impl Adapters {
+    pub fn enumerate() -> Result<Self, GpuError> {
+        let backends = backends()?;
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = backends;
+        let instance = wgpu::Instance::new(desc);
+        let list = pollster::block_on(instance.enumerate_adapters(backends));
+        Ok(Adapters { backends, list })
+    }
+
+    /// The index of the adapter `wanted` names (see [`pick`]), or of the preferred one.
+    pub fn choose(&self, wanted: Option<&str>) -> Result<usize, GpuError> {
+        if self.list.is_empty() {
+            return Err(GpuError::NoAdapter {
+                backends: backend_list(self.backends),
+            });
+        }
+        let infos: Vec<wgpu::AdapterInfo> = self.list.iter().map(|a| a.get_info()).collect();
+        match wanted {
+            Some(w) => {
+                let named: Vec<(String, wgpu::Backend)> =
+                    infos.iter().map(|i| (i.name.clone(), i.backend)).collect();
+                pick(&named, w)
+            }
+            None => Ok(infos
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, info)| (preference(info), usize::MAX - i))
+                .map(|(i, _)| i)
+                .expect("non-empty")),
+        }
+    }
 }
 
 /// Higher is preferred when no `--adapter` is given: real GPUs before software rasterisers.
@@ -40,35 +148,40 @@ fn preference(info: &wgpu::AdapterInfo) -> u32 {
     kind + backend
 }
 
-/// Picks the adapter whose name contains `wanted` (case-insensitive), or the preferred one.
-/// Returns its index in `adapters`.
-pub fn choose_adapter(adapters: &[wgpu::Adapter], wanted: Option<&str>) -> Result<usize, GpuError> {
-    if adapters.is_empty() {
-        return Err(GpuError::NoAdapter {
-            backends: format!("{:?}", backends()),
+/// The adapter `wanted` names among `adapters` (name, backend): a plain number is an index as
+/// `wgvae info` lists them; anything else must be part of exactly one adapter's name
+/// (case-insensitive). Out of range, no match or several matches are errors listing them.
+pub fn pick(adapters: &[(String, wgpu::Backend)], wanted: &str) -> Result<usize, GpuError> {
+    let listing = |which: &mut dyn Iterator<Item = usize>| {
+        which
+            .map(|i| label(i, &adapters[i].0, adapters[i].1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let wanted = wanted.trim();
+    if let Ok(index) = wanted.parse::<usize>() {
+        if index < adapters.len() {
+            return Ok(index);
+        }
+        return Err(GpuError::AdapterIndex {
+            index,
+            available: listing(&mut (0..adapters.len())),
         });
     }
-    match wanted {
-        Some(w) => {
-            let needle = w.to_lowercase();
-            adapters
-                .iter()
-                .position(|a| a.get_info().name.to_lowercase().contains(&needle))
-                .ok_or_else(|| GpuError::AdapterNotFound {
-                    wanted: w.to_string(),
-                    available: adapters
-                        .iter()
-                        .map(|a| a.get_info().name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
-        }
-        None => Ok(adapters
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, a)| (preference(&a.get_info()), usize::MAX - i))
-            .map(|(i, _)| i)
-            .expect("non-empty")),
+    let needle = wanted.to_lowercase();
+    let hits: Vec<usize> = (0..adapters.len())
+        .filter(|&i| adapters[i].0.to_lowercase().contains(&needle))
+        .collect();
+    match hits[..] {
+        [one] => Ok(one),
+        [] => Err(GpuError::AdapterNotFound {
+            wanted: wanted.to_string(),
+            available: listing(&mut (0..adapters.len())),
+        }),
+        _ => Err(GpuError::AmbiguousAdapter {
+            wanted: wanted.to_string(),
+            matches: listing(&mut hits.iter().copied()),
+        }),
     }
 }
 
@@ -77,6 +190,8 @@ pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
+    /// The adapter's index among those searched (as `wgvae info` and `--adapter N` count).
+    pub index: usize,
     /// Timestamp queries are available: the profiler uses GPU time, else the wall clock.
     pub timestamps: bool,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
@@ -84,16 +199,21 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
-    /// Opens a device on the chosen adapter (see [`choose_adapter`]).
+    /// Opens a device on the adapter `wanted` names, or the preferred one (see
+    /// [`Adapters::choose`]).
     pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
-        let instance = instance();
-        let mut adapters = list_adapters(&instance);
-        let index = choose_adapter(&adapters, wanted)?;
-        let adapter = adapters.swap_remove(index);
-        Self::from_adapter(adapter)
+        let mut adapters = Adapters::enumerate()?;
+        let index = adapters.choose(wanted)?;
+        let adapter = adapters.list.swap_remove(index);
+        Self::open(index, adapter)
     }
 
-    pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Self, GpuError> {
+    /// "[0] llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)": the adapter as `wgvae info` lists it.
+    pub fn describe(&self) -> String {
+        describe(self.index, &self.info)
+    }
+
+    fn open(index: usize, adapter: wgpu::Adapter) -> Result<Self, GpuError> {
         let info = adapter.get_info();
         let available = adapter.features();
         // Pass-boundary timestamps are all the profiler needs: each timed dispatch gets a pass.
@@ -123,6 +243,7 @@ impl GpuContext {
             device,
             queue,
             info,
+            index,
             timestamps,
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
@@ -175,5 +296,57 @@ impl GpuContext {
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wgpu::{Backend, Backends};
+
+    fn two() -> Vec<(String, Backend)> {
+        vec![
+            ("NVIDIA GeForce RTX 3090".to_string(), Backend::Vulkan),
+            (
+                "llvmpipe (LLVM 15.0.6, 256 bits)".to_string(),
+                Backend::Vulkan,
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_number_is_an_index_and_text_a_unique_name_part() {
+        assert_eq!(pick(&two(), "1").unwrap(), 1);
+        assert_eq!(pick(&two(), " 0 ").unwrap(), 0);
+        assert_eq!(pick(&two(), "LLVMPIPE").unwrap(), 1);
+        assert_eq!(pick(&two(), "rtx 3090").unwrap(), 0);
+        let e = pick(&two(), "2").unwrap_err().to_string();
+        assert!(e.contains("index 2") && e.contains("[1] llvmpipe"), "{e}");
+        let e = pick(&two(), "radeon").unwrap_err().to_string();
+        assert!(e.contains("\"radeon\"") && e.contains("[0] NVIDIA"), "{e}");
+        let mut same = two();
+        same.push(("llvmpipe (LLVM 15.0.6, 256 bits)".to_string(), Backend::Gl));
+        let e = pick(&same, "llvm").unwrap_err().to_string();
+        assert!(
+            e.contains("several") && e.contains("[1] llvmpipe") && e.contains("[2] llvmpipe"),
+            "{e}"
+        );
+        assert!(!e.contains("[0]"), "{e}");
+    }
+
+    #[test]
+    fn backend_names_are_checked() {
+        let here = Backends::VULKAN | Backends::GL;
+        assert_eq!(parse_backends("Vulkan", here).unwrap(), Backends::VULKAN);
+        assert_eq!(parse_backends("vk, gles", here).unwrap(), here);
+        assert_eq!(parse_backends(" ", here).unwrap(), Backends::empty());
+        let e = parse_backends("vulkn", here).unwrap_err().to_string();
+        assert!(
+            e.contains("unknown") && e.contains("\"vulkn\"") && e.contains("vulkan, gl"),
+            "{e}"
+        );
+        let e = parse_backends("metal", here).unwrap_err().to_string();
+        assert!(e.contains("\"metal\"") && e.contains("vulkan, gl"), "{e}");
+        assert_eq!(backend_list(Backends::PRIMARY & here), "vulkan");
     }
 }

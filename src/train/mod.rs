@@ -19,7 +19,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use thiserror::Error;
 
-use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta, TrainingData};
 use crate::config::ModelConfig;
 use crate::cpu::ops::AdamHyper;
 use crate::data::patches::PatchSpec;
@@ -178,6 +178,18 @@ pub fn train(
     if train_set.count() == 0 || test_set.count == 0 {
         return Err(TrainError::Config("the data holds no images".into()));
     }
+    let data_record = TrainingData {
+        source: tc
+            .data
+            .as_ref()
+            .map_or(checkpoint::EMBEDDED_DATA.to_string(), |d| {
+                d.display().to_string()
+            }),
+        train_count: train_set.count(),
+        test_count: test_set.count,
+        patch: tc.patch.map(|p| p.size),
+        augment: tc.patch.is_some_and(|p| p.augment),
+    };
     let start = starting_point(&spec, tc)?;
     if start.epoch >= tc.epochs {
         return Err(TrainError::Config(format!(
@@ -330,7 +342,7 @@ pub fn train(
             recon: test.recon,
             kl: test.kl,
         });
-        save(ctx, &model, cfg, tc, epoch, step)?;
+        save(ctx, &model, cfg, tc, &data_record, epoch, step)?;
         curve::write_curve(&tc.out, &curve)?;
         on_epoch(&report);
         reports.push(report);
@@ -343,6 +355,7 @@ fn save(
     model: &GpuModel,
     cfg: &ModelConfig,
     tc: &TrainConfig,
+    data: &TrainingData,
     epoch: usize,
     step: u64,
 ) -> Result<(), TrainError> {
@@ -357,7 +370,10 @@ fn save(
     }
     let m: Vec<f32> = buffers::read(ctx, &model.adam_m)?;
     let v: Vec<f32> = buffers::read(ctx, &model.adam_v)?;
-    let meta = CheckpointMeta::new(cfg.clone(), epoch, step, tc.seed);
+    let meta = CheckpointMeta {
+        data: Some(data.clone()),
+        ..CheckpointMeta::new(cfg.clone(), epoch, step, tc.seed)
+    };
     checkpoint::save_model(&tc.out, &meta, &params)?;
     checkpoint::save_optimizer(&tc.out, &meta, &m, &v)?;
     Ok(())

@@ -1,0 +1,202 @@
+//! `wgvae inspect M`: what a checkpoint holds, read without a GPU: the architecture and config,
+//! the training state (epoch, step, seed), the pixel variance scale, the data it was trained on,
+//! and every tensor with its shape; as text or as one JSON object.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta, TrainingData, FIELD_ORDER};
+use crate::config::ModelConfig;
+use crate::model::layout::Layout;
+
+/// Everything `inspect` reports (the `--json` object).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub path: String,
+    /// "mlp 1x28x28 -> [400] -> 20 (bernoulli, beta 1)"
+    pub architecture: String,
+    pub config: ModelConfig,
+    pub epoch: usize,
+    pub step: u64,
+    pub seed: u64,
+    pub format_version: u32,
+    pub normalisation: String,
+    pub pixel_var_scale: Option<f32>,
+    /// None for checkpoints written before wgvae recorded it.
+    pub data: Option<TrainingData>,
+    /// Adam's state for `--resume` lies beside the checkpoint.
+    pub optimizer_state: bool,
+    pub parameters: usize,
+    pub tensors: Vec<Tensor>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: &'static str,
+    pub count: usize,
+}
+
+pub fn run(path: &Path, json: bool) -> Result<(), CheckpointError> {
+    let report = report(path)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("plain structs serialise to JSON")
+        );
+    } else {
+        print_text(&report);
+    }
+    Ok(())
+}
+
+/// Loads `path` with every check `eval` and `sample` make, and describes it.
+pub fn report(path: &Path) -> Result<Report, CheckpointError> {
+    let (meta, _) = checkpoint::load_model(path, None)?;
+    let layout = Layout::new(&meta.config);
+    let CheckpointMeta {
+        config,
+        epoch,
+        step,
+        seed,
+        format_version,
+        normalisation,
+        pixel_var_scale,
+        data,
+    } = meta;
+    Ok(Report {
+        path: path.display().to_string(),
+        architecture: architecture(&config),
+        epoch,
+        step,
+        seed,
+        format_version,
+        normalisation,
+        pixel_var_scale,
+        data,
+        optimizer_state: checkpoint::optimizer_path(path).is_file(),
+        parameters: layout.parameter_count(),
+        tensors: layout
+            .tensors
+            .iter()
+            .map(|t| Tensor {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                dtype: "F32",
+                count: t.len(),
+            })
+            .collect(),
+        config,
+    })
+}
+
+/// The model in one line, as `train` announces it.
+pub fn architecture(c: &ModelConfig) -> String {
+    let conv = if c.conv_channels.is_empty() {
+        String::new()
+    } else {
+        format!(" -> conv {:?}", c.conv_channels)
+    };
+    format!(
+        "{} {}x{}x{}{conv} -> {:?} -> {} ({}, beta {})",
+        c.arch.name(),
+        c.channels,
+        c.height,
+        c.width,
+        c.hidden,
+        c.latent,
+        c.likelihood.name(),
+        c.beta
+    )
+}
+
+fn print_text(r: &Report) {
+    println!("{}", r.path);
+    println!("  architecture     {}", r.architecture);
+    println!(
+        "  trained          epoch {}, step {}, seed {}",
+        r.epoch, r.step, r.seed
+    );
+    println!("  data             {}", data_line(r.data.as_ref()));
+    println!(
+        "  pixel var scale  {}",
+        r.pixel_var_scale.map_or(
+            "not recorded (restore fits its own)".to_string(),
+            |s| format!("{s:.4}")
+        )
+    );
+    println!(
+        "  optimizer state  {}",
+        if r.optimizer_state {
+            format!(
+                "{} (for --resume)",
+                checkpoint::optimizer_path(Path::new(&r.path)).display()
+            )
+        } else {
+            "none beside it".to_string()
+        }
+    );
+    println!(
+        "  format           version {}, pixels {}",
+        r.format_version, r.normalisation
+    );
+    println!("config:");
+    for (key, value) in config_fields(&r.config) {
+        println!("  {key:<16} {value}");
+    }
+    println!(
+        "tensors ({}, {} parameters, F32):",
+        r.tensors.len(),
+        r.parameters
+    );
+    let width = r.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in &r.tensors {
+        println!(
+            "  {:<width$}  {:<16} {:>10}",
+            t.name,
+            format!("{:?}", t.shape),
+            t.count
+        );
+    }
+}
+
+fn data_line(data: Option<&TrainingData>) -> String {
+    let Some(d) = data else {
+        return "not recorded (written before wgvae recorded it)".to_string();
+    };
+    match d.patch {
+        None => format!(
+            "{} ({} training, {} test images)",
+            d.source, d.train_count, d.test_count
+        ),
+        Some(p) => format!(
+            "{} ({} random {p}x{p} patches per epoch{}, {} test patches)",
+            d.source,
+            d.train_count,
+            if d.augment {
+                ", flipped and rotated"
+            } else {
+                ""
+            },
+            d.test_count
+        ),
+    }
+}
+
+/// The config's fields as (name, JSON value) in declaration order.
+fn config_fields(c: &ModelConfig) -> Vec<(String, String)> {
+    let serde_json::Value::Object(map) = serde_json::to_value(c).expect("a plain struct") else {
+        return Vec::new();
+    };
+    let mut fields: Vec<(String, String)> =
+        map.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    fields.sort_by_key(|(k, _)| {
+        FIELD_ORDER
+            .iter()
+            .position(|f| f == k)
+            .unwrap_or(FIELD_ORDER.len())
+    });
+    fields
+}
