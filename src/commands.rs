@@ -152,15 +152,17 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             "pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)"
         ));
     }
-    let (csv, png) = train::curve_paths(&tc.out);
+    let curve = train::curve_paths(&tc.out);
     if let Some(last) = reports.last() {
         say(format!(
-            "saved {} (epoch {}, step {}); loss curve {} and {}",
+            "saved {} (epoch {}, step {}); loss curve {} ({} and {}); sample grids per epoch in {}",
             tc.out.display(),
             last.epoch,
             last.step,
-            csv.display(),
-            png.display()
+            curve.png.display(),
+            curve.svg.display(),
+            curve.csv.display(),
+            train::grids_dir(&tc.out).display()
         ));
     }
     Ok(())
@@ -284,14 +286,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
             .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())
             .collect();
         let recon = sample::reconstructions(ctx, &model, &originals)?;
-        // pairs side by side: original, reconstruction, original, ...
-        let per_row = 2 * (n as f64).sqrt().ceil() as usize;
-        let cells: Vec<Vec<f32>> = originals
-            .into_iter()
-            .zip(recon)
-            .flat_map(|(o, r)| [o, r])
-            .collect();
-        plot::image_grid(&cells, rows, cols, channels, per_row, a.scale)
+        plot::reconstruction_grid(&originals, &recon, rows, cols, channels, a.scale)
     } else {
         let images = sample::prior_samples(ctx, &model, a.n, a.seed)?;
         plot::image_grid(

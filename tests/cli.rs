@@ -95,7 +95,7 @@ fn train_eval_sample_happy_path() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = tiny_train(dir.path(), "1", "4", &[]);
+    let out = tiny_train(dir.path(), "2", "4", &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -109,8 +109,25 @@ fn train_eval_sample_happy_path() {
         "m.safetensors.adam.safetensors",
         "m.loss.csv",
         "m.loss.png",
+        "m.loss.svg",
     ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    // after each epoch, as pytorch/examples/vae: 8 x 8 prior samples, and 8 test images over
+    // their reconstructions (28 x 28 digits at scale 2 with one-pixel borders)
+    for epoch in [1, 2] {
+        let grids = dir.path().join("m.samples");
+        let size = |name: String| {
+            image::image_dimensions(grids.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        assert_eq!(
+            size(format!("sample_{epoch}.png")),
+            (8 * 57 + 1, 8 * 57 + 1)
+        );
+        assert_eq!(
+            size(format!("reconstruction_{epoch}.png")),
+            (8 * 57 + 1, 2 * 57 + 1)
+        );
     }
 
     let out = wgvae()
@@ -155,15 +172,35 @@ fn train_eval_sample_happy_path() {
             String::from_utf8_lossy(&out.stderr)
         );
         let img = image::open(&png).unwrap().to_luma8();
-        // 4 x 4 cells of 28 + 1 gap pixels (8 wide for the pairs)
-        let cells_wide = if name == "recon.png" { 8 } else { 4 };
-        assert_eq!(
-            (img.width(), img.height()),
-            (cells_wide * 29 + 1, 4 * 29 + 1),
-            "{name}"
-        );
         let bright = img.pixels().filter(|p| p.0[0] > 128).count();
         assert!(bright > 100, "{name} is nearly empty");
+        if name == "prior.png" {
+            // 4 x 4 cells of 28 + 1 border pixels
+            assert_eq!(img.dimensions(), (4 * 29 + 1, 4 * 29 + 1));
+            continue;
+        }
+        // two pairs of rows (8 originals over their 8 reconstructions), 7 pixels apart
+        let gap = 7;
+        assert_eq!(img.dimensions(), (8 * 29 + 1, 4 * 29 + 1 + gap));
+        let gap_row = 2 * 29 + 1 + gap / 2;
+        assert!(
+            (0..img.width()).all(|x| img.get_pixel(x, gap_row) == img.get_pixel(0, 0)),
+            "the gap between the pairs of rows holds ink"
+        );
+        // originals (crisp, many pixels at full white) in rows 0 and 2, the blurrier
+        // reconstructions under them in rows 1 and 3
+        let white = |row: u32| {
+            let y0 = 1 + row * 29 + (row / 2) * gap;
+            (y0..y0 + 28)
+                .flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+                .filter(|&(x, y)| img.get_pixel(x, y).0[0] > 250)
+                .count()
+        };
+        let rows: Vec<usize> = (0..4).map(white).collect();
+        assert!(
+            rows[0] > 2 * rows[1] && rows[2] > 2 * rows[3],
+            "full-white pixels per row {rows:?}: originals are not over reconstructions"
+        );
     }
 }
 

@@ -88,10 +88,14 @@ fn a_few_hundred_steps_learn_and_resume_continues() {
     let (meta, params) = checkpoint::load_model(&out, Some(&cfg)).unwrap();
     assert_eq!((meta.epoch, meta.step, meta.seed), (3, 237, 1));
     assert!(params.iter().all(|p| p.is_finite()));
-    let (csv, png) = train::curve_paths(&out);
+    let curve = train::curve_paths(&out);
+    let csv = curve.csv;
     let csv_text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(csv_text.lines().filter(|l| l.contains(",test,")).count(), 3);
-    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+    assert!(std::fs::metadata(&curve.png).unwrap().len() > 1000);
+    assert!(std::fs::read_to_string(&curve.svg)
+        .unwrap()
+        .contains("<svg"));
 
     // resume to 4 epochs continues from step 237 and keeps the curve
     let mut tc = config(&out, 4);

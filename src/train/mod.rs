@@ -4,12 +4,14 @@
 //! stay on the GPU in a history buffer and are read back at log points and epoch ends only.
 //!
 //! `data` loads and uploads the sets, `eval` measures the test loss, `history` reads the loss
-//! records, `curve` writes the loss curve, `bench` measures throughput.
+//! records, `curve` writes the loss curve, `grids` the sample and reconstruction grids of each
+//! epoch, `bench` measures throughput.
 
 pub mod bench;
 pub mod curve;
 pub mod data;
 pub mod eval;
+pub mod grids;
 pub mod history;
 
 use std::path::PathBuf;
@@ -39,6 +41,7 @@ pub use bench::bench_train;
 pub use curve::curve_paths;
 pub use data::{load_data, upload_dataset};
 pub use eval::evaluate;
+pub use grids::grids_dir;
 
 #[derive(Debug, Error)]
 pub enum TrainError {
@@ -213,6 +216,7 @@ pub fn train(
     }
     let train_data = upload_dataset(ctx, &*train_set.epoch(start.epoch + 1)?)?;
     let test_data = upload_dataset(ctx, &test_set)?;
+    let grids = grids::EpochGrids::new(&tc.out, &test_set, tc.seed);
 
     let batch = tc.batch.min(train_set.count());
     let (full, rest) = eval::batch_sizes(train_set.count(), batch);
@@ -344,6 +348,7 @@ pub fn train(
         });
         save(ctx, &model, cfg, tc, &data_record, epoch, step)?;
         curve::write_curve(&tc.out, &curve)?;
+        grids.write(ctx, &model, epoch)?;
         on_epoch(&report);
         reports.push(report);
     }
