@@ -257,8 +257,17 @@ pub fn load_model(
     path: &Path,
     expected: Option<&ModelConfig>,
 ) -> Result<(CheckpointMeta, Vec<f32>), CheckpointError> {
-    let bytes = read(path)?;
-    let (file, meta) = parse(path, &bytes)?;
+    load_model_bytes(path, &read(path)?, expected)
+}
+
+/// [`load_model`] on a checkpoint already in memory (the built-in model); `path` is the name
+/// errors give it.
+pub fn load_model_bytes(
+    path: &Path,
+    bytes: &[u8],
+    expected: Option<&ModelConfig>,
+) -> Result<(CheckpointMeta, Vec<f32>), CheckpointError> {
+    let (file, meta) = parse(path, bytes)?;
     if let Some(expected) = expected {
         check_config(path, &meta.config, expected)?;
     }

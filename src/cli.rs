@@ -304,9 +304,10 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// Checkpoint written by `wgvae train`.
+    /// Checkpoint written by `wgvae train` [default: the built-in digit model,
+    /// models/mnist-mlp.safetensors].
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Number of images (`--n` is accepted too).
     #[arg(short = 'n', long = "count", alias = "n", default_value_t = 64)]
     pub n: usize,

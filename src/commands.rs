@@ -270,7 +270,9 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     {
         bail!("the output must be a .png file: {}", a.output.display());
     }
-    let model = load_model(ctx, &a.model)?;
+    let (name, meta, params) = crate::restore::commands::load_prior(a.model.as_deref())?;
+    let spec = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let model = GpuModel::new(ctx, &spec, &params, LinearVariant::preferred(&ctx.info))?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
     let channels = model.model.cfg.channels;
     let grid = if a.reconstruct {
@@ -301,7 +303,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     let png = plot::encode_png(&grid);
     crate::atomic_file::write(&a.output, &png)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
-    println!("wrote {}", a.output.display());
+    println!("wrote {} ({})", a.output.display(), name.display());
     Ok(())
 }
 

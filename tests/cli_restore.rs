@@ -14,7 +14,8 @@ use wgvae::restore::metrics::psnr;
 fn wgvae() -> Command {
     let mut cmd = Command::cargo_bin("wgvae").unwrap();
     cmd.env_remove("WGVAE_ADAPTER");
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // the default model is built in: nothing may depend on the working folder
+    cmd.current_dir(std::env::temp_dir());
     cmd
 }
 
@@ -290,5 +291,25 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
             "m.safetensors",
         ],
         "--vae-refine only",
+    );
+}
+
+#[test]
+fn sample_without_a_model_draws_from_the_built_in_one_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.png");
+    run_ok(&["sample", "-n", "16", "--scale", "1", "-o", s(&out)]);
+    let grid = Picture::read(&out).unwrap();
+    // 4 x 4 digits of 28 pixels with one-pixel gaps
+    assert!(
+        grid.width >= 4 * 28 && grid.height >= 4 * 28,
+        "{}x{}",
+        grid.width,
+        grid.height
+    );
+    let mean = grid.data.iter().sum::<f32>() / grid.data.len() as f32;
+    assert!(
+        mean > 0.05 && mean < 0.5,
+        "a grid of digits on black, mean {mean}"
     );
 }

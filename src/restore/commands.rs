@@ -19,8 +19,13 @@ use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
 use crate::restore::program::PixelVariance;
 use crate::restore::tiles::Plan;
 
-/// Where the committed default prior lives, relative to the repository root.
-pub const DEFAULT_MODEL: &str = "models/mnist-mlp.safetensors";
+/// The default prior, built into the binary so `restore`, `sample` and `enhance --vae-refine`
+/// work from any folder before anyone trains: `models/mnist-mlp.safetensors` (2.6 MB; how it
+/// was trained is in BENCHMARKS.md).
+pub const BUILTIN_MODEL: &[u8] = include_bytes!("../../models/mnist-mlp.safetensors");
+
+/// What messages call the built-in model.
+pub const BUILTIN_MODEL_NAME: &str = "built-in models/mnist-mlp.safetensors";
 
 /// The variance scale used when neither the flag nor the checkpoint gives one: the decoder's
 /// own Bernoulli variance mean (1 - mean), unscaled.
@@ -137,19 +142,21 @@ pub fn degrade(a: DegradeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The model and its parameters from `--model` or the committed default.
+/// The model and its parameters from `--model`, or the built-in default.
 pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::CheckpointMeta, Vec<f32>)> {
-    let path = path
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL));
+    let Some(path) = path else {
+        let name = PathBuf::from(BUILTIN_MODEL_NAME);
+        let (meta, params) = checkpoint::load_model_bytes(&name, BUILTIN_MODEL, None)?;
+        return Ok((name, meta, params));
+    };
     if !path.exists() {
         bail!(
-            "{}: no such checkpoint (train one with `wgvae train`, or pass --model)",
+            "{}: no such checkpoint (train one with `wgvae train`, or leave out --model for the built-in digit model)",
             path.display()
         );
     }
-    let (meta, params) = checkpoint::load_model(&path, None)?;
-    Ok((path, meta, params))
+    let (meta, params) = checkpoint::load_model(path, None)?;
+    Ok((path.to_path_buf(), meta, params))
 }
 
 /// The decoder's pixel variance `scale * shape(mean)` (shape mean (1 - mean) for a Bernoulli
