@@ -88,9 +88,21 @@ impl Picture {
     }
 }
 
-/// Encodes `img` in the format of `path`'s extension and writes it atomically (no half-written
-/// file, an existing file untouched on failure).
-pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+/// Writes several pictures, each atomically, after encoding all of them: an output whose
+/// extension names no format fails before any file is written.
+pub fn write_all(pictures: &[(&Picture, &Path)]) -> Result<(), DataError> {
+    let encoded = pictures
+        .iter()
+        .map(|(p, path)| encode(&p.to_image(), path))
+        .collect::<Result<Vec<_>, _>>()?;
+    for ((_, path), bytes) in pictures.iter().zip(encoded) {
+        atomic_file::write(path, &bytes).map_err(|e| DataError::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// `img` in the format of `path`'s extension.
+fn encode(img: &DynamicImage, path: &Path) -> Result<Vec<u8>, DataError> {
     let format = ImageFormat::from_path(path).map_err(|_| DataError::UnknownImageFormat {
         path: path.to_path_buf(),
     })?;
@@ -102,5 +114,12 @@ pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
             path: path.to_path_buf(),
             source,
         })?;
-    atomic_file::write(path, bytes.get_ref()).map_err(|e| DataError::io(path, e))
+    Ok(bytes.into_inner())
+}
+
+/// Encodes `img` in the format of `path`'s extension and writes it atomically (no half-written
+/// file, an existing file untouched on failure).
+pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+    let bytes = encode(img, path)?;
+    atomic_file::write(path, &bytes).map_err(|e| DataError::io(path, e))
 }
