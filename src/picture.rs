@@ -95,8 +95,21 @@ pub fn write_all(pictures: &[(&Picture, &Path)]) -> Result<(), DataError> {
         .iter()
         .map(|(p, path)| encode(&p.to_image(), path))
         .collect::<Result<Vec<_>, _>>()?;
+    // and a missing folder is found before the first file is written
+    for (_, path) in pictures {
+        let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if parent.is_some_and(|d| !d.is_dir()) {
+            return Err(DataError::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+            });
+        }
+    }
     for ((_, path), bytes) in pictures.iter().zip(encoded) {
-        atomic_file::write(path, &bytes).map_err(|e| DataError::io(path, e))?;
+        atomic_file::write(path, &bytes).map_err(|source| DataError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -121,5 +134,8 @@ fn encode(img: &DynamicImage, path: &Path) -> Result<Vec<u8>, DataError> {
 /// file, an existing file untouched on failure).
 pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
     let bytes = encode(img, path)?;
-    atomic_file::write(path, &bytes).map_err(|e| DataError::io(path, e))
+    atomic_file::write(path, &bytes).map_err(|source| DataError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -139,6 +139,11 @@ impl Work {
     /// Either works or is refused cleanly (exit 1, one error line naming `name`, no panic, and
     /// then no output at `output`).
     fn works_or_fails_cleanly(&self, args: &[&str], name: &str, output: &Path) -> bool {
+        self.works_or_fails_with(args, &[name], output)
+    }
+
+    /// [`Work::works_or_fails_cleanly`] with every needle in the error line.
+    fn works_or_fails_with(&self, args: &[&str], needles: &[&str], output: &Path) -> bool {
         let out = self.run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
@@ -147,7 +152,9 @@ impl Work {
         }
         assert_eq!(out.status.code(), Some(FAILURE), "{args:?}: {stderr}");
         let line = one_error_line(&format!("{args:?}"), &out);
-        assert!(line.contains(name), "{args:?}: {line:?} lacks {name:?}");
+        for name in needles {
+            assert!(line.contains(name), "{args:?}: {line:?} lacks {name:?}");
+        }
         assert!(!output.exists(), "{args:?}: failed but wrote {output:?}");
         false
     }
@@ -1073,13 +1080,13 @@ fn an_output_in_a_missing_folder_works_or_fails_cleanly() {
     let img = work.write("digit.png", &png(DynamicImage::ImageLuma8(digit())));
     let i = s(&img);
     let o = work.path("no/such/folder/out.png");
-    work.works_or_fails_cleanly(
+    work.works_or_fails_with(
         &["degrade", "-i", i, "-o", s(&o), "--noise-sigma", "0.1"],
-        "no/such/folder",
+        &["no/such/folder", "cannot write"],
         &o,
     );
     let mask = work.path("no/such/mask/m.png");
-    work.works_or_fails_cleanly(
+    let written = work.works_or_fails_with(
         &[
             "degrade",
             "-i",
@@ -1091,8 +1098,13 @@ fn an_output_in_a_missing_folder_works_or_fails_cleanly() {
             "--mask-out",
             s(&mask),
         ],
-        "no/such/mask",
+        &["no/such/mask", "cannot write"],
         &mask,
+    );
+    assert_eq!(
+        work.path("d.png").exists(),
+        written,
+        "the output was written, the mask was not"
     );
     // degrade's two outputs: when one cannot be written, neither is
     let o2 = work.path("no/such/place/out.png");
@@ -1143,7 +1155,7 @@ fn an_output_in_a_missing_folder_works_or_fails_cleanly() {
     for (mut args, out) in cases {
         let name = out.parent().unwrap().to_str().unwrap().to_string();
         args.push(s(&out));
-        if work.works_or_fails_cleanly(&args, &name, &out) {
+        if work.works_or_fails_with(&args, &[&name, "cannot write"], &out) {
             assert!(out.exists(), "{args:?}: success without the output");
         }
     }
