@@ -1162,6 +1162,35 @@ fn an_output_in_a_missing_folder_works_or_fails_cleanly() {
 }
 
 #[test]
+fn an_output_folder_that_is_a_file_is_refused() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let work = Work::new();
+    work.write("scores", b"a file where a folder is wanted");
+    work.refused(
+        &["eval-restore", "--n", "2", "--val", "1", "--out", "scores"],
+        FAILURE,
+        &["scores", "is a file"],
+    );
+    let img = work.write("digit.png", &png(DynamicImage::ImageLuma8(digit())));
+    work.refused(
+        &[
+            "restore",
+            "-i",
+            s(&img),
+            s(&img),
+            "-o",
+            "scores",
+            "--noise-sigma",
+            "0.1",
+        ],
+        FAILURE,
+        &["scores", "not a folder"],
+    );
+}
+
+#[test]
 fn the_same_file_as_input_and_output_is_refused() {
     let work = Work::new();
     let img = work.write("digit.png", &png(DynamicImage::ImageLuma8(digit())));
