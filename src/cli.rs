@@ -187,10 +187,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Epochs in total (with --resume, training continues up to this count).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub epochs: usize,
     /// Images per training step.
-    #[arg(long, visible_alias = "batch-size", default_value_t = 128)]
+    #[arg(long, visible_alias = "batch-size", default_value_t = 128,
+          value_parser = in_range(1, MAX_TRAIN_BATCH))]
     pub batch: usize,
     /// Model family.
     #[arg(long, value_enum, default_value_t = ArchArg::Mlp)]
@@ -201,26 +202,26 @@ pub struct TrainArgs {
     pub channels: Option<Vec<usize>>,
     /// Dense hidden sizes from the input side (after the convolutions for conv); the decoder
     /// mirrors them [default: 400 for mlp, 256 for conv].
-    #[arg(long, num_args = 1..)]
+    #[arg(long, num_args = 1.., value_parser = in_range(1, 16384))]
     pub hidden: Option<Vec<usize>>,
     /// Images in grey (1 channel) or RGB (3 channels, stored planar).
     #[arg(long, value_enum, default_value_t = ColorArg::Grey)]
     pub color: ColorArg,
     /// Train on random PxP patches of the images (fresh each epoch, seeded) instead of whole
     /// images fitted to --size; the model's size is then PxP.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub patch: Option<usize>,
     /// Patches per epoch with --patch.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = at_least_one)]
     pub patches: usize,
     /// With --patch: flip and rotate each patch at random (the square's 8 symmetries).
     #[arg(long)]
     pub augment: bool,
     /// Size of the latent code z.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = in_range(1, 4096))]
     pub latent: usize,
     /// Weight of the KL term.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
     pub beta: f32,
     /// The decoder's pixel distribution (the reconstruction term of the loss).
     #[arg(long, value_enum, default_value_t = LikelihoodArg::Bernoulli)]
@@ -235,10 +236,10 @@ pub struct TrainArgs {
     #[arg(long, default_value = "28x28", value_parser = parse_size)]
     pub size: (usize, usize),
     /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = positive)]
     pub lr: f32,
     /// Decoupled (AdamW) weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub weight_decay: f32,
     /// Seed of the initial weights, the shuffles, the patches and the noise: the same seed and
     /// flags give the same run.
@@ -265,6 +266,58 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
+/// The largest `train --batch` (as `TrainConfig::validate` checks).
+pub const MAX_TRAIN_BATCH: usize = 65_536;
+
+// Flag values are checked here, while parsing, so an impossible value is a usage error (exit 2,
+// clap's one line naming the flag) before any file is read or any adapter is opened.
+
+fn whole_number(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("expected a whole number, got {s:?}"))
+}
+
+/// A count of at least 1.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match whole_number(s)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
+}
+
+/// A count in `lo..=hi`.
+fn in_range(lo: usize, hi: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s| match whole_number(s)? {
+        n if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("must be in {lo}..={hi}")),
+    }
+}
+
+/// A positive finite number (a rate, a noise level, a scale).
+fn positive(s: &str) -> Result<f32, String> {
+    match parse_f32(s)? {
+        v if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("must be positive and finite".into()),
+    }
+}
+
+/// A finite number >= 0 (a weight).
+fn non_negative(s: &str) -> Result<f32, String> {
+    match parse_f32(s)? {
+        v if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err("must be a finite number >= 0".into()),
+    }
+}
+
+/// A fraction in [0, 1].
+fn fraction(s: &str) -> Result<f32, String> {
+    match parse_f32(s)? {
+        v if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err("must be a fraction in [0, 1]".into()),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<(usize, usize), String> {
     let (r, c) = s
         .split_once('x')
@@ -288,7 +341,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Images per GPU batch (does not change the result beyond rounding).
-    #[arg(long, visible_alias = "batch-size", default_value_t = 128)]
+    #[arg(long, visible_alias = "batch-size", default_value_t = 128, value_parser = at_least_one)]
     pub batch: usize,
     /// Seed of the z samples (one per image).
     #[arg(long, default_value_t = 1)]
@@ -309,7 +362,8 @@ pub struct SampleArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Number of images (`--n` is accepted too).
-    #[arg(short = 'n', long = "count", alias = "n", default_value_t = 64)]
+    #[arg(short = 'n', long = "count", alias = "n", default_value_t = 64,
+          value_parser = in_range(1, 4096))]
     pub n: usize,
     /// Output PNG.
     #[arg(short, long)]
@@ -370,13 +424,13 @@ pub enum BenchWhat {
 #[derive(Args, Debug, Clone)]
 pub struct DamageArgs {
     /// Additive Gaussian noise of this standard deviation, on [0, 1] (0.1 is 25.5 on 0-255).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub noise_sigma: Option<f32>,
     /// Poisson shot noise: y = Poisson(peak x) / peak (lower is noisier).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub poisson_peak: Option<f32>,
     /// Salt-and-pepper: this fraction of values set to 0 or 1.
-    #[arg(long)]
+    #[arg(long, value_parser = fraction)]
     pub salt_pepper: Option<f32>,
     /// Missing pixels from a mask image of the same size: white (or any value >= 128) = missing.
     #[arg(long)]
@@ -385,7 +439,7 @@ pub struct DamageArgs {
     #[arg(long, value_parser = parse_rect)]
     pub mask_rect: Option<[usize; 4]>,
     /// Gaussian blur of this sigma in pixels (kernel: --blur-size, default 3 sigma each side).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub blur_sigma: Option<f32>,
     /// Side of the Gaussian blur kernel (odd).
     #[arg(long, default_value_t = 0)]
@@ -442,7 +496,7 @@ pub struct DegradeArgs {
     #[command(flatten)]
     pub damage: DamageArgs,
     /// Remove this fraction of pixels at random (write the mask with --mask-out to restore).
-    #[arg(long)]
+    #[arg(long, value_parser = fraction)]
     pub missing: Option<f32>,
     /// Also write the missing pixels as a mask image (white = missing), for `restore --mask`.
     #[arg(long)]
@@ -468,28 +522,28 @@ pub enum MethodArg {
 #[derive(Args, Debug, Clone)]
 pub struct MethodArgs {
     /// Adam steps on the latent code (map, posterior).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = at_least_one)]
     pub steps: usize,
     /// Adam's learning rate on the latent code.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = positive)]
     pub step_lr: f32,
     /// The model's own error as a noise level, softening the latent fit [default: 0.25 with a
     /// mask, 0.04 with a blur, else 0.1; tuned on digits that are never scored].
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub model_sigma: Option<f32>,
     /// Scale of the decoder's pixel variance (default: the checkpoint's calibrated value).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub var_scale: Option<f32>,
     /// Codes drawn around the MAP code and importance-weighted for the posterior mean
     /// (posterior, without a blur); 1 (default) uses the MAP code alone, which measured as
     /// well or better on digits (BENCHMARKS.md).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub samples: usize,
     /// Spread (standard deviation) of those codes around the MAP code.
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = positive)]
     pub sample_scale: f32,
     /// Images (or windows) restored per GPU batch (times --samples rows on the GPU).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch: usize,
 }
 
@@ -522,13 +576,13 @@ pub struct EvalRestoreArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Images scored (the first of the test split).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
     pub n: usize,
     /// Score from this image of the test split on (tuning runs use a slice never reported).
     #[arg(long, default_value_t = 0)]
     pub skip: usize,
     /// Validation images for tuning (the last of the test split, never scored).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = at_least_one)]
     pub val: usize,
     /// Only the cases whose name contains one of these (e.g. "noise", "blur").
     #[arg(long, num_args = 1..)]
@@ -585,7 +639,7 @@ pub struct EnhanceArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The noise level --vae-refine assumes in the input, on [0, 1].
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, value_parser = positive)]
     pub refine_sigma: f32,
 }
 

@@ -11,6 +11,7 @@ use crate::config::{ArchKind, Likelihood, ModelConfig};
 use crate::cpu::ops::AdamHyper;
 use crate::data::patches::PatchSpec;
 use crate::data::Split;
+use crate::error::UsageError;
 use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::GpuModel;
 use crate::gpu::GpuContext;
@@ -62,10 +63,11 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         bail!("--patch and --patches must be at least 1");
     }
     if a.augment && a.patch.is_none() {
-        bail!("--augment applies to --patch training only");
+        return Err(UsageError("--augment applies to --patch training only".into()).into());
     }
     if cfg.likelihood == Likelihood::Bernoulli && a.learn_variance {
-        bail!("--learn-variance applies to --likelihood gaussian only");
+        let msg = "--learn-variance applies to --likelihood gaussian only";
+        return Err(UsageError(msg.into()).into());
     }
     let tc = TrainConfig {
         epochs: a.epochs,
@@ -89,8 +91,8 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         }),
     };
     // refuse impossible flags before announcing anything
-    cfg.validate().map_err(anyhow::Error::msg)?;
-    tc.validate()?;
+    cfg.validate().map_err(UsageError)?;
+    tc.validate().map_err(|e| UsageError(e.to_string()))?;
     let data_name = tc
         .data
         .as_ref()
@@ -443,12 +445,12 @@ pub fn enhance(ctx: &GpuContext, a: EnhanceArgs) -> Result<()> {
         gamma: a.gamma,
     };
     if a.model.is_some() && a.vae_refine.is_none() {
-        bail!("--model applies to --vae-refine only");
+        return Err(UsageError("--model applies to --vae-refine only".into()).into());
     }
     let mut refine = |p: Picture| {
         let k = a.vae_refine.unwrap_or(1) as usize;
         crate::restore::commands::refine(ctx, &p, a.model.as_deref(), k, a.refine_sigma)
-            .map_err(|e| format!("{e:#}"))
+            .map_err(|e| crate::error::chain_line(e.chain()))
     };
     let refine: Option<enhance::Refine> = match a.vae_refine {
         Some(_) => Some(&mut refine),

@@ -43,3 +43,31 @@ impl GpuError {
         }
     }
 }
+
+/// Wrong usage that only the handler can see: flags that cannot go together, or a value that
+/// is impossible for the model asked for. `main` exits with status 2 for it, as clap does for
+/// its own parse errors; everything else (bad data, run-time failures) exits with 1.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// An error chain (an error, then its causes) as one line joined by ": ". A cause whose text
+/// its parent already ends with is left out (`image`'s and `safetensors`' errors print their
+/// source inside their own message), and line breaks inside a message become spaces.
+pub fn chain_line<'a>(
+    chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in chain {
+        let text = cause
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if text.is_empty() || parts.last().is_some_and(|p| p.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}

@@ -1,10 +1,12 @@
-//! Thin entry point: parse, run, print the error chain on one line, set the exit code.
+//! Thin entry point: parse, run, print the error chain on one line, set the exit code (0 success,
+//! 1 bad data or a run-time failure, 2 wrong usage; README "Errors and exit codes").
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use wgvae::cli::{Cli, Command};
 use wgvae::commands;
+use wgvae::error::{chain_line, UsageError};
 use wgvae::gpu::GpuContext;
 
 fn main() -> ExitCode {
@@ -14,10 +16,19 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
-            ExitCode::FAILURE
+            eprintln!("error: {}", chain_line(e.chain()));
+            exit_code(&e)
         }
+    }
+}
+
+/// 2 for wrong usage (a [`UsageError`] anywhere in the chain; clap exits 2 for its own), 1 for
+/// everything else.
+fn exit_code(e: &anyhow::Error) -> ExitCode {
+    if e.chain().any(|c| c.is::<UsageError>()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -88,9 +88,34 @@ impl Picture {
     }
 }
 
-/// Encodes `img` in the format of `path`'s extension and writes it atomically (no half-written
-/// file, an existing file untouched on failure).
-pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+/// Writes several pictures, each atomically, after encoding all of them: an output whose
+/// extension names no format fails before any file is written.
+pub fn write_all(pictures: &[(&Picture, &Path)]) -> Result<(), DataError> {
+    let encoded = pictures
+        .iter()
+        .map(|(p, path)| encode(&p.to_image(), path))
+        .collect::<Result<Vec<_>, _>>()?;
+    // and a missing folder is found before the first file is written
+    for (_, path) in pictures {
+        let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if parent.is_some_and(|d| !d.is_dir()) {
+            return Err(DataError::Write {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+            });
+        }
+    }
+    for ((_, path), bytes) in pictures.iter().zip(encoded) {
+        atomic_file::write(path, &bytes).map_err(|source| DataError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// `img` in the format of `path`'s extension.
+fn encode(img: &DynamicImage, path: &Path) -> Result<Vec<u8>, DataError> {
     let format = ImageFormat::from_path(path).map_err(|_| DataError::UnknownImageFormat {
         path: path.to_path_buf(),
     })?;
@@ -102,5 +127,15 @@ pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
             path: path.to_path_buf(),
             source,
         })?;
-    atomic_file::write(path, bytes.get_ref()).map_err(|e| DataError::io(path, e))
+    Ok(bytes.into_inner())
+}
+
+/// Encodes `img` in the format of `path`'s extension and writes it atomically (no half-written
+/// file, an existing file untouched on failure).
+pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
+    let bytes = encode(img, path)?;
+    atomic_file::write(path, &bytes).map_err(|source| DataError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

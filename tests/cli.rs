@@ -38,6 +38,17 @@ fn fails_with(cmd: &mut Command, needle: &str) {
     );
 }
 
+/// A usage error: exit 2, one error line mentioning `needle`.
+fn usage_error(cmd: &mut Command, needle: &str) {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+    let line = error_line(&out);
+    assert!(
+        line.contains(needle),
+        "{line:?} does not mention {needle:?}"
+    );
+}
+
 fn tiny_train(dir: &Path, epochs: &str, latent: &str, extra: &[&str]) -> std::process::Output {
     let out = dir.join("m.safetensors");
     let out_s = out.to_str().unwrap().to_string();
@@ -211,16 +222,14 @@ fn bad_flags_and_files_fail_cleanly() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    fails_with(wgvae().args(["train", "--batch", "0"]), "--batch must be");
-    fails_with(wgvae().args(["train", "--latent", "0"]), "--latent must be");
+    // impossible values are usage errors (exit 2), named by clap with the flag
+    usage_error(wgvae().args(["train", "--batch", "0"]), "--batch");
+    usage_error(wgvae().args(["train", "--latent", "0"]), "--latent");
     fails_with(
         wgvae().args(["train", "--batch", "65536", "--hidden", "4096"]),
         "lower --batch",
     );
-    fails_with(
-        wgvae().args(["train", "--lr", "NaN"]),
-        "--lr must be a positive number",
-    );
+    usage_error(wgvae().args(["train", "--lr", "NaN"]), "must be positive");
     fails_with(
         wgvae().args(["train", "--learn-variance"]),
         "--likelihood gaussian only",
@@ -316,7 +325,7 @@ fn bad_flags_and_files_fail_cleanly() {
         "must be a .png",
     );
     let png = d.join("grid.png");
-    fails_with(
+    usage_error(
         wgvae().args([
             "sample",
             "--model",
@@ -326,7 +335,7 @@ fn bad_flags_and_files_fail_cleanly() {
             "-n",
             "0",
         ]),
-        "-n must be",
+        "--count",
     );
     fails_with(
         wgvae().args([

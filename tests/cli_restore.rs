@@ -40,11 +40,20 @@ fn run_ok(args: &[&str]) {
 }
 
 fn fails_with(args: &[&str], needle: &str) {
+    fails_with_code(args, 1, needle);
+}
+
+/// Wrong usage: exit 2.
+fn usage_error(args: &[&str], needle: &str) {
+    fails_with_code(args, 2, needle);
+}
+
+fn fails_with_code(args: &[&str], code: i32, needle: &str) {
     let out = wgvae().args(args).output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "{args:?} should fail with exit 1"
+        Some(code),
+        "{args:?} should fail with exit {code}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let errors: Vec<&str> = stderr
@@ -195,8 +204,8 @@ fn bad_restore_input_is_one_line() {
         ],
         "the output is the input",
     );
-    fails_with(&["restore", "-i", s(&img), "-o", s(&out)], "what damage");
-    fails_with(
+    usage_error(&["restore", "-i", s(&img), "-o", s(&out)], "what damage");
+    usage_error(
         &[
             "restore",
             "-i",
@@ -236,7 +245,7 @@ fn bad_restore_input_is_one_line() {
         ],
         "no such checkpoint",
     );
-    fails_with(
+    usage_error(
         &["degrade", "-i", s(&img), "-o", s(&out), "--noise-sigma=0"],
         "must be positive",
     );
@@ -278,7 +287,7 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
     let p = psnr(&clean.data, &Picture::read(&plain).unwrap().data);
     let r = psnr(&clean.data, &Picture::read(&refined).unwrap().data);
     assert!(r > p + 3.0, "refined {r:.2} dB vs plain {p:.2} dB");
-    fails_with(
+    usage_error(
         &[
             "enhance",
             "-i",

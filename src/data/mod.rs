@@ -25,6 +25,12 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{}: not a directory", path.display())]
     NotADirectory { path: PathBuf },
     #[error(

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::checkpoint;
 use crate::cli::{DamageArgs, DegradeArgs, MethodArg, MethodArgs, RestoreArgs};
 use crate::data::images::image_files;
+use crate::error::UsageError;
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::Picture;
@@ -48,7 +49,9 @@ pub fn damage(
     .flatten()
     .collect();
     if noises.len() > 1 {
-        bail!("give at most one of --noise-sigma, --poisson-peak and --salt-pepper");
+        return Err(usage(
+            "give at most one of --noise-sigma, --poisson-peak and --salt-pepper",
+        ));
     }
     let mut masks = Vec::new();
     if let Some(path) = &d.mask {
@@ -70,7 +73,9 @@ pub fn damage(
         masks.push(Mask::Random(f));
     }
     if masks.len() > 1 {
-        bail!("give at most one of --mask, --mask-rect and --missing");
+        return Err(usage(
+            "give at most one of --mask, --mask-rect and --missing",
+        ));
     }
     let blurs: Vec<Psf> = [
         d.blur_sigma.map(|s| Psf::gaussian(s, d.blur_size)),
@@ -80,17 +85,24 @@ pub fn damage(
     .into_iter()
     .flatten()
     .collect::<Result<_, String>>()
-    .map_err(anyhow::Error::msg)?;
+    .map_err(UsageError)?;
     if blurs.len() > 1 {
-        bail!("give at most one of --blur-sigma, --box-blur and --motion-blur");
+        return Err(usage(
+            "give at most one of --blur-sigma, --box-blur and --motion-blur",
+        ));
     }
     let deg = Degradation {
         blur: blurs.into_iter().next(),
         noise: noises.into_iter().next().unwrap_or(Noise::None),
         mask: masks.into_iter().next().unwrap_or(Mask::None),
     };
-    deg.validate().map_err(anyhow::Error::msg)?;
+    deg.validate().map_err(UsageError)?;
     Ok(deg)
+}
+
+/// Wrong usage (exit status 2).
+fn usage(message: &str) -> anyhow::Error {
+    UsageError(message.to_string()).into()
 }
 
 /// A mask image as missing flags: white (>= 128 of 255 in luma) = missing.
@@ -130,14 +142,20 @@ fn refuse_same_file(inputs: &[PathBuf], output: &Path) -> Result<()> {
 
 pub fn degrade(a: DegradeArgs) -> Result<()> {
     refuse_same_file(std::slice::from_ref(&a.input), &a.output)?;
+    if let Some(m) = &a.mask_out {
+        refuse_same_file(std::slice::from_ref(&a.input), m)?;
+    }
     let clean = Picture::read(&a.input)?;
     let deg = damage(&a.damage, a.missing, clean.height, clean.width)?;
     let (y, missing) = deg.apply(&clean, a.seed).map_err(anyhow::Error::msg)?;
-    if let Some(m) = &a.mask_out {
+    let mask = a.mask_out.as_ref().map(|m| {
         let data = missing.iter().map(|&m| if m { 1.0 } else { 0.0 }).collect();
-        Picture::new(1, clean.height, clean.width, data).write(m)?;
-    }
-    y.write(&a.output)?;
+        (Picture::new(1, clean.height, clean.width, data), m)
+    });
+    // both encoded before either is written: a bad extension leaves neither
+    let mut outputs = vec![(&y, a.output.as_path())];
+    outputs.extend(mask.as_ref().map(|(p, m)| (p, m.as_path())));
+    crate::picture::write_all(&outputs)?;
     eprintln!("wrote {}", a.output.display());
     Ok(())
 }
@@ -242,8 +260,13 @@ fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf,
         }
         return Ok(vec![(files[0].clone(), output.to_path_buf())]);
     }
-    std::fs::create_dir_all(output)
-        .with_context(|| format!("cannot create the output folder {}", output.display()))?;
+    // the folder is created when the first image is written, so a refused run leaves none
+    if output.exists() && !output.is_dir() {
+        bail!(
+            "{}: not a folder; several images go into a folder",
+            output.display()
+        );
+    }
     let pairs: Vec<(PathBuf, PathBuf)> = files
         .iter()
         .map(|f| {
@@ -271,7 +294,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         || d.box_blur.is_some()
         || d.motion_blur.is_some();
     if !told {
-        bail!("say what damage to undo: --noise-sigma, --poisson-peak, --salt-pepper, --mask, --mask-rect, --blur-sigma, --box-blur or --motion-blur");
+        return Err(usage("say what damage to undo: --noise-sigma, --poisson-peak, --salt-pepper, --mask, --mask-rect, --blur-sigma, --box-blur or --motion-blur"));
     }
     let pairs = input_output_pairs(&a.input, &a.output)?;
     for (i, o) in &pairs {
@@ -331,6 +354,10 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     bar.finish_and_clear();
     let per = cfg.input_dim();
     let mut at = 0;
+    if pairs.first().is_some_and(|(_, o)| o != &a.output) {
+        std::fs::create_dir_all(&a.output)
+            .with_context(|| format!("cannot create the output folder {}", a.output.display()))?;
+    }
     for (plan, (_, output)) in plans.iter().zip(&pairs) {
         let n = plan.window_count() * per;
         plan.stitch(&restored[at..at + n]).write(output)?;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::atomic_file;
 use crate::cli::EvalRestoreArgs;
@@ -61,6 +61,13 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     if a.n == 0 || a.val == 0 {
         bail!("--n and --val must be at least 1");
     }
+    // refused before the scoring, not after it
+    if a.out.exists() && !a.out.is_dir() {
+        bail!(
+            "--out {} is a file; name a folder for the tables",
+            a.out.display()
+        );
+    }
     let (path, meta, params) = load_prior(a.model.as_deref())?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let cfg = model.cfg.clone();
@@ -112,7 +119,8 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
         path.display(),
         ctx.info.name
     );
-    std::fs::create_dir_all(&a.out)?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create the output folder {}", a.out.display()))?;
     let mut scores = Vec::new();
     let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
     for case in &cases {
@@ -171,8 +179,14 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
         strip.push(row);
     }
     let table = format_table(&scores);
-    atomic_file::write(&a.out.join("table.txt"), table.as_bytes())?;
-    atomic_file::write(&a.out.join("table.csv"), format_csv(&scores).as_bytes())?;
+    for (name, text) in [
+        ("table.txt", table.clone()),
+        ("table.csv", format_csv(&scores)),
+    ] {
+        let path = a.out.join(name);
+        atomic_file::write(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     write_strip(&strip, &a.out.join("strip.png"))?;
     println!("{table}");
     println!(
