@@ -22,6 +22,9 @@ use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
 use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
 
+/// The files written into `--out` (refused when they exist, without --force).
+pub const OUTPUT_FILES: [&str; 3] = ["table.txt", "table.csv", "strip.png"];
+
 /// Validation images are degraded with seeds this far from the scored ones.
 const VAL_SEED_OFFSET: u64 = 1_000_000;
 
@@ -171,9 +174,10 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
         strip.push(row);
     }
     let table = format_table(&scores);
-    atomic_file::write(&a.out.join("table.txt"), table.as_bytes())?;
-    atomic_file::write(&a.out.join("table.csv"), format_csv(&scores).as_bytes())?;
-    write_strip(&strip, &a.out.join("strip.png"))?;
+    let [txt, csv, png] = OUTPUT_FILES.map(|f| a.out.join(f));
+    atomic_file::write(&txt, table.as_bytes())?;
+    atomic_file::write(&csv, format_csv(&scores).as_bytes())?;
+    write_strip(&strip, &png)?;
     println!("{table}");
     println!(
         "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, project, impute, map, posterior, then the case's baselines; grey: not applicable)",
