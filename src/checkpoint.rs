@@ -24,7 +24,7 @@
 //! - `"config"` (the config's JSON), `"epoch"`, `"step"`, `"seed"`: copies for human readers and
 //!   other tools; the loader ignores them.
 //!
-//! # Optimizer file (`M.adam.safetensors`, see [`optimizer_path`])
+//! # Optimizer file (`vae.adam.safetensors` beside `vae.safetensors`, see [`optimizer_path`])
 //!
 //! Adam's first and second moments for `--resume`: tensors `m.<name>` and `v.<name>` for every
 //! layout tensor `<name>`, same shapes, F32; the same metadata as the model file plus
@@ -229,8 +229,16 @@ impl CheckpointMeta {
     }
 }
 
-/// Where the Adam state of the model checkpoint `model` lives: `<model>.adam.safetensors`.
+/// Where the Adam state of the model checkpoint `model` lives: its stem with
+/// `.adam.safetensors` (`runs/vae.safetensors` -> `runs/vae.adam.safetensors`), as the loss
+/// curve and the grids are named beside it.
 pub fn optimizer_path(model: &Path) -> PathBuf {
+    model.with_extension("adam.safetensors")
+}
+
+/// The name the Adam state had before [`optimizer_path`]: `<model>.adam.safetensors`
+/// (`runs/vae.safetensors.adam.safetensors`). Still read when the new name is absent.
+pub fn legacy_optimizer_path(model: &Path) -> PathBuf {
     let mut name = model.as_os_str().to_os_string();
     name.push(".adam.safetensors");
     PathBuf::from(name)
@@ -283,8 +291,20 @@ pub fn load_model_bytes(
     Ok((meta, params))
 }
 
+/// The Adam state file `--resume` reads for `model`: [`optimizer_path`], or the
+/// [`legacy_optimizer_path`] when only that one exists.
+pub fn saved_optimizer_path(model: &Path) -> PathBuf {
+    let path = optimizer_path(model);
+    let legacy = legacy_optimizer_path(model);
+    if !path.exists() && legacy.is_file() {
+        return legacy;
+    }
+    path
+}
+
 /// Saves Adam's moments `m` and `v` (same layout as the parameters) to
 /// [`optimizer_path`]`(model_path)`, atomically, with `meta` (the model checkpoint's) as metadata.
+/// A state file under the [`legacy_optimizer_path`], now stale, is then removed.
 pub fn save_optimizer(
     model_path: &Path,
     meta: &CheckpointMeta,
@@ -301,17 +321,24 @@ pub fn save_optimizer(
         &[("m.", m), ("v.", v)],
         metadata(meta, true),
     )?;
-    write_atomic(&path, &bytes)
+    write_atomic(&path, &bytes)?;
+    // the state has moved to the new name; the old file holds an earlier step
+    let legacy = legacy_optimizer_path(model_path);
+    if legacy != path && legacy.is_file() {
+        let _ = fs::remove_file(legacy);
+    }
+    Ok(())
 }
 
-/// Loads the Adam state saved beside `model_path`, checking that it was saved with the same
-/// config and at the same step as `meta` (the loaded model checkpoint's). Returns `(m, v)`, each
-/// laid out like the parameters.
+/// Loads the Adam state saved beside `model_path` ([`optimizer_path`], else the
+/// [`legacy_optimizer_path`] of older runs), checking that it was saved with the same config and
+/// at the same step as `meta` (the loaded model checkpoint's). Returns `(m, v)`, each laid out
+/// like the parameters.
 pub fn load_optimizer(
     model_path: &Path,
     meta: &CheckpointMeta,
 ) -> Result<(Vec<f32>, Vec<f32>), CheckpointError> {
-    let path = optimizer_path(model_path);
+    let path = saved_optimizer_path(model_path);
     let bytes = read(&path)?;
     let (file, stored) = parse(&path, &bytes)?;
     check_config(&path, &stored.config, &meta.config)?;
@@ -670,9 +697,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn optimizer_path_appends_suffix() {
+    fn optimizer_path_replaces_the_extension() {
         assert_eq!(
             optimizer_path(Path::new("runs/vae.safetensors")),
+            PathBuf::from("runs/vae.adam.safetensors")
+        );
+        assert_eq!(
+            optimizer_path(Path::new("runs/vae")),
+            PathBuf::from("runs/vae.adam.safetensors")
+        );
+        assert_eq!(
+            legacy_optimizer_path(Path::new("runs/vae.safetensors")),
             PathBuf::from("runs/vae.safetensors.adam.safetensors")
         );
     }

@@ -65,6 +65,9 @@ pub enum Command {
     /// order, whatever the order of the flags).
     #[command(after_help = examples::ENHANCE)]
     Enhance(EnhanceArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
 }
 
 /// The examples at the end of each command's `--help`.
@@ -89,6 +92,7 @@ Examples:
   wgvae train --data data/mnist --epochs 30       full MNIST (tools/fetch-mnist.sh)
   wgvae train --arch conv -o runs/conv.safetensors
   wgvae train --epochs 20 --resume                continue runs/vae.safetensors up to epoch 20
+  wgvae train --epochs 20 --force                 start afresh over runs/vae.safetensors
   wgvae train --data photos --color rgb --patch 16 --augment
   wgvae train --json | jq .test_loss              one JSON object per epoch on stdout";
     pub const EVAL: &str = "\
@@ -127,6 +131,18 @@ Examples:
 Examples:
   wgvae enhance -i photo.jpg -o out.png --auto-levels --contrast 1.2 --gamma 1.1
   wgvae enhance -i scan.png -o clean.png --vae-refine 4";
+    pub const COMPLETIONS: &str = "\
+Examples:
+  wgvae completions bash > ~/.local/share/bash-completion/completions/wgvae
+  wgvae completions zsh > ~/.zfunc/_wgvae       with fpath+=(~/.zfunc) before compinit
+  wgvae completions fish > ~/.config/fish/completions/wgvae.fish";
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -251,6 +267,10 @@ pub struct TrainArgs {
     /// Continue from --out and its Adam state.
     #[arg(long)]
     pub resume: bool,
+    /// Start afresh over an existing --out and the files beside it (Adam state, loss curve,
+    /// grids), which are replaced from the first epoch's end; without it they are refused.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Training steps recorded into one command buffer.
     #[arg(long, default_value_t = 8)]
     pub steps_per_submit: usize,
@@ -340,12 +360,14 @@ pub struct EvalArgs {
     /// Data folder (its test split); default: the embedded MNIST test subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Images per GPU batch (does not change the result beyond rounding).
-    #[arg(long, visible_alias = "batch-size", default_value_t = 128, value_parser = at_least_one)]
+    /// Images per GPU batch. z is drawn per batch position, so the default (train's test
+    /// pass uses it too) gives the last epoch's test loss; another moves it by sampling noise.
+    #[arg(long, visible_alias = "batch-size", default_value_t = crate::train::eval::EVAL_BATCH, value_parser = at_least_one)]
     pub batch: usize,
-    /// Seed of the z samples (one per image).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the z samples (one per image) and, with --patch, of the test patches
+    /// [default: the checkpoint's training seed, as train's test pass used].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Evaluate on random patches of the model's size cut from the test images (as a patch
     /// model was trained) instead of whole images fitted to it.
     #[arg(long)]
@@ -380,6 +402,9 @@ pub struct SampleArgs {
     /// Pixel scale of the grid.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub scale: u32,
+    /// Overwrite outputs that exist (without it an existing output is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -504,6 +529,9 @@ pub struct DegradeArgs {
     /// Seed of the noise and the missing pixels.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Overwrite outputs that exist (without it an existing output is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -565,6 +593,9 @@ pub struct RestoreArgs {
     pub method: MethodArg,
     #[command(flatten)]
     pub knobs: MethodArgs,
+    /// Overwrite outputs that exist (without it an existing output is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -590,6 +621,9 @@ pub struct EvalRestoreArgs {
     /// Folder for table.txt, table.csv and strip.png.
     #[arg(long, default_value = "runs/eval-restore")]
     pub out: PathBuf,
+    /// Overwrite table.txt, table.csv and strip.png in --out (without it they are refused).
+    #[arg(long)]
+    pub force: bool,
     /// Seed of the damage.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -641,6 +675,9 @@ pub struct EnhanceArgs {
     /// The noise level --vae-refine assumes in the input, on [0, 1].
     #[arg(long, default_value_t = 0.05, value_parser = positive)]
     pub refine_sigma: f32,
+    /// Overwrite outputs that exist (without it an existing output is refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn parse_f32(s: &str) -> Result<f32, String> {

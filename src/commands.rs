@@ -126,13 +126,15 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         tc.adam.lr,
         tc.seed
     ));
-    if tc.out.exists() && !tc.resume {
-        say(format!(
-            "note: {} exists and is replaced after the first epoch (--resume continues it instead)",
-            tc.out.display()
-        ));
-    }
-    let reports = train::train(ctx, &cfg, &tc, |r| {
+    let reports = train::train(ctx, &cfg, &tc, |event| {
+        let r = match event {
+            train::Event::Note(note) => {
+                // stderr whatever the format: notes are for the person, not the pipe
+                eprintln!("note: {note}");
+                return;
+            }
+            train::Event::Epoch(r) => r,
+        };
         if json {
             println!("{}", epoch_json(r, tc.epochs));
         } else {
@@ -185,22 +187,43 @@ fn epoch_json(r: &train::EpochReport, epochs: usize) -> serde_json::Value {
     })
 }
 
-fn load_model(ctx: &GpuContext, path: &std::path::Path) -> Result<GpuModel> {
+fn load_with_meta(
+    ctx: &GpuContext,
+    path: &std::path::Path,
+) -> Result<(checkpoint::CheckpointMeta, GpuModel)> {
     let (meta, params) = checkpoint::load_model(path, None)?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    Ok(GpuModel::new(
-        ctx,
-        &model,
-        &params,
-        LinearVariant::preferred(&ctx.info),
-    )?)
+    let gpu = GpuModel::new(ctx, &model, &params, LinearVariant::preferred(&ctx.info))?;
+    Ok((meta, gpu))
+}
+
+/// Where a training run stands, for the line printed when Ctrl-C ends it: the last epoch it
+/// saved, or what `out` still holds.
+pub fn interrupted(out: &std::path::Path, resume: bool, epochs: usize) -> String {
+    let out = out.display();
+    match crate::interrupt::last_save() {
+        Some((epoch, step)) => format!(
+            "interrupted: {out} holds epoch {epoch} of {epochs} (step {step}); run the same \
+             command with --resume to continue from there"
+        ),
+        None if resume => format!(
+            "interrupted before an epoch ended: {out} is as it was; run the same command again \
+             to continue from there"
+        ),
+        None => format!(
+            "interrupted before the first epoch ended: nothing was saved (a checkpoint is \
+             written to {out} at the end of each epoch; --resume continues from it)"
+        ),
+    }
 }
 
 pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let model = load_model(ctx, &a.model)?;
+    let (meta, model) = load_with_meta(ctx, &a.model)?;
+    // the seed train's test pass used, so the figure is the last epoch's
+    let seed = a.seed.unwrap_or(meta.seed);
     let cfg = &model.model.cfg;
     if a.patch && cfg.height != cfg.width {
         bail!(
@@ -212,7 +235,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     }
     let test_set = if a.patch {
         // the same fixed test patches `train --patch` evaluates on
-        train::data::test_patches(a.data.as_deref(), cfg.channels, cfg.height, a.seed)?
+        train::data::test_patches(a.data.as_deref(), cfg.channels, cfg.height, seed)?
     } else {
         crate::data::load_split(
             a.data.as_deref(),
@@ -226,7 +249,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
         bail!("the test data holds no images");
     }
     let data = train::upload_dataset(ctx, &test_set)?;
-    let parts = train::evaluate(ctx, &model, &data, test_set.count, a.batch, a.seed, 0)?;
+    let parts = train::evaluate(ctx, &model, &data, test_set.count, a.batch, seed)?;
     if a.json {
         let data = a
             .data
@@ -241,7 +264,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
                 "data": data,
                 "patch": a.patch,
                 "images": test_set.count,
-                "seed": a.seed,
+                "seed": seed,
                 "test_loss": parts.total,
                 "test_recon": parts.recon,
                 "test_kl": parts.kl,

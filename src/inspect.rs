@@ -76,7 +76,7 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         normalisation,
         pixel_var_scale,
         data,
-        optimizer_state: checkpoint::optimizer_path(path).is_file(),
+        optimizer_state: checkpoint::saved_optimizer_path(path).is_file(),
         parameters: layout.parameter_count(),
         tensors: layout
             .tensors
@@ -132,7 +132,7 @@ fn print_text(r: &Report) {
         if r.optimizer_state {
             format!(
                 "{} (for --resume)",
-                checkpoint::optimizer_path(Path::new(&r.path)).display()
+                checkpoint::saved_optimizer_path(Path::new(&r.path)).display()
             )
         } else {
             "none beside it".to_string()

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use wgvae::cli::{Cli, Command};
 use wgvae::commands;
 use wgvae::error::{chain_line, UsageError};
@@ -33,19 +33,33 @@ fn exit_code(e: &anyhow::Error) -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // the overwrite policy, before any work (the adapter included)
+    wgvae::output::preflight(&cli.command)?;
     let wanted = cli.gpu.adapter.as_deref();
     match cli.command {
         Command::Info(a) => return Ok(wgvae::info::run(wanted, a.json)?),
         Command::Inspect(a) => return Ok(wgvae::inspect::run(&a.model, a.json)?),
+        Command::Completions(a) => {
+            clap_complete::generate(
+                a.shell,
+                &mut Cli::command(),
+                "wgvae",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
         // degrading runs on the CPU: no device needed
         Command::Degrade(a) => return wgvae::restore::commands::degrade(a),
         _ => {}
+    }
+    if let Command::Train(a) = &cli.command {
+        say_where_training_stands_on_ctrl_c(a.out.clone(), a.resume, a.epochs);
     }
     let ctx = GpuContext::new(wanted)?;
     // stderr, so that stdout stays the command's output (and pure JSON with --json)
     eprintln!("adapter {}", ctx.describe());
     match cli.command {
-        Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) => {
+        Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
         Command::Restore(a) => wgvae::restore::commands::restore(&ctx, a),
@@ -56,6 +70,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => commands::bench(&ctx, a),
         Command::Enhance(a) => commands::enhance(&ctx, a),
     }
+}
+
+/// On the first Ctrl-C of a training run, once any checkpoint being written is complete: one line
+/// saying what was saved and how to continue, then exit status 130 (128 + SIGINT, what a shell
+/// reports for a process Ctrl-C ended). `_exit` rather than `exit`: the GPU driver's threads are
+/// mid-work, and its atexit handlers need not run.
+fn say_where_training_stands_on_ctrl_c(out: std::path::PathBuf, resume: bool, epochs: usize) {
+    wgvae::interrupt::install(move || {
+        eprintln!("{}", commands::interrupted(&out, resume, epochs));
+        #[cfg(unix)]
+        // SAFETY: _exit ends the process at once; stderr is unbuffered and stdout's complete
+        // lines are already written (it is line-buffered).
+        unsafe {
+            libc::_exit(130)
+        }
+        #[cfg(not(unix))]
+        std::process::exit(130)
+    });
 }
 
 /// Rust ignores SIGPIPE, so once a reader such as `head -1` has gone, the next `println!`

@@ -1,21 +1,75 @@
-//! The one progress-bar constructor: indicatif on stderr, drawn only when stderr is a terminal.
+//! The one place progress bars are made: indicatif on stderr, drawn only when stderr is a
+//! terminal. [`bar`] for one task; [`RunBars`] for a training run, an epoch's bar over the whole
+//! run's, each with its ETA.
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub fn bar(len: u64, prefix: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
+fn target() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(len), target);
+    }
+}
+
+fn styled(bar: ProgressBar, template: &str, prefix: &str) -> ProgressBar {
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})")
+        ProgressStyle::with_template(template)
             .expect("valid template")
             .progress_chars("=> "),
     );
     bar.set_prefix(prefix.to_string());
     bar
+}
+
+const TASK: &str = "{prefix:<11} [{bar:30}] {pos}/{len} {msg} ({elapsed}, ETA {eta})";
+
+pub fn bar(len: u64, prefix: &str) -> ProgressBar {
+    styled(
+        ProgressBar::with_draw_target(Some(len), target()),
+        TASK,
+        prefix,
+    )
+}
+
+/// A training run's two lines: the current epoch's steps (with the loss in its message) above
+/// the whole run's steps, whose ETA counts every epoch still to come.
+pub struct RunBars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+}
+
+impl RunBars {
+    /// `steps` in all the epochs this run will train.
+    pub fn new(steps: u64) -> RunBars {
+        let multi = MultiProgress::with_draw_target(target());
+        let overall = multi.add(styled(
+            ProgressBar::new(steps),
+            "{prefix:<11} [{bar:30}] {pos}/{len} steps ({elapsed}, ETA {eta})",
+            "all epochs",
+        ));
+        RunBars { multi, overall }
+    }
+
+    /// The bar of one epoch, drawn above the overall one.
+    pub fn epoch(&self, len: u64, prefix: &str) -> ProgressBar {
+        self.multi
+            .insert_before(&self.overall, styled(ProgressBar::new(len), TASK, prefix))
+    }
+
+    /// `n` more steps done in the run.
+    pub fn advance(&self, n: u64) {
+        self.overall.inc(n);
+    }
+
+    /// Runs `f` (which prints) with the bars off the screen.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
+    pub fn finish(&self) {
+        self.overall.finish_and_clear();
+    }
 }

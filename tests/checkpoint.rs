@@ -8,8 +8,8 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use wgvae::checkpoint::{
-    load_model, load_optimizer, optimizer_path, save_model, save_optimizer, CheckpointError,
-    CheckpointMeta, TrainingData,
+    legacy_optimizer_path, load_model, load_optimizer, optimizer_path, save_model, save_optimizer,
+    saved_optimizer_path, CheckpointError, CheckpointMeta, TrainingData,
 };
 use wgvae::config::{Likelihood, ModelConfig};
 use wgvae::model::layout::Layout;
@@ -505,7 +505,7 @@ fn optimizer_state_round_trips_and_is_checked() {
     save_optimizer(&model, &m, &adam_m, &adam_v).unwrap();
 
     let opt = optimizer_path(&model);
-    assert_eq!(opt, dir.path().join("m.safetensors.adam.safetensors"));
+    assert_eq!(opt, dir.path().join("m.adam.safetensors"));
     assert!(opt.is_file());
     let (m2, v2) = load_optimizer(&model, &m).unwrap();
     assert_eq!(bits(&m2), bits(&adam_m));
@@ -545,10 +545,7 @@ fn optimizer_state_round_trips_and_is_checked() {
         ),
         "{e:?}"
     );
-    assert!(
-        e.to_string().contains("m.safetensors.adam.safetensors"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("m.adam.safetensors"), "{e}");
 
     // Another config.
     let other = CheckpointMeta {
@@ -576,6 +573,43 @@ fn optimizer_state_round_trips_and_is_checked() {
     ));
 }
 
+/// Runs before the Adam state's rename wrote `vae.safetensors.adam.safetensors`: --resume still
+/// reads it when the new name is absent, and the next save moves it to the new name.
+#[test]
+fn optimizer_state_under_its_old_name_still_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ModelConfig::default();
+    let layout = Layout::new(&config);
+    let model = dir.path().join("vae.safetensors");
+    let m = meta(config);
+    let (adam_m, adam_v) = (params(&layout, 31), params(&layout, 32));
+    save_model(&model, &m, &params(&layout, 30)).unwrap();
+    save_optimizer(&model, &m, &adam_m, &adam_v).unwrap();
+    let old = legacy_optimizer_path(&model);
+    assert_eq!(old, dir.path().join("vae.safetensors.adam.safetensors"));
+    fs::rename(optimizer_path(&model), &old).unwrap();
+    assert_eq!(saved_optimizer_path(&model), old);
+
+    let (m2, v2) = load_optimizer(&model, &m).unwrap();
+    assert_eq!(bits(&m2), bits(&adam_m));
+    assert_eq!(bits(&v2), bits(&adam_v));
+
+    // both present: the new name wins (the old one is stale)
+    fs::copy(&old, optimizer_path(&model)).unwrap();
+    assert_eq!(saved_optimizer_path(&model), optimizer_path(&model));
+    save_optimizer(&model, &m, &adam_v, &adam_m).unwrap();
+    assert!(
+        !old.exists(),
+        "the old file outlived the save under the new name"
+    );
+    assert_eq!(
+        dir_names(dir.path()),
+        vec!["vae.adam.safetensors", "vae.safetensors"]
+    );
+    let (m3, _) = load_optimizer(&model, &m).unwrap();
+    assert_eq!(bits(&m3), bits(&adam_v));
+}
+
 fn dir_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -600,7 +634,7 @@ fn saves_are_atomic_and_failures_keep_the_old_checkpoint() {
     save_model(&path, &m, &new).unwrap();
     assert_eq!(
         dir_names(dir.path()),
-        vec!["m.safetensors", "m.safetensors.adam.safetensors"]
+        vec!["m.adam.safetensors", "m.safetensors"]
     );
     assert_eq!(bits(&load_model(&path, None).unwrap().1), bits(&new));
     let good = fs::read(&path).unwrap();
@@ -639,7 +673,7 @@ fn saves_are_atomic_and_failures_keep_the_old_checkpoint() {
 
     assert_eq!(
         dir_names(dir.path()),
-        vec!["m.safetensors", "m.safetensors.adam.safetensors", "sub"]
+        vec!["m.adam.safetensors", "m.safetensors", "sub"]
     );
 }
 

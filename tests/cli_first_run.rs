@@ -241,6 +241,7 @@ fn help_has_descriptions_examples_and_aliases() {
         "restore",
         "eval-restore",
         "enhance",
+        "completions",
     ] {
         assert!(
             help(&[cmd, "--help"]).contains("Examples:\n  wgvae "),

@@ -287,13 +287,15 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
     let p = psnr(&clean.data, &Picture::read(&plain).unwrap().data);
     let r = psnr(&clean.data, &Picture::read(&refined).unwrap().data);
     assert!(r > p + 3.0, "refined {r:.2} dB vs plain {p:.2} dB");
+    // a fresh output: an existing one would be refused first
+    let unused = dir.path().join("unused.png");
     usage_error(
         &[
             "enhance",
             "-i",
             s(&noisy),
             "-o",
-            s(&plain),
+            s(&unused),
             "--gamma",
             "1",
             "--model",

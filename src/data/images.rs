@@ -121,13 +121,8 @@ pub fn load_full_images(dir: &Path, channels: usize) -> Result<Vec<Image>, DataE
 /// proportion; an image already of the target size is returned unchanged.
 pub fn fit(img: &DynamicImage, rows: usize, cols: usize) -> DynamicImage {
     let (w, h) = (img.width() as u64, img.height() as u64);
-    let (r, c) = (rows as u64, cols as u64);
-    // Compare w/h with c/r in integers: w*r > h*c means too wide.
-    let (cw, ch) = if w * r > h * c {
-        (((h * c + r / 2) / r).clamp(1, w), h)
-    } else {
-        (w, ((w * r + c / 2) / c).clamp(1, h))
-    };
+    let (cw, ch) = crop_size(w, h, rows, cols);
+    let (c, r) = (cols as u64, rows as u64);
     let (x, y) = ((w - cw) / 2, (h - ch) / 2);
     let cropped = if (cw, ch) == (w, h) {
         img.clone()
@@ -138,6 +133,55 @@ pub fn fit(img: &DynamicImage, rows: usize, cols: usize) -> DynamicImage {
         return cropped;
     }
     cropped.resize_exact(cols as u32, rows as u32, FilterType::Triangle)
+}
+
+/// The centre crop [`fit`] takes of a `w` x `h` image: the largest of aspect `cols:rows`.
+fn crop_size(w: u64, h: u64, rows: usize, cols: usize) -> (u64, u64) {
+    let (r, c) = (rows as u64, cols as u64);
+    // Compare w/h with c/r in integers: w*r > h*c means too wide.
+    if w * r > h * c {
+        (((h * c + r / 2) / r).clamp(1, w), h)
+    } else {
+        (w, ((w * r + c / 2) / c).clamp(1, h))
+    }
+}
+
+/// The images of a folder that [`fit`] enlarges: their count, the folder's image count, and the
+/// smallest of them (rows, cols).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Undersized {
+    pub count: usize,
+    pub total: usize,
+    pub smallest: (usize, usize),
+}
+
+/// How many images of `dir` are smaller than `rows` x `cols` after [`fit`]'s centre crop (so
+/// they are upscaled), from their headers alone; `None` when none is.
+pub fn undersized(dir: &Path, rows: usize, cols: usize) -> Result<Option<Undersized>, DataError> {
+    let files = image_files(dir)?;
+    let mut small: Vec<(usize, usize)> = Vec::new();
+    for path in &files {
+        let (w, h) = ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| DataError::io(path, e))?
+            .into_dimensions()
+            .map_err(|source| DataError::Image {
+                path: path.clone(),
+                source,
+            })?;
+        let (cw, ch) = crop_size(w as u64, h as u64, rows, cols);
+        if cw < cols as u64 || ch < rows as u64 {
+            small.push((h as usize, w as usize));
+        }
+    }
+    Ok(small
+        .iter()
+        .min_by_key(|(h, w)| h * w)
+        .map(|&smallest| Undersized {
+            count: small.len(),
+            total: files.len(),
+            smallest,
+        }))
 }
 
 /// Loads every image in `dir` (see the module docs) as `channels` x `rows` x `cols`, sorted by

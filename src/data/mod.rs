@@ -243,8 +243,14 @@ pub fn load(
     images::load_image_folder(&split_folder(dir, split), rows, cols, channels)
 }
 
+/// Whether `dir` is a folder of images without both `train/` and `test/`, so that its images
+/// are both splits (evaluation then measures fit, not generalisation).
+pub fn shares_splits(dir: &Path) -> bool {
+    dir.is_dir() && !mnist::is_mnist_dir(dir) && split_folder(dir, Split::Train) == dir
+}
+
 /// `dir/train` or `dir/test` when `dir` has both, else `dir` itself for either split.
-fn split_folder(dir: &Path, split: Split) -> PathBuf {
+pub fn split_folder(dir: &Path, split: Split) -> PathBuf {
     let (train, test) = (dir.join("train"), dir.join("test"));
     if train.is_dir() && test.is_dir() {
         match split {

@@ -242,8 +242,9 @@ fn method(m: MethodArg) -> Method {
     }
 }
 
-/// The input files and where each restored image goes.
-fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+/// The input files and where each restored image goes: one file to `output`, or several (or a
+/// folder's) into the folder `output`, names kept. Reads the input folder; creates nothing.
+pub fn destinations(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     let folder_in = inputs.len() == 1 && inputs[0].is_dir();
     let files = if folder_in {
         let files = image_files(&inputs[0])?;
@@ -279,6 +280,17 @@ fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf,
     names.dedup();
     if names.len() != pairs.len() {
         bail!("two inputs have the same file name; their outputs would collide");
+    }
+    Ok(pairs)
+}
+
+/// [`destinations`], with the output folder created when there is one.
+fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let pairs = destinations(inputs, output)?;
+    let into_folder = !(pairs.len() == 1 && pairs[0].1 == output);
+    if into_folder {
+        std::fs::create_dir_all(output)
+            .with_context(|| format!("cannot create the output folder {}", output.display()))?;
     }
     Ok(pairs)
 }

@@ -22,6 +22,9 @@ use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
 use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
 
+/// The files written into `--out` (refused when they exist, without --force).
+pub const OUTPUT_FILES: [&str; 3] = ["table.txt", "table.csv", "strip.png"];
+
 /// Validation images are degraded with seeds this far from the scored ones.
 const VAL_SEED_OFFSET: u64 = 1_000_000;
 
@@ -179,15 +182,12 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
         strip.push(row);
     }
     let table = format_table(&scores);
-    for (name, text) in [
-        ("table.txt", table.clone()),
-        ("table.csv", format_csv(&scores)),
-    ] {
-        let path = a.out.join(name);
-        atomic_file::write(&path, text.as_bytes())
+    let [txt, csv, png] = OUTPUT_FILES.map(|f| a.out.join(f));
+    for (path, text) in [(&txt, table.clone()), (&csv, format_csv(&scores))] {
+        atomic_file::write(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    write_strip(&strip, &a.out.join("strip.png"))?;
+    write_strip(&strip, &png)?;
     println!("{table}");
     println!(
         "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, project, impute, map, posterior, then the case's baselines; grey: not applicable)",

@@ -43,6 +43,27 @@ impl EpochGrids {
         }
     }
 
+    /// Removes the grids a previous run left in the folder (`sample_<n>.png`,
+    /// `reconstruction_<n>.png`), so a fresh run's folder shows its own epochs only. Other
+    /// files stay.
+    pub fn remove_previous(&self) -> Result<(), TrainError> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let epoch = ["sample_", "reconstruction_"]
+                .iter()
+                .find_map(|p| name.strip_prefix(p)?.strip_suffix(".png"));
+            if epoch.is_some_and(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())) {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|source| TrainError::Io { path, source })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Draws both grids of `epoch` with `model` and writes them atomically.
     pub fn write(
         &self,

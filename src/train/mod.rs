@@ -3,9 +3,9 @@
 //! backward, Adam, advance) are replayed from recorded dispatches, several per submit. Losses
 //! stay on the GPU in a history buffer and are read back at log points and epoch ends only.
 //!
-//! `data` loads and uploads the sets, `eval` measures the test loss, `history` reads the loss
-//! records, `curve` writes the loss curve, `grids` the sample and reconstruction grids of each
-//! epoch, `bench` measures throughput.
+//! `data` loads and uploads the sets, `notes` says what was decided about them, `eval`
+//! measures the test loss, `history` reads the loss records, `curve` writes the loss curve,
+//! `grids` the sample and reconstruction grids of each epoch, `bench` measures throughput.
 
 pub mod bench;
 pub mod curve;
@@ -13,6 +13,7 @@ pub mod data;
 pub mod eval;
 pub mod grids;
 pub mod history;
+pub mod notes;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,15 +34,16 @@ use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::init::init_params;
 use crate::model::Model;
-use crate::progress;
+use crate::{interrupt, progress};
 use curve::CurvePoint;
 use history::{per_sample, read_losses, LossParts};
 
 pub use bench::bench_train;
 pub use curve::curve_paths;
 pub use data::{load_data, upload_dataset};
-pub use eval::evaluate;
+pub use eval::{evaluate, EVAL_BATCH};
 pub use grids::grids_dir;
+pub use notes::Note;
 
 #[derive(Debug, Error)]
 pub enum TrainError {
@@ -128,6 +130,13 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
+/// What a run reports as it goes: notes before the first step, then each epoch.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Note(Note),
+    Epoch(&'a EpochReport),
+}
+
 /// Where a run starts: fresh parameters, or a checkpoint and its Adam state.
 struct Start {
     params: Vec<f32>,
@@ -168,12 +177,13 @@ pub fn epoch_order(count: usize, seed: u64, epoch: usize) -> Vec<u32> {
 }
 
 /// Trains `cfg` as `tc` says, checkpointing after every epoch. `--epochs` counts in total, so
-/// `--resume` continues up to it.
+/// `--resume` continues up to it. A fresh run (not `--resume`) replaces the files of one
+/// before it at `tc.out` when its first epoch ends.
 pub fn train(
     ctx: &GpuContext,
     cfg: &ModelConfig,
     tc: &TrainConfig,
-    mut on_epoch: impl FnMut(&EpochReport),
+    mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Vec<EpochReport>, TrainError> {
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     tc.validate()?;
@@ -193,6 +203,9 @@ pub fn train(
         patch: tc.patch.map(|p| p.size),
         augment: tc.patch.is_some_and(|p| p.augment),
     };
+    for note in notes::notes(tc, &train_set, cfg.height, cfg.width)? {
+        on_event(Event::Note(note));
+    }
     let start = starting_point(&spec, tc)?;
     if start.epoch >= tc.epochs {
         return Err(TrainError::Config(format!(
@@ -254,6 +267,7 @@ pub fn train(
     };
     let mut reports = Vec::new();
     let mut step = start.step;
+    let bars = progress::RunBars::new((steps_per_epoch * (tc.epochs - start.epoch)) as u64);
     for epoch in start.epoch + 1..=tc.epochs {
         let began = Instant::now();
         let order = epoch_order(train_set.count(), tc.seed, epoch);
@@ -263,7 +277,7 @@ pub fn train(
         buffers::write(ctx, &io.perm, &order);
         buffers::write(ctx, &io.state, &[step as u32, 0, 0, 0]);
 
-        let bar = progress::bar(
+        let bar = bars.epoch(
             steps_per_epoch as u64,
             &format!("epoch {epoch}/{}", tc.epochs),
         );
@@ -279,6 +293,7 @@ pub fn train(
             }
             done += n;
             bar.set_position(done as u64);
+            bars.advance(n as u64);
             if done - logged >= tc.log_every.max(1) && done < full {
                 // the mean over the steps since the last log point: a local, not cumulative, loss
                 let window = per_sample(&read_losses(ctx, &io.history, logged..done)?);
@@ -300,6 +315,7 @@ pub fn train(
         }
         if let Some(program) = &rest_step {
             recorder::submit_program(ctx, program, 1);
+            bars.advance(1);
         }
         let epoch_loss = per_sample(&read_losses(ctx, &io.history, 0..steps_per_epoch)?);
         let seconds = began.elapsed().as_secs_f64();
@@ -313,15 +329,7 @@ pub fn train(
                 tensor: "the training loss".into(),
             });
         }
-        let test = evaluate(
-            ctx,
-            &model,
-            &test_data,
-            test_set.count,
-            batch,
-            tc.seed,
-            epoch as u32,
-        )?;
+        let test = evaluate(ctx, &model, &test_data, test_set.count, EVAL_BATCH, tc.seed)?;
         let report = EpochReport {
             epoch,
             step,
@@ -346,12 +354,18 @@ pub fn train(
             recon: test.recon,
             kl: test.kl,
         });
-        save(ctx, &model, cfg, tc, &data_record, epoch, step)?;
-        curve::write_curve(&tc.out, &curve)?;
-        grids.write(ctx, &model, epoch)?;
-        on_epoch(&report);
+        interrupt::saving(epoch, step, || {
+            save(ctx, &model, cfg, tc, &data_record, epoch, step)?;
+            curve::write_curve(&tc.out, &curve)?;
+            if epoch == start.epoch + 1 && !tc.resume {
+                grids.remove_previous()?;
+            }
+            grids.write(ctx, &model, epoch)
+        })?;
+        bars.suspend(|| on_event(Event::Epoch(&report)));
         reports.push(report);
     }
+    bars.finish();
     Ok(reports)
 }
 
