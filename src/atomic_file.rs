@@ -26,6 +26,10 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
             "the path does not name a file",
         ));
     }
+    // a missing folder on the way is created here, when there is something to write
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
     let _guard = WRITE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = temp_path(path);
     let mut file = File::create(&tmp)?;

@@ -19,12 +19,6 @@ pub enum OutputError {
         others: usize,
         advice: String,
     },
-    #[error("cannot create the folder {}", path.display())]
-    CreateDir {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 fn others_text(others: usize) -> String {
@@ -50,7 +44,7 @@ pub struct Outputs {
     pub advice: Option<&'static str>,
 }
 
-/// Refuses existing outputs unless `force`, then creates the missing parent folders.
+/// Refuses existing outputs unless `force`.
 pub fn check(out: &Outputs) -> Result<(), OutputError> {
     if !out.force {
         let existing: Vec<&PathBuf> = out
@@ -75,14 +69,8 @@ pub fn check(out: &Outputs) -> Result<(), OutputError> {
             });
         }
     }
-    for file in &out.files {
-        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-    }
+    // missing folders are created by the write itself (atomic_file::write), so a run refused
+    // later, for bad input, leaves no empty folder behind
     Ok(())
 }
 
@@ -187,9 +175,12 @@ mod tests {
     }
 
     #[test]
-    fn missing_parents_are_created_and_a_non_empty_folder_counts() {
+    fn missing_parents_wait_for_the_write_and_a_non_empty_folder_counts() {
         let dir = tempfile::tempdir().unwrap();
         check(&files(dir.path(), &["x/y/z.png"], false)).unwrap();
+        // the check creates nothing: a run refused later must leave no folder
+        assert!(!dir.path().join("x").exists());
+        crate::atomic_file::write(&dir.path().join("x/y/z.png"), b"png").unwrap();
         assert!(dir.path().join("x/y").is_dir());
         let grids = Outputs {
             folders: vec![dir.path().join("x")],
@@ -199,8 +190,9 @@ mod tests {
         let e = check(&grids).unwrap_err().to_string();
         assert!(e.ends_with("x exists; pass --force or --resume"), "{e}");
         // an empty folder is no output yet
+        std::fs::create_dir(dir.path().join("empty")).unwrap();
         check(&Outputs {
-            folders: vec![dir.path().join("x/y")],
+            folders: vec![dir.path().join("empty")],
             ..Outputs::default()
         })
         .unwrap();

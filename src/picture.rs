@@ -95,14 +95,13 @@ pub fn write_all(pictures: &[(&Picture, &Path)]) -> Result<(), DataError> {
         .iter()
         .map(|(p, path)| encode(&p.to_image(), path))
         .collect::<Result<Vec<_>, _>>()?;
-    // and a missing folder is found before the first file is written
+    // and every folder is made (or found impossible) before the first file is written
     for (_, path) in pictures {
-        let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
-        if parent.is_some_and(|d| !d.is_dir()) {
-            return Err(DataError::Write {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DataError::Write {
                 path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
-            });
+                source,
+            })?;
         }
     }
     for ((_, path), bytes) in pictures.iter().zip(encoded) {

@@ -284,17 +284,6 @@ pub fn destinations(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, P
     Ok(pairs)
 }
 
-/// [`destinations`], with the output folder created when there is one.
-fn input_output_pairs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let pairs = destinations(inputs, output)?;
-    let into_folder = !(pairs.len() == 1 && pairs[0].1 == output);
-    if into_folder {
-        std::fs::create_dir_all(output)
-            .with_context(|| format!("cannot create the output folder {}", output.display()))?;
-    }
-    Ok(pairs)
-}
-
 pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let d = &a.damage;
     let told = d.noise_sigma.is_some()
@@ -308,7 +297,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     if !told {
         return Err(usage("say what damage to undo: --noise-sigma, --poisson-peak, --salt-pepper, --mask, --mask-rect, --blur-sigma, --box-blur or --motion-blur"));
     }
-    let pairs = input_output_pairs(&a.input, &a.output)?;
+    let pairs = destinations(&a.input, &a.output)?;
     for (i, o) in &pairs {
         refuse_same_file(std::slice::from_ref(i), o)?;
     }
