@@ -639,12 +639,18 @@ fn saves_are_atomic_and_failures_keep_the_old_checkpoint() {
     assert_eq!(bits(&load_model(&path, None).unwrap().1), bits(&new));
     let good = fs::read(&path).unwrap();
 
-    // Target directory does not exist: an error naming the file, nothing created.
-    let missing = dir.path().join("no-such-dir").join("m.safetensors");
-    let e = save_model(&missing, &m, &new).unwrap_err();
+    // A missing folder on the way is created (every output follows that policy)...
+    let nested = dir.path().join("new-dir").join("m.safetensors");
+    save_model(&nested, &m, &new).unwrap();
+    assert_eq!(bits(&load_model(&nested, None).unwrap().1), bits(&new));
+    fs::remove_dir_all(dir.path().join("new-dir")).unwrap();
+    // ...but where a file stands in the folder's way: an error naming it, nothing created.
+    fs::write(dir.path().join("a-file"), b"x").unwrap();
+    let blocked = dir.path().join("a-file").join("m.safetensors");
+    let e = save_model(&blocked, &m, &new).unwrap_err();
     assert!(matches!(e, CheckpointError::Write { .. }), "{e:?}");
-    assert!(e.to_string().contains("no-such-dir"), "{e}");
-    assert!(!dir.path().join("no-such-dir").exists());
+    assert!(e.to_string().contains("a-file"), "{e}");
+    fs::remove_file(dir.path().join("a-file")).unwrap();
 
     // The temporary file cannot be created (a directory is in its way): the old checkpoint is
     // intact.
