@@ -316,6 +316,19 @@ fn bad_flags_and_files_fail_cleanly() {
         original,
         "divergence replaced the checkpoint"
     );
+    // with a log point every step it is caught within the epoch, naming the step
+    let out = tiny_train(
+        d,
+        "2",
+        "4",
+        &["--resume", "--lr", "1e4", "--log-every", "1"],
+    );
+    let line = error_line(&out);
+    assert!(
+        line.contains("diverged at epoch 2, step ") && line.contains("checkpoint is kept"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read(&model).unwrap(), original);
 
     let jpg = d.join("grid.jpg");
     fails_with(

@@ -61,9 +61,10 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
-    #[error("training diverged at epoch {epoch} ({tensor} became {value}); the last checkpoint is kept (try a lower --lr)")]
+    #[error("training diverged at {at} ({tensor} became {value}); the last checkpoint is kept (try a lower --lr)")]
     Diverged {
-        epoch: usize,
+        /// "epoch E", or "epoch E, step S" when a log point caught it.
+        at: String,
         value: f32,
         tensor: String,
     },
@@ -297,6 +298,14 @@ pub fn train(
             if done - logged >= tc.log_every.max(1) && done < full {
                 // the mean over the steps since the last log point: a local, not cumulative, loss
                 let window = per_sample(&read_losses(ctx, &io.history, logged..done)?);
+                // caught within one log interval, not at the epoch's end
+                if !window.total.is_finite() {
+                    return Err(TrainError::Diverged {
+                        at: format!("epoch {epoch}, step {}", step + done as u64),
+                        value: window.total as f32,
+                        tensor: "the training loss".into(),
+                    });
+                }
                 logged = done;
                 bar.set_message(format!(
                     "loss {:.2}, {:.0} samples/s",
@@ -324,7 +333,7 @@ pub fn train(
         let train_loss = epoch_loss.total;
         if !train_loss.is_finite() {
             return Err(TrainError::Diverged {
-                epoch,
+                at: format!("epoch {epoch}"),
                 value: train_loss as f32,
                 tensor: "the training loss".into(),
             });
@@ -382,7 +391,7 @@ fn save(
     // never replace a good checkpoint with a diverged model
     if let Some(name) = checkpoint::non_finite_tensors(&model.model.layout, &params).first() {
         return Err(TrainError::Diverged {
-            epoch,
+            at: format!("epoch {epoch}"),
             value: f32::NAN,
             tensor: name.clone(),
         });
