@@ -295,7 +295,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     {
         bail!("the output must be a .png file: {}", a.output.display());
     }
-    let (name, meta, params) = crate::restore::commands::load_prior(a.model.as_deref())?;
+    let (name, meta, params) = crate::restore::prior::load_prior(a.model.as_deref())?;
     let spec = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let model = GpuModel::new(ctx, &spec, &params, LinearVariant::preferred(&ctx.info))?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
@@ -344,7 +344,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
             }
         }
         BenchWhat::Restore => {
-            let (path, meta, params) = crate::restore::commands::load_prior(a.model.as_deref())?;
+            let (path, meta, params) = crate::restore::prior::load_prior(a.model.as_deref())?;
             let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
             let settings = crate::restore::methods::Settings {
                 var: crate::restore::program::PixelVariance {

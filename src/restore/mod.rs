@@ -12,6 +12,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod methods;
 pub mod metrics;
+pub mod prior;
 pub mod program;
 pub mod scoreboard;
 pub mod tiles;

@@ -16,11 +16,11 @@ use crate::plot::image_grid;
 use crate::progress;
 use crate::restore::baselines;
 use crate::restore::cases::{standard_cases, Case, Family};
-use crate::restore::commands::{load_prior, settings};
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
 use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
+use crate::restore::prior::{load_prior, settings};
 
 /// The files written into `--out` (refused when they exist, without --force).
 pub const OUTPUT_FILES: [&str; 3] = ["table.txt", "table.csv", "strip.png"];
