@@ -95,7 +95,7 @@ impl Work {
             "{what}: exit status {:?}, expected {code}\n{stdout}{stderr}",
             out.status.code()
         );
-        let line = one_error_line(what, &out);
+        let line = common::one_error_line(what, &out);
         for needle in needles {
             assert!(
                 line.contains(needle),
@@ -151,28 +151,13 @@ impl Work {
             return true;
         }
         assert_eq!(out.status.code(), Some(FAILURE), "{args:?}: {stderr}");
-        let line = one_error_line(&format!("{args:?}"), &out);
+        let line = common::one_error_line(&format!("{args:?}"), &out);
         for name in needles {
             assert!(line.contains(name), "{args:?}: {line:?} lacks {name:?}");
         }
         assert!(!output.exists(), "{args:?}: failed but wrote {output:?}");
         false
     }
-}
-
-/// The one "error: " line of stderr (Mesa's own chatter aside).
-fn one_error_line(what: &str, out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
-        .collect();
-    assert_eq!(
-        errors.len(),
-        1,
-        "{what}: expected one error line, got:\n{stderr}"
-    );
-    errors[0].to_string()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,13 +17,7 @@ fn wgvae() -> Command {
 
 /// stderr of a failed run: exactly one "error: ..." line (Mesa's own chatter aside).
 fn error_line(out: &std::process::Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
-        .collect();
-    assert_eq!(errors.len(), 1, "expected one error line, got:\n{stderr}");
-    errors[0].to_string()
+    common::one_error_line("the run", out)
 }
 
 fn fails_with(cmd: &mut Command, code: i32, needle: &str) {

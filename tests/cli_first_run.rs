@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{succeeds, text};
+
 use std::io::Read;
 use std::process::{Output, Stdio};
 
@@ -16,32 +18,12 @@ fn wgvae() -> Command {
     cmd
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
-
 /// The one "error: ..." line of a failed run (Mesa's own chatter aside), exit status 1.
 fn error_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
-        .collect();
-    assert_eq!(errors.len(), 1, "expected one error line, got:\n{stderr}");
-    errors[0].to_string()
+    common::one_error_line("the run", &out)
 }
 
 fn json(bytes: &[u8]) -> Value {

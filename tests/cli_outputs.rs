@@ -5,8 +5,9 @@
 
 mod common;
 
+use common::{succeeds, text};
+
 use std::path::Path;
-use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -17,32 +18,12 @@ fn wgvae() -> Command {
     cmd
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
-}
-
 /// The one "error: ..." line of a run that failed with status 1, and its stdout.
 fn refused(cmd: &mut Command) -> (String, String) {
     let out = cmd.output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
-        .collect();
-    assert_eq!(errors.len(), 1, "expected one error line, got:\n{stderr}");
-    (errors[0].to_string(), text(&out.stdout))
+    (common::one_error_line("the run", &out), text(&out.stdout))
 }
 
 /// A small MLP on the embedded subset: 20 steps of 500 per epoch.

@@ -144,3 +144,35 @@ pub fn geom(
     g.validate().unwrap();
     g
 }
+
+/// The one "error: " line of a run's stderr, asserting there is exactly one (Mesa's own
+/// XDG_RUNTIME_DIR chatter aside); `what` names the run in the failure message.
+pub fn one_error_line(what: &str, out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "{what}: expected one error line, got:\n{stderr}"
+    );
+    errors[0].to_string()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `cmd`, asserting it succeeds (stdout and stderr in the message when not).
+pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
