@@ -242,11 +242,6 @@ pub fn apply_gpu(ctx: &GpuContext, pic: &Picture, steps: &[Step]) -> Result<Pict
     ))
 }
 
-/// Whether `a` and `b` name the same file (the same path, or the same file once resolved).
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-}
-
 /// A step before the adjustments: `--vae-refine`'s denoising by a model.
 pub type Refine<'a> = &'a mut dyn FnMut(Picture) -> Result<Picture, String>;
 
@@ -263,7 +258,7 @@ pub fn enhance_file(
         Err(EnhanceError::NothingToDo) if refine.is_some() => Vec::new(),
         other => other?,
     };
-    if same_file(input, output) {
+    if crate::output::same_file(input, output) {
         return Err(EnhanceError::OutputIsInput {
             path: output.to_path_buf(),
         });

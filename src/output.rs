@@ -74,7 +74,8 @@ pub fn check(out: &Outputs) -> Result<(), OutputError> {
     Ok(())
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether `a` and `b` name the same file (the same path, or the same file once resolved).
+pub fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
