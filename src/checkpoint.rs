@@ -191,6 +191,24 @@ pub struct CheckpointMeta {
     /// The data the model was trained on, as `train` recorded it; absent in older checkpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<TrainingData>,
+    /// Where in epoch `epoch + 1` a checkpoint written mid-epoch (`--checkpoint-every`, or an
+    /// interrupted run) stands; absent at an epoch's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mid_epoch: Option<MidEpoch>,
+}
+
+/// A checkpoint written part-way through an epoch: `--resume` continues that epoch at its next
+/// batch, so an interrupted run ends where an uninterrupted one does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MidEpoch {
+    /// Steps of the epoch already taken.
+    pub steps: u64,
+    /// The batch size the epoch was cut into; resuming with another would visit other images.
+    pub batch: usize,
+    /// The loss records of those steps (sum of reconstruction, sum of KL, loss, rows), so the
+    /// epoch's training loss covers the whole epoch. Kept in the Adam state file only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub losses: Vec<[f32; 4]>,
 }
 
 /// The data a run trained on (the last run, for a resumed checkpoint).
@@ -225,6 +243,7 @@ impl CheckpointMeta {
             normalisation: NORMALISATION.to_string(),
             pixel_var_scale: None,
             data: None,
+            mid_epoch: None,
         }
     }
 }
@@ -291,6 +310,40 @@ pub fn load_model_bytes(
     Ok((meta, params))
 }
 
+/// Where [`save_training_state`] writes the new Adam state before the model checkpoint is
+/// replaced: `<stem>.adam.next.safetensors`. Once the model is in place it is renamed to
+/// [`optimizer_path`]; a run killed between the two leaves it here, and [`load_optimizer`]
+/// takes it when its step is the model's.
+pub fn pending_optimizer_path(model: &Path) -> PathBuf {
+    model.with_extension("adam.next.safetensors")
+}
+
+/// Saves a training run's state: the model checkpoint at `path` and Adam's moments beside it,
+/// so that a process killed at any instant leaves a pair `--resume` can continue from. The
+/// model file is the commit point: the Adam state goes first to [`pending_optimizer_path`],
+/// then the model replaces the old one, then the pending state is renamed into place. Before
+/// the model's rename the old pair is intact; after it, the pending file matches the new model.
+pub fn save_training_state(
+    path: &Path,
+    meta: &CheckpointMeta,
+    params: &[f32],
+    m: &[f32],
+    v: &[f32],
+) -> Result<(), CheckpointError> {
+    let pending = pending_optimizer_path(path);
+    write_optimizer(&pending, meta, m, v)?;
+    save_model(path, meta, params)?;
+    let state = optimizer_path(path);
+    fs::rename(&pending, &state)
+        .and_then(|()| crate::atomic_file::sync_dir(&state))
+        .map_err(|source| CheckpointError::Write {
+            path: state.clone(),
+            source,
+        })?;
+    remove_legacy_optimizer(path);
+    Ok(())
+}
+
 /// The Adam state file `--resume` reads for `model`: [`optimizer_path`], or the
 /// [`legacy_optimizer_path`] when only that one exists.
 pub fn saved_optimizer_path(model: &Path) -> PathBuf {
@@ -311,23 +364,31 @@ pub fn save_optimizer(
     m: &[f32],
     v: &[f32],
 ) -> Result<(), CheckpointError> {
-    let path = optimizer_path(model_path);
-    let layout = checked_layout(&path, &meta.config)?;
-    check_len(&path, "Adam's m", m, &layout, &meta.config)?;
-    check_len(&path, "Adam's v", v, &layout, &meta.config)?;
-    let bytes = serialise(
-        &path,
-        &layout,
-        &[("m.", m), ("v.", v)],
-        metadata(meta, true),
-    )?;
-    write_atomic(&path, &bytes)?;
-    // the state has moved to the new name; the old file holds an earlier step
+    write_optimizer(&optimizer_path(model_path), meta, m, v)?;
+    remove_legacy_optimizer(model_path);
+    Ok(())
+}
+
+/// Writes Adam's moments to `path` atomically, with `meta` as metadata.
+fn write_optimizer(
+    path: &Path,
+    meta: &CheckpointMeta,
+    m: &[f32],
+    v: &[f32],
+) -> Result<(), CheckpointError> {
+    let layout = checked_layout(path, &meta.config)?;
+    check_len(path, "Adam's m", m, &layout, &meta.config)?;
+    check_len(path, "Adam's v", v, &layout, &meta.config)?;
+    let bytes = serialise(path, &layout, &[("m.", m), ("v.", v)], metadata(meta, true))?;
+    write_atomic(path, &bytes)
+}
+
+/// The state has moved to [`optimizer_path`]; a file under the legacy name holds an earlier step.
+fn remove_legacy_optimizer(model_path: &Path) {
     let legacy = legacy_optimizer_path(model_path);
-    if legacy != path && legacy.is_file() {
+    if legacy != optimizer_path(model_path) && legacy.is_file() {
         let _ = fs::remove_file(legacy);
     }
-    Ok(())
 }
 
 /// Loads the Adam state saved beside `model_path` ([`optimizer_path`], else the
@@ -338,7 +399,23 @@ pub fn load_optimizer(
     model_path: &Path,
     meta: &CheckpointMeta,
 ) -> Result<(Vec<f32>, Vec<f32>), CheckpointError> {
-    let path = saved_optimizer_path(model_path);
+    load_optimizer_state(model_path, meta).map(|s| (s.m, s.v))
+}
+
+/// What `--resume` reads from the Adam state file.
+pub struct OptimizerState {
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+    /// The loss records of the epoch so far, for a checkpoint written mid-epoch.
+    pub epoch_losses: Vec<[f32; 4]>,
+}
+
+/// [`load_optimizer`] with the loss records a mid-epoch checkpoint keeps beside the moments.
+pub fn load_optimizer_state(
+    model_path: &Path,
+    meta: &CheckpointMeta,
+) -> Result<OptimizerState, CheckpointError> {
+    let path = optimizer_to_resume(model_path, meta);
     let bytes = read(&path)?;
     let (file, stored) = parse(&path, &bytes)?;
     check_config(&path, &stored.config, &meta.config)?;
@@ -353,7 +430,28 @@ pub fn load_optimizer(
     let mut out = gather(&path, &file, &layout, &meta.config, &["m.", "v."])?;
     let v = out.pop().expect("two buffers");
     let m = out.pop().expect("two buffers");
-    Ok((m, v))
+    let epoch_losses = stored.mid_epoch.map(|mid| mid.losses).unwrap_or_default();
+    Ok(OptimizerState { m, v, epoch_losses })
+}
+
+/// The Adam state file that goes with the model checkpoint `meta`: the pending one when a run
+/// was killed after replacing the model and before renaming its state into place
+/// ([`save_training_state`]), else [`saved_optimizer_path`].
+fn optimizer_to_resume(model_path: &Path, meta: &CheckpointMeta) -> PathBuf {
+    let pending = pending_optimizer_path(model_path);
+    let pending_matches = fs::read(&pending)
+        .ok()
+        .and_then(|bytes| {
+            parse(&pending, &bytes)
+                .ok()
+                .map(|(_, m)| m.step == meta.step)
+        })
+        .unwrap_or(false);
+    if pending_matches {
+        pending
+    } else {
+        saved_optimizer_path(model_path)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +462,16 @@ fn metadata(meta: &CheckpointMeta, optimizer: bool) -> HashMap<String, String> {
     // Hugging Face's loaders (transformers, diffusers) check this key: the tensors are laid out
     // as PyTorch's own state dict
     map.insert("format".to_string(), "pt".to_string());
-    map.insert(META_KEY.to_string(), to_json(meta));
+    if optimizer {
+        map.insert(META_KEY.to_string(), to_json(meta));
+    } else {
+        // the loss records of a mid-epoch checkpoint are resume state: the Adam file's alone
+        let mut model_meta = meta.clone();
+        if let Some(mid) = &mut model_meta.mid_epoch {
+            mid.losses.clear();
+        }
+        map.insert(META_KEY.to_string(), to_json(&model_meta));
+    }
     map.insert("config".to_string(), to_json(&meta.config));
     map.insert("epoch".to_string(), meta.epoch.to_string());
     map.insert("step".to_string(), meta.step.to_string());

@@ -277,6 +277,11 @@ pub struct TrainArgs {
     /// Steps between loss read-backs (progress bar and loss curve).
     #[arg(long, default_value_t = 50)]
     pub log_every: usize,
+    /// Also write the checkpoint whenever the step count reaches a multiple of N, mid-epoch
+    /// included (it is always written at each epoch's end); --resume continues from the next
+    /// batch. SIGINT and SIGTERM checkpoint where the run stands before it stops.
+    #[arg(long, value_name = "N", value_parser = at_least_one_u64)]
+    pub checkpoint_every: Option<u64>,
     /// Linear forward kernel (default: the one preferred for the adapter).
     #[arg(long, value_enum)]
     pub variant: Option<VariantArg>,
@@ -304,6 +309,10 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         0 => Err("must be at least 1".into()),
         n => Ok(n),
     }
+}
+
+fn at_least_one_u64(s: &str) -> Result<u64, String> {
+    at_least_one(s).map(|n| n as u64)
 }
 
 /// A count in `lo..=hi`.

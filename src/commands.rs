@@ -83,6 +83,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         resume: a.resume,
         steps_per_submit: a.steps_per_submit,
         log_every: a.log_every,
+        checkpoint_every: a.checkpoint_every,
         variant: variant(a.variant),
         patch: a.patch.map(|size| PatchSpec {
             size,
@@ -204,26 +205,6 @@ fn load_with_meta(
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let gpu = GpuModel::new(ctx, &model, &params, LinearVariant::preferred(&ctx.info))?;
     Ok((meta, gpu))
-}
-
-/// Where a training run stands, for the line printed when Ctrl-C ends it: the last epoch it
-/// saved, or what `out` still holds.
-pub fn interrupted(out: &std::path::Path, resume: bool, epochs: usize) -> String {
-    let out = out.display();
-    match crate::interrupt::last_save() {
-        Some((epoch, step)) => format!(
-            "interrupted: {out} holds epoch {epoch} of {epochs} (step {step}); run the same \
-             command with --resume to continue from there"
-        ),
-        None if resume => format!(
-            "interrupted before an epoch ended: {out} is as it was; run the same command again \
-             to continue from there"
-        ),
-        None => format!(
-            "interrupted before the first epoch ended: nothing was saved (a checkpoint is \
-             written to {out} at the end of each epoch; --resume continues from it)"
-        ),
-    }
 }
 
 pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {

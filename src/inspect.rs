@@ -25,6 +25,8 @@ pub struct Report {
     pub pixel_var_scale: Option<f32>,
     /// None for checkpoints written before wgvae recorded it.
     pub data: Option<TrainingData>,
+    /// Steps of epoch `epoch + 1` taken by a checkpoint written mid-epoch; 0 at an epoch's end.
+    pub epoch_steps: u64,
     /// Adam's state for `--resume` lies beside the checkpoint.
     pub optimizer_state: bool,
     pub parameters: usize,
@@ -65,6 +67,7 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         normalisation,
         pixel_var_scale,
         data,
+        mid_epoch,
     } = meta;
     Ok(Report {
         path: path.display().to_string(),
@@ -76,6 +79,7 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         normalisation,
         pixel_var_scale,
         data,
+        epoch_steps: mid_epoch.map_or(0, |m| m.steps),
         optimizer_state: checkpoint::saved_optimizer_path(path).is_file(),
         parameters: layout.parameter_count(),
         tensors: layout
@@ -115,8 +119,13 @@ pub fn architecture(c: &ModelConfig) -> String {
 fn print_text(r: &Report) {
     println!("{}", r.path);
     println!("  architecture     {}", r.architecture);
+    let part = if r.epoch_steps > 0 {
+        format!(" and {} steps of epoch {}", r.epoch_steps, r.epoch + 1)
+    } else {
+        String::new()
+    };
     println!(
-        "  trained          epoch {}, step {}, seed {}",
+        "  trained          epoch {}{part}, step {}, seed {}",
         r.epoch, r.step, r.seed
     );
     println!("  data             {}", data_line(r.data.as_ref()));

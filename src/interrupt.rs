@@ -1,48 +1,45 @@
-//! Ctrl-C during training. A run's files change only inside [`saving`], and the binary's
-//! handler ([`install`]) waits for that to finish before it ends the process, so an interrupt
-//! never leaves a checkpoint and its Adam state at different steps, nor a temporary file. What
-//! the last save holds ([`last_save`]) lets the handler say where to `--resume` from.
+//! Stopping a training run by signal. The first SIGINT (Ctrl-C) or SIGTERM asks the run to stop
+//! ([`requested`]): the training loop finishes the steps already submitted, writes a checkpoint
+//! and ends saying how to resume. A second signal ends the process at once; checkpoints are only
+//! ever replaced by rename (`checkpoint::save_training_state`), so the last one stays whole.
 //!
 //! Unix only, on `libc` (already a dependency, for SIGPIPE), rather than the `ctrlc` crate and
-//! its `nix` dependency: a signal handler that writes one byte to a pipe, and a thread that
-//! waits on the pipe and runs the handler as ordinary code. Elsewhere Ctrl-C keeps its default.
+//! its `nix` dependency: a signal handler that records the signal and writes one byte to a pipe,
+//! and a thread that waits on the pipe and prints the note a person wants to see at once.
+//! Elsewhere the signals keep their default.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Held while a run's files are written.
-static SAVES: Mutex<()> = Mutex::new(());
-/// (epoch, step) of the last checkpoint this process saved.
-static LAST_SAVE: Mutex<Option<(usize, u64)>> = Mutex::new(None);
+/// The signal that asked the run to stop; 0 while none has.
+static STOP: AtomicI32 = AtomicI32::new(0);
 
-/// Runs `f`, which writes the checkpoint of `epoch` at `step` and the files beside it, so that
-/// an interrupt waits for it; records the save once `f` succeeds.
-pub fn saving<T, E>(epoch: usize, step: u64, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let _held = SAVES.lock().unwrap_or_else(|e| e.into_inner());
-    let out = f()?;
-    *LAST_SAVE.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch, step));
-    Ok(out)
+/// The signal (SIGINT 2, SIGTERM 15) that asked the run to stop, if one has.
+pub fn requested() -> Option<i32> {
+    match STOP.load(Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
 }
 
-/// (epoch, step) of the last checkpoint this process saved, if any.
-pub fn last_save() -> Option<(usize, u64)> {
-    *LAST_SAVE.lock().unwrap_or_else(|e| e.into_inner())
+/// The name a person knows a signal by.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
 }
 
-/// Calls `on_first` on a thread of its own at the first SIGINT, once any save in progress has
-/// finished and with saves held off from then on, so `on_first` may end the process. A second
-/// SIGINT ends the process at once, as without a handler. Returns false where not supported.
-pub fn install(on_first: impl FnOnce() + Send + 'static) -> bool {
+/// Installs the handlers for SIGINT and SIGTERM; `note` is printed on a thread of its own when
+/// the first arrives. Returns false where not supported.
+pub fn install(note: impl FnOnce(i32) + Send + 'static) -> bool {
     #[cfg(unix)]
     {
-        unix::install(move || {
-            let _held = SAVES.lock().unwrap_or_else(|e| e.into_inner());
-            on_first();
-        })
-        .is_ok()
+        unix::install(note).is_ok()
     }
     #[cfg(not(unix))]
     {
-        let _ = on_first;
+        let _ = note;
         false
     }
 }
@@ -54,11 +51,22 @@ mod unix {
     use std::os::fd::FromRawFd;
     use std::sync::atomic::{AtomicI32, Ordering};
 
+    use super::STOP;
+
     /// The pipe's write end, for the signal handler.
     static WAKE: AtomicI32 = AtomicI32::new(-1);
 
-    extern "C" fn on_sigint(_: libc::c_int) {
-        let fd = WAKE.load(Ordering::Relaxed);
+    extern "C" fn on_signal(signal: libc::c_int) {
+        if STOP
+            .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            // the second signal: at once, as the default disposition would, with the status a
+            // shell reports for it
+            // SAFETY: _exit(2) is async-signal-safe.
+            unsafe { libc::_exit(128 + signal) }
+        }
+        let fd = WAKE.load(Ordering::SeqCst);
         // SAFETY: write(2) is async-signal-safe; the pipe is non-blocking, so a full pipe drops
         // the byte instead of blocking, and a one-byte write to a pipe with room succeeds and
         // leaves errno as it was.
@@ -67,7 +75,7 @@ mod unix {
         }
     }
 
-    pub fn install(on_first: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    pub fn install(note: impl FnOnce(i32) + Send + 'static) -> io::Result<()> {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: fds has room for the two descriptors pipe(2) writes.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
@@ -78,26 +86,24 @@ mod unix {
             let flags = libc::fcntl(fds[1], libc::F_GETFL);
             libc::fcntl(fds[1], libc::F_SETFL, flags | libc::O_NONBLOCK);
         }
-        WAKE.store(fds[1], Ordering::Relaxed);
+        WAKE.store(fds[1], Ordering::SeqCst);
         // SAFETY: fds[0] is the read end just opened, owned by this File from here on.
         let mut wake = unsafe { File::from_raw_fd(fds[0]) };
         std::thread::Builder::new()
-            .name("sigint".into())
+            .name("signals".into())
             .spawn(move || {
                 let mut byte = [0u8];
                 // read_exact retries when a signal interrupts the read
                 if wake.read_exact(&mut byte).is_ok() {
-                    // SAFETY: SIG_DFL is a valid disposition: a second Ctrl-C ends the process
-                    unsafe {
-                        libc::signal(libc::SIGINT, libc::SIG_DFL);
-                    }
-                    on_first();
+                    note(STOP.load(Ordering::SeqCst));
                 }
             })?;
-        let handler = on_sigint as extern "C" fn(libc::c_int);
-        // SAFETY: the handler only calls write(2) on a descriptor that stays open.
-        if unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) } == libc::SIG_ERR {
-            return Err(io::Error::last_os_error());
+        let handler = on_signal as extern "C" fn(libc::c_int);
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only touches atomics and calls write(2) and _exit(2).
+            if unsafe { libc::signal(signal, handler as libc::sighandler_t) } == libc::SIG_ERR {
+                return Err(io::Error::last_os_error());
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use wgvae::cli::{Cli, Command};
 use wgvae::commands;
 use wgvae::error::{chain_line, UsageError};
 use wgvae::gpu::GpuContext;
+use wgvae::train::TrainError;
 
 fn main() -> ExitCode {
     die_quietly_on_closed_pipe();
@@ -16,6 +17,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(TrainError::Interrupted { signal, note }) =
+                e.chain().find_map(|c| c.downcast_ref::<TrainError>())
+            {
+                // not an error: the run stopped where it was asked to, with 128 + the signal as
+                // a shell reports for a process a signal ended
+                eprintln!("{note}");
+                return ExitCode::from((128 + signal) as u8);
+            }
             eprintln!("error: {}", chain_line(e.chain()));
             exit_code(&e)
         }
@@ -52,8 +61,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Degrade(a) => return wgvae::restore::commands::degrade(a),
         _ => {}
     }
-    if let Command::Train(a) = &cli.command {
-        say_where_training_stands_on_ctrl_c(a.out.clone(), a.resume, a.epochs);
+    if matches!(cli.command, Command::Train(_)) {
+        stop_training_cleanly_on_signals();
     }
     let ctx = GpuContext::new(wanted)?;
     // stderr, so that stdout stays the command's output (and pure JSON with --json)
@@ -72,21 +81,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// On the first Ctrl-C of a training run, once any checkpoint being written is complete: one line
-/// saying what was saved and how to continue, then exit status 130 (128 + SIGINT, what a shell
-/// reports for a process Ctrl-C ended). `_exit` rather than `exit`: the GPU driver's threads are
-/// mid-work, and its atexit handlers need not run.
-fn say_where_training_stands_on_ctrl_c(out: std::path::PathBuf, resume: bool, epochs: usize) {
-    wgvae::interrupt::install(move || {
-        eprintln!("{}", commands::interrupted(&out, resume, epochs));
-        #[cfg(unix)]
-        // SAFETY: _exit ends the process at once; stderr is unbuffered and stdout's complete
-        // lines are already written (it is line-buffered).
-        unsafe {
-            libc::_exit(130)
-        }
-        #[cfg(not(unix))]
-        std::process::exit(130)
+/// The first SIGINT or SIGTERM of a training run asks it to stop: it finishes the steps in
+/// flight, checkpoints and ends with [`TrainError::Interrupted`]; a second ends it at once
+/// (interrupt.rs). The note says so at once, as the checkpoint may take a moment.
+fn stop_training_cleanly_on_signals() {
+    wgvae::interrupt::install(|signal| {
+        eprintln!(
+            "\nnote: {}: finishing the steps in flight and writing a checkpoint (send it again to \
+             stop at once)",
+            wgvae::interrupt::signal_name(signal)
+        );
     });
 }
 

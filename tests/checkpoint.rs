@@ -701,3 +701,48 @@ fn non_finite_parameters_are_refused_by_name() {
     );
     assert!(!err.contains("fc1.weight"), "{err}");
 }
+
+/// `save_training_state` commits on the model's rename: a run killed after it and before the
+/// Adam state's rename leaves the new state under the pending name, and `--resume` takes it;
+/// killed before it, the old pair is whole. Simulated by putting the files where each crash
+/// would leave them.
+#[test]
+fn a_crash_between_the_two_files_of_a_save_still_resumes() {
+    use wgvae::checkpoint::{load_optimizer_state, pending_optimizer_path, save_training_state};
+    let dir = tempfile::tempdir().unwrap();
+    let config = deep_gaussian();
+    let layout = Layout::new(&config);
+    let model = dir.path().join("m.safetensors");
+    let at = |step| CheckpointMeta {
+        step,
+        ..meta(config.clone())
+    };
+    let (m10, v10) = (params(&layout, 11), params(&layout, 12));
+    let (m20, v20) = (params(&layout, 21), params(&layout, 22));
+    save_training_state(&model, &at(10), &params(&layout, 10), &m10, &v10).unwrap();
+    let state = optimizer_path(&model);
+    let pending = pending_optimizer_path(&model);
+    assert!(!pending.exists(), "a finished save leaves no pending state");
+    let old_state = fs::read(&state).unwrap();
+    save_training_state(&model, &at(20), &params(&layout, 20), &m20, &v20).unwrap();
+
+    // killed after the model's rename: new model, old state in place, new state pending
+    fs::rename(&state, &pending).unwrap();
+    fs::write(&state, &old_state).unwrap();
+    let (meta20, _) = load_model(&model, None).unwrap();
+    assert_eq!(meta20.step, 20);
+    let got = load_optimizer_state(&model, &meta20).unwrap();
+    assert_eq!(bits(&got.m), bits(&m20));
+    assert_eq!(bits(&got.v), bits(&v20));
+
+    // killed before it: old model and state, a new state pending that is not theirs
+    save_model(&model, &at(10), &params(&layout, 10)).unwrap();
+    let (meta10, _) = load_model(&model, None).unwrap();
+    let got = load_optimizer_state(&model, &meta10).unwrap();
+    assert_eq!(bits(&got.m), bits(&m10));
+
+    // neither file at the model's step: refused, naming the step
+    fs::remove_file(&pending).unwrap();
+    let e = load_optimizer(&model, &at(30)).unwrap_err().to_string();
+    assert!(e.contains("30"), "{e}");
+}

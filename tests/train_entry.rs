@@ -143,6 +143,7 @@ fn train_entry_point_equals_the_cpu_reference_steps() {
         resume: false,
         steps_per_submit: 2,
         log_every: 1,
+        checkpoint_every: None,
         variant: None,
         patch: None,
     };

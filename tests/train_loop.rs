@@ -21,6 +21,7 @@ fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
         resume: false,
         steps_per_submit: 8,
         log_every: 25,
+        checkpoint_every: None,
         variant: None,
         patch: None,
     }

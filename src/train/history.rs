@@ -28,16 +28,28 @@ pub fn read_losses(
     history: &View,
     slots: std::ops::Range<usize>,
 ) -> Result<Vec<Record>, GpuError> {
-    let view = history.sub(4 * slots.start as u64, 4 * slots.len() as u64);
-    let raw: Vec<f32> = buffers::read(ctx, &view)?;
-    Ok(raw
-        .chunks_exact(4)
+    Ok(read_raw(ctx, history, slots)?
+        .iter()
         .map(|r| Record {
             recon: r[0] as f64,
             kl: r[1] as f64,
             total: r[2] as f64,
             rows: r[3] as f64,
         })
+        .collect())
+}
+
+/// The records of history slots `slots` as stored, for a mid-epoch checkpoint to keep.
+pub fn read_raw(
+    ctx: &GpuContext,
+    history: &View,
+    slots: std::ops::Range<usize>,
+) -> Result<Vec<[f32; 4]>, GpuError> {
+    let view = history.sub(4 * slots.start as u64, 4 * slots.len() as u64);
+    let raw: Vec<f32> = buffers::read(ctx, &view)?;
+    Ok(raw
+        .chunks_exact(4)
+        .map(|r| [r[0], r[1], r[2], r[3]])
         .collect())
 }
 

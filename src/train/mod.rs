@@ -36,7 +36,7 @@ use crate::model::init::init_params;
 use crate::model::Model;
 use crate::{interrupt, progress};
 use curve::CurvePoint;
-use history::{per_sample, read_losses, LossParts};
+use history::{per_sample, read_losses, read_raw, LossParts};
 
 pub use bench::bench_train;
 pub use curve::curve_paths;
@@ -61,6 +61,9 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// SIGINT or SIGTERM stopped the run; `note` says what was saved and how to continue.
+    #[error("{note}")]
+    Interrupted { signal: i32, note: String },
     #[error("training diverged at {at} ({tensor} became {value}); the last checkpoint is kept (try a lower --lr)")]
     Diverged {
         /// "epoch E", or "epoch E, step S" when a log point caught it.
@@ -84,6 +87,8 @@ pub struct TrainConfig {
     pub steps_per_submit: usize,
     /// Steps between loss read-backs for the progress bar and the curve.
     pub log_every: usize,
+    /// Also checkpoint whenever the step count reaches a multiple of this, mid-epoch included.
+    pub checkpoint_every: Option<u64>,
     pub variant: Option<LinearVariant>,
     /// Train on random patches of the images (size = the model's, count per epoch, flips
     /// and rotations) instead of the whole images fitted to the model's size.
@@ -110,6 +115,9 @@ impl TrainConfig {
                 "--out {} is a directory; name a checkpoint file",
                 self.out.display()
             ));
+        }
+        if self.checkpoint_every == Some(0) {
+            return bad("--checkpoint-every must be at least 1".into());
         }
         if !(self.adam.weight_decay.is_finite() && self.adam.weight_decay >= 0.0) {
             return bad(format!(
@@ -142,8 +150,11 @@ pub enum Event<'a> {
 struct Start {
     params: Vec<f32>,
     adam: Option<(Vec<f32>, Vec<f32>)>,
+    /// Epochs completed.
     epoch: usize,
     step: u64,
+    /// A checkpoint written mid-epoch: where in epoch `epoch + 1` it stands.
+    mid_epoch: Option<checkpoint::MidEpoch>,
 }
 
 fn starting_point(model: &Model, tc: &TrainConfig) -> Result<Start, TrainError> {
@@ -154,16 +165,56 @@ fn starting_point(model: &Model, tc: &TrainConfig) -> Result<Start, TrainError> 
             adam: None,
             epoch: 0,
             step: 0,
+            mid_epoch: None,
         });
     }
     let (meta, params) = checkpoint::load_model(&tc.out, Some(cfg))?;
-    let adam = checkpoint::load_optimizer(&tc.out, &meta)?;
+    let adam = checkpoint::load_optimizer_state(&tc.out, &meta)?;
+    let mid_epoch = meta.mid_epoch.map(|mid| checkpoint::MidEpoch {
+        losses: adam.epoch_losses,
+        ..mid
+    });
     Ok(Start {
         params,
-        adam: Some(adam),
+        adam: Some((adam.m, adam.v)),
         epoch: meta.epoch,
         step: meta.step,
+        mid_epoch,
     })
+}
+
+/// Steps of epoch `start.epoch + 1` a mid-epoch checkpoint has taken, once it is checked to
+/// continue this run's epoch: the same batch size, and not past the epoch's end.
+fn steps_taken(
+    start: &Start,
+    tc: &TrainConfig,
+    batch: usize,
+    steps_per_epoch: usize,
+) -> Result<usize, TrainError> {
+    let Some(mid) = &start.mid_epoch else {
+        return Ok(0);
+    };
+    if mid.batch != batch {
+        return Err(TrainError::Config(format!(
+            "{} was saved part-way through epoch {} at batch {}; resume with --batch {} (this \
+             run's batch would visit other images)",
+            tc.out.display(),
+            start.epoch + 1,
+            mid.batch,
+            mid.batch
+        )));
+    }
+    let steps = mid.steps as usize;
+    if steps >= steps_per_epoch || mid.losses.len() != steps {
+        return Err(TrainError::Config(format!(
+            "{} was saved at step {} of an epoch of {steps_per_epoch} steps with {} loss \
+             records; it is not from this data (check --data and --patches)",
+            tc.out.display(),
+            steps,
+            mid.losses.len()
+        )));
+    }
+    Ok(steps)
 }
 
 /// The order in which epoch `epoch` (1-based) visits the `count` training images: a shuffle of
@@ -267,26 +318,65 @@ pub fn train(
         Vec::new()
     };
     let mut reports = Vec::new();
-    let mut step = start.step;
-    let bars = progress::RunBars::new((steps_per_epoch * (tc.epochs - start.epoch)) as u64);
+    let resumed_steps = steps_taken(&start, tc, batch, steps_per_epoch)?;
+    // the step count when the current epoch began
+    let mut step = start.step - resumed_steps as u64;
+    let mut saved = tc.resume.then_some(Saved {
+        epoch: start.epoch,
+        step: start.step,
+        epoch_steps: resumed_steps,
+    });
+    let state = RunState {
+        ctx,
+        model: &model,
+        cfg,
+        tc,
+        data: &data_record,
+        batch,
+    };
+    let bars = progress::RunBars::new(
+        (steps_per_epoch * (tc.epochs - start.epoch) - resumed_steps) as u64,
+    );
     for epoch in start.epoch + 1..=tc.epochs {
+        if let Some(signal) = interrupt::requested() {
+            return Err(interrupted(signal, tc, steps_per_epoch, saved));
+        }
         let began = Instant::now();
         let order = epoch_order(train_set.count(), tc.seed, epoch);
         if epoch > start.epoch + 1 && matches!(train_set, data::TrainSet::Patches { .. }) {
             data::rewrite_dataset(ctx, &io.data, &*train_set.epoch(epoch)?);
         }
+        // a mid-epoch checkpoint continues its epoch at the next batch, its losses restored
+        let first = if epoch == start.epoch + 1 {
+            resumed_steps
+        } else {
+            0
+        };
         buffers::write(ctx, &io.perm, &order);
-        buffers::write(ctx, &io.state, &[step as u32, 0, 0, 0]);
+        let at = (step + first as u64) as u32;
+        buffers::write(
+            ctx,
+            &io.state,
+            &[at, (first * batch) as u32, first as u32, 0],
+        );
+        if let Some(mid) = start.mid_epoch.as_ref().filter(|_| first > 0) {
+            buffers::write(ctx, &io.history, mid.losses.as_flattened());
+        }
 
         let bar = bars.epoch(
             steps_per_epoch as u64,
             &format!("epoch {epoch}/{}", tc.epochs),
         );
-        let mut done = 0usize;
+        bar.set_position(first as u64);
+        let mut done = first;
         let mut in_flight: Option<wgpu::SubmissionIndex> = None;
-        let mut logged = 0usize;
+        let mut logged = first;
         while done < full {
-            let n = tc.steps_per_submit.max(1).min(full - done);
+            let mut n = tc.steps_per_submit.max(1).min(full - done);
+            if let Some(every) = tc.checkpoint_every {
+                // land exactly on the next multiple
+                n = n.min((every - (step + done as u64) % every) as usize);
+            }
             let index = recorder::submit_program(ctx, &full_step, n);
             // Keep one submission in flight: the GPU never idles while the host records.
             if let Some(previous) = in_flight.replace(index) {
@@ -310,7 +400,7 @@ pub fn train(
                 bar.set_message(format!(
                     "loss {:.2}, {:.0} samples/s",
                     window.total,
-                    (done * batch) as f64 / began.elapsed().as_secs_f64()
+                    ((done - first) * batch) as f64 / began.elapsed().as_secs_f64()
                 ));
                 curve.push(CurvePoint {
                     epoch,
@@ -320,6 +410,27 @@ pub fn train(
                     recon: window.recon,
                     kl: window.kl,
                 });
+            }
+            let now = step + done as u64;
+            let stop = interrupt::requested();
+            let due = tc
+                .checkpoint_every
+                .is_some_and(|every| now.is_multiple_of(every));
+            // the epoch's last step saves at the epoch's end instead
+            if (stop.is_some() || due) && done < steps_per_epoch {
+                // the read-backs in the save wait for every submitted step
+                in_flight = None;
+                let mid = (done, read_raw(ctx, &io.history, 0..done)?);
+                state.save(epoch - 1, now, Some(mid), &curve)?;
+                saved = Some(Saved {
+                    epoch: epoch - 1,
+                    step: now,
+                    epoch_steps: done,
+                });
+                if let Some(signal) = stop {
+                    bars.finish();
+                    return Err(interrupted(signal, tc, steps_per_epoch, saved));
+                }
             }
         }
         if let Some(program) = &rest_step {
@@ -344,7 +455,7 @@ pub fn train(
             step,
             train_loss,
             test,
-            samples_per_sec: train_set.count() as f64 / seconds,
+            samples_per_sec: (train_set.count() - first * batch) as f64 / seconds,
             seconds,
         };
         curve.push(CurvePoint {
@@ -363,14 +474,16 @@ pub fn train(
             recon: test.recon,
             kl: test.kl,
         });
-        interrupt::saving(epoch, step, || {
-            save(ctx, &model, cfg, tc, &data_record, epoch, step)?;
-            curve::write_curve(&tc.out, &curve)?;
-            if epoch == start.epoch + 1 && !tc.resume {
-                grids.remove_previous()?;
-            }
-            grids.write(ctx, &model, epoch)
-        })?;
+        state.save(epoch, step, None, &curve)?;
+        saved = Some(Saved {
+            epoch,
+            step,
+            epoch_steps: 0,
+        });
+        if epoch == start.epoch + 1 && !tc.resume {
+            grids.remove_previous()?;
+        }
+        grids.write(ctx, &model, epoch)?;
         bars.suspend(|| on_event(Event::Epoch(&report)));
         reports.push(report);
     }
@@ -378,31 +491,98 @@ pub fn train(
     Ok(reports)
 }
 
-fn save(
-    ctx: &GpuContext,
-    model: &GpuModel,
-    cfg: &ModelConfig,
-    tc: &TrainConfig,
-    data: &TrainingData,
+/// What the run's last checkpoint holds.
+#[derive(Clone, Copy)]
+struct Saved {
+    /// Epochs completed.
     epoch: usize,
     step: u64,
-) -> Result<(), TrainError> {
-    let params: Vec<f32> = buffers::read(ctx, &model.params)?;
-    // never replace a good checkpoint with a diverged model
-    if let Some(name) = checkpoint::non_finite_tensors(&model.model.layout, &params).first() {
-        return Err(TrainError::Diverged {
-            at: format!("epoch {epoch}"),
-            value: f32::NAN,
-            tensor: name.clone(),
-        });
-    }
-    let m: Vec<f32> = buffers::read(ctx, &model.adam_m)?;
-    let v: Vec<f32> = buffers::read(ctx, &model.adam_v)?;
-    let meta = CheckpointMeta {
-        data: Some(data.clone()),
-        ..CheckpointMeta::new(cfg.clone(), epoch, step, tc.seed)
+    /// Steps of the next epoch taken (a mid-epoch checkpoint), else 0.
+    epoch_steps: usize,
+}
+
+/// The error that ends a run stopped by `signal`, saying what `tc.out` holds and how to go on.
+fn interrupted(
+    signal: i32,
+    tc: &TrainConfig,
+    steps_per_epoch: usize,
+    saved: Option<Saved>,
+) -> TrainError {
+    let out = tc.out.display();
+    let by = interrupt::signal_name(signal);
+    let note = match saved {
+        Some(s) => {
+            let whole = format!("epoch {} of {}", s.epoch, tc.epochs);
+            let part = format!(
+                "{} of epoch {}'s {steps_per_epoch} steps",
+                s.epoch_steps,
+                s.epoch + 1
+            );
+            let holds = match (s.epoch, s.epoch_steps) {
+                (_, 0) => whole,
+                (0, _) => part,
+                _ => format!("{whole} and {part}"),
+            };
+            format!(
+                "interrupted by {by}: {out} holds {holds} (step {}); run the same command with \
+                 --resume to continue from there",
+                s.step
+            )
+        }
+        None => format!("interrupted by {by} before the first step: nothing was saved"),
     };
-    checkpoint::save_model(&tc.out, &meta, &params)?;
-    checkpoint::save_optimizer(&tc.out, &meta, &m, &v)?;
-    Ok(())
+    TrainError::Interrupted { signal, note }
+}
+
+/// What a save needs besides the epoch and step.
+struct RunState<'a> {
+    ctx: &'a GpuContext,
+    model: &'a GpuModel,
+    cfg: &'a ModelConfig,
+    tc: &'a TrainConfig,
+    data: &'a TrainingData,
+    batch: usize,
+}
+
+impl RunState<'_> {
+    /// Checkpoints the run after `epoch` whole epochs and `step` steps, with `mid` = (steps of
+    /// the next epoch taken, their loss records) when saving part-way through an epoch, and
+    /// writes the loss curve so far.
+    fn save(
+        &self,
+        epoch: usize,
+        step: u64,
+        mid: Option<(usize, Vec<[f32; 4]>)>,
+        curve: &[CurvePoint],
+    ) -> Result<(), TrainError> {
+        let (ctx, tc) = (self.ctx, self.tc);
+        let params: Vec<f32> = buffers::read(ctx, &self.model.params)?;
+        // never replace a good checkpoint with a diverged model
+        if let Some(name) =
+            checkpoint::non_finite_tensors(&self.model.model.layout, &params).first()
+        {
+            return Err(TrainError::Diverged {
+                at: match mid {
+                    None => format!("epoch {epoch}"),
+                    Some(_) => format!("epoch {}, step {step}", epoch + 1),
+                },
+                value: f32::NAN,
+                tensor: name.clone(),
+            });
+        }
+        let m: Vec<f32> = buffers::read(ctx, &self.model.adam_m)?;
+        let v: Vec<f32> = buffers::read(ctx, &self.model.adam_v)?;
+        let meta = CheckpointMeta {
+            data: Some(self.data.clone()),
+            mid_epoch: mid.map(|(steps, losses)| checkpoint::MidEpoch {
+                steps: steps as u64,
+                batch: self.batch,
+                losses,
+            }),
+            ..CheckpointMeta::new(self.cfg.clone(), epoch, step, tc.seed)
+        };
+        checkpoint::save_training_state(&tc.out, &meta, &params, &m, &v)?;
+        curve::write_curve(&self.tc.out, curve)?;
+        Ok(())
+    }
 }

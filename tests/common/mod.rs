@@ -176,3 +176,16 @@ pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
     );
     out
 }
+
+/// [`succeeds`] for a `std::process::Command`.
+#[allow(dead_code)]
+pub fn succeeds_std(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
