@@ -639,6 +639,15 @@ pub struct EvalRestoreArgs {
     /// Skip the classical baselines.
     #[arg(long)]
     pub no_baselines: bool,
+    /// The photo benchmark: score the whole photos of DIR/test (noise 15, 25, 50 on 0-255,
+    /// half the pixels missing, a text overlay, blur 1.6 plus noise 2), restored through
+    /// overlapping windows; tune on crops of DIR/train. --n caps the photos scored.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["data", "skip", "val"])]
+    pub photos: Option<PathBuf>,
+    /// With --photos: also write the clean and damaged photos as scored, as 8-bit PNGs, into
+    /// --out/inputs (for scoring other tools, such as tools/bm3d-photos.py, on the same inputs).
+    #[arg(long, requires = "photos")]
+    pub keep_inputs: bool,
     #[command(flatten)]
     pub knobs: MethodArgs,
 }

@@ -130,6 +130,7 @@ pub fn planned(command: &Command) -> Outputs {
             crate::restore::scoreboard::OUTPUT_FILES
                 .iter()
                 .map(|f| a.out.join(f))
+                .chain(a.keep_inputs.then(|| a.out.join("inputs")))
                 .collect(),
             Vec::new(),
             a.force,

@@ -118,9 +118,9 @@ pub fn text_width(text: &str, scale: u32) -> u32 {
 }
 
 /// Where one text pixel lands: along the text and down from the top of its capitals.
-type Place<'a> = &'a mut dyn FnMut(i64, i64);
+pub(crate) type Place<'a> = &'a mut dyn FnMut(i64, i64);
 
-fn for_each_pixel(text: &str, scale: u32, place: Place) {
+pub(crate) fn for_each_pixel(text: &str, scale: u32, place: Place) {
     let s = scale as i64;
     let mut pen = 0i64;
     for ch in text.chars() {

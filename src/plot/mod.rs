@@ -5,7 +5,7 @@
 //! is the bitmap font, `ticks` picks axis values, `loss` lays out the loss plot, `grid` the
 //! image grids.
 
-mod font;
+pub(crate) mod font;
 pub mod grid;
 pub mod loss;
 mod raster;

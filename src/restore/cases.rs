@@ -1,5 +1,6 @@
-//! The degradations `eval-restore` scores, by name: the digit benchmark (noise levels,
-//! missing pixels, holes, blur plus noise, Poisson, salt-and-pepper).
+//! The degradations `eval-restore` scores, by name: the digit benchmark (noise levels, missing
+//! pixels, holes, blur plus noise, Poisson, salt-and-pepper) and the photo benchmark (noise
+//! sigma 15, 25 and 50 on 0-255, half the pixels missing, a text overlay, blur 1.6 plus noise 2).
 
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, Mask, Noise};
@@ -88,6 +89,45 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
         Family::Impulse,
         None,
         Noise::SaltPepper(0.1),
+        Mask::None,
+    ));
+    cases
+}
+
+/// The photo benchmark's cases: sigmas on the 0-255 scale, as the denoising literature
+/// (BM3D, DnCNN) reports them.
+pub fn photo_cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = [15.0f32, 25.0, 50.0]
+        .iter()
+        .map(|&s| {
+            case(
+                &format!("noise {s}"),
+                Family::Noise,
+                None,
+                Noise::Gaussian(s / 255.0),
+                Mask::None,
+            )
+        })
+        .collect();
+    cases.push(case(
+        "missing 50%",
+        Family::Mask,
+        None,
+        Noise::None,
+        Mask::Random(0.5),
+    ));
+    cases.push(case(
+        "text overlay",
+        Family::Mask,
+        None,
+        Noise::None,
+        Mask::Text(2),
+    ));
+    cases.push(case(
+        "blur 1.6 + noise 2",
+        Family::Blur,
+        Some(Psf::gaussian(1.6, 13).expect("a valid sigma")),
+        Noise::Gaussian(2.0 / 255.0),
         Mask::None,
     ));
     cases

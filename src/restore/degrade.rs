@@ -39,6 +39,9 @@ pub enum Mask {
     Rect([usize; 4]),
     /// One flag per pixel (row-major), true where missing.
     Pixels(Vec<bool>),
+    /// Lines of text stamped over the image, strokes this many pixels wide
+    /// ([`crate::restore::text_mask`]).
+    Text(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +121,7 @@ impl Degradation {
                 }
                 m.clone()
             }
+            Mask::Text(scale) => crate::restore::text_mask::text_mask(height, width, *scale),
         })
     }
 

@@ -39,7 +39,7 @@ pub struct Score {
     pub param: Option<f32>,
 }
 
-fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
+pub(crate) fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
     let n = clean.len() as f64;
     let (mut p, mut s) = (0.0, 0.0);
     for (c, r) in clean.iter().zip(restored) {
@@ -61,6 +61,15 @@ fn vae_methods(family: Family) -> Vec<Method> {
 }
 
 pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
+    if let Some(dir) = a.photos.clone() {
+        if a.out.exists() && !a.out.is_dir() {
+            bail!(
+                "--out {} is a file; name a folder for the tables",
+                a.out.display()
+            );
+        }
+        return crate::restore::photo_eval::eval_photos(ctx, &a, &dir);
+    }
     if a.n == 0 || a.val == 0 {
         bail!("--n and --val must be at least 1");
     }
@@ -195,7 +204,7 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn case_line(scores: &[Score], case: &str) -> String {
+pub(crate) fn case_line(scores: &[Score], case: &str) -> String {
     let mut line = format!("{case}:");
     for s in scores.iter().filter(|s| s.case == case) {
         let _ = write!(line, "  {} {:.2}", s.method, s.psnr);
@@ -204,7 +213,7 @@ fn case_line(scores: &[Score], case: &str) -> String {
 }
 
 /// Rows: cases; columns: methods, each "PSNR / SSIM".
-fn format_table(scores: &[Score]) -> String {
+pub(crate) fn format_table(scores: &[Score]) -> String {
     let mut methods: Vec<&str> = Vec::new();
     let mut cases: Vec<&str> = Vec::new();
     for s in scores {
@@ -237,7 +246,7 @@ fn format_table(scores: &[Score]) -> String {
     out
 }
 
-fn format_csv(scores: &[Score]) -> String {
+pub(crate) fn format_csv(scores: &[Score]) -> String {
     let mut out = String::from("case,method,psnr_db,ssim,tuned_param\n");
     for s in scores {
         let param = s.param.map(|p| p.to_string()).unwrap_or_default();
@@ -251,7 +260,7 @@ fn format_csv(scores: &[Score]) -> String {
 }
 
 /// One row per case, each row padded to the longest; a cell that does not apply is mid-grey.
-fn write_strip(rows: &[Vec<Option<Picture>>], path: &Path) -> Result<()> {
+pub(crate) fn write_strip(rows: &[Vec<Option<Picture>>], path: &Path) -> Result<()> {
     let per_row = rows.iter().map(Vec::len).max().unwrap_or(1);
     let first = rows[0][0].as_ref().expect("the clean image");
     let blank = vec![0.35; first.data.len()];

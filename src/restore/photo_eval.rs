@@ -1,0 +1,293 @@
+//! `eval-restore --photos DIR`: the photo benchmark. Every photo of `DIR/test` is damaged whole
+//! (seeded, stored as 8-bit as a user has it), restored through the overlapping windows
+//! `restore` uses, and scored whole; the classical baselines' parameters and the decoder's
+//! variance scale are tuned on crops of the `DIR/train` photos, never on a scored photo.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::atomic_file;
+use crate::cli::EvalRestoreArgs;
+use crate::data::images::{decode, image_files};
+use crate::gpu::GpuContext;
+use crate::model::Model;
+use crate::picture::{write_all, Picture};
+use crate::progress;
+use crate::restore::baselines;
+use crate::restore::cases::{photo_cases, Case};
+use crate::restore::engine::GpuEngine;
+use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
+use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
+use crate::restore::prior::{load_prior, settings};
+use crate::restore::scoreboard::{
+    case_line, format_csv, format_table, mean_scores, write_strip, Score, OUTPUT_FILES,
+};
+use crate::restore::tiles::Plan;
+
+/// The side of the tuning crops cut from the middle of each training photo.
+const TUNING_CROP: usize = 128;
+
+/// The side of the crops the strip shows (from the middle of the first test photo).
+const STRIP_CROP: usize = 160;
+
+/// Tuning images are damaged with seeds this far from the scored ones.
+const VAL_SEED_OFFSET: u64 = 1_000_000;
+
+/// The photos of `dir`, sorted by name, read at `channels` (colour to grey by luma).
+fn read_photos(dir: &Path, channels: usize) -> Result<Vec<(PathBuf, Picture)>> {
+    let files = image_files(dir)?;
+    if files.is_empty() {
+        bail!("{}: no images", dir.display());
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let img = decode(&f)?;
+            let p = Picture::from_image(&img, channels);
+            Ok((f, p))
+        })
+        .collect()
+}
+
+/// The `side` x `side` middle of `p` (all of it along a shorter axis).
+fn middle(p: &Picture, side: usize) -> Picture {
+    let (h, w) = (side.min(p.height), side.min(p.width));
+    let (y0, x0) = ((p.height - h) / 2, (p.width - w) / 2);
+    let mut data = Vec::with_capacity(p.channels * h * w);
+    for c in 0..p.channels {
+        let plane = p.plane(c);
+        for r in y0..y0 + h {
+            data.extend_from_slice(&plane[r * p.width + x0..r * p.width + x0 + w]);
+        }
+    }
+    Picture::new(p.channels, h, w, data)
+}
+
+/// Every picture of `set` restored by `method` through overlapping windows, in order.
+fn restore_tiled(
+    engine: &mut GpuEngine,
+    method: Method,
+    settings: &Settings,
+    case: &Case,
+    set: &Degraded,
+    on_batch: impl FnMut(usize),
+) -> Result<Vec<Picture>> {
+    let cfg = engine_cfg(engine);
+    let mut plans = Vec::new();
+    let (mut obs, mut w) = (Vec::new(), Vec::new());
+    let mut at = 0;
+    for y in &set.pictures {
+        let d = y.data.len();
+        let plan =
+            Plan::new(y, &set.w[at..at + d], cfg.0, cfg.1, cfg.2).map_err(anyhow::Error::msg)?;
+        at += d;
+        let (o, p) = plan.cut();
+        obs.extend(o);
+        w.extend(p);
+        plans.push(plan);
+    }
+    let restored = restore_many(
+        engine,
+        &[method],
+        settings,
+        &obs,
+        &w,
+        case.degradation.blur.as_ref(),
+        on_batch,
+    )?
+    .remove(0);
+    let per = cfg.0 * cfg.1 * cfg.2;
+    let mut start = 0;
+    Ok(plans
+        .iter()
+        .map(|plan| {
+            let n = plan.window_count() * per;
+            let out = plan.stitch(&restored[start..start + n]);
+            start += n;
+            out
+        })
+        .collect())
+}
+
+/// (channels, height, width) of the engine's model.
+fn engine_cfg(engine: &GpuEngine) -> (usize, usize, usize) {
+    use crate::restore::engine::Engine;
+    let cfg = &engine.model().cfg;
+    (cfg.channels, cfg.height, cfg.width)
+}
+
+/// Non-overlapping model-size windows of `pictures`, for fitting the variance scale.
+fn windows_of(pictures: &[Picture], h: usize, w: usize) -> Vec<Picture> {
+    let mut out = Vec::new();
+    for p in pictures {
+        for y in (0..=p.height.saturating_sub(h)).step_by(h) {
+            for x in (0..=p.width.saturating_sub(w)).step_by(w) {
+                if y + h > p.height || x + w > p.width {
+                    continue;
+                }
+                let mut data = Vec::with_capacity(p.channels * h * w);
+                for c in 0..p.channels {
+                    let plane = p.plane(c);
+                    for r in y..y + h {
+                        data.extend_from_slice(&plane[r * p.width + x..r * p.width + x + w]);
+                    }
+                }
+                out.push(Picture::new(p.channels, h, w, data));
+            }
+        }
+    }
+    out
+}
+
+/// A file-name-safe form of a case's name ("noise 25" -> "noise-25").
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<()> {
+    let (path, meta, params) = load_prior(a.model.as_deref())?;
+    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let cfg = model.cfg.clone();
+    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
+    let test: Vec<(PathBuf, Picture)> = read_photos(&dir.join("test"), cfg.channels)
+        .with_context(|| format!("{}: the photos scored", dir.display()))?
+        .into_iter()
+        .take(a.n)
+        .collect();
+    let train = read_photos(&dir.join("train"), cfg.channels)
+        .with_context(|| format!("{}: the photos tuned on", dir.display()))?;
+    let scored: Vec<Picture> = test.iter().map(|(_, p)| p.clone()).collect();
+    let val: Vec<Picture> = train.iter().map(|(_, p)| middle(p, TUNING_CROP)).collect();
+    let cases: Vec<Case> = photo_cases()
+        .into_iter()
+        .filter(|c| a.cases.is_empty() || a.cases.iter().any(|f| c.name.contains(f.as_str())))
+        .collect();
+    if cases.is_empty() {
+        bail!("no case matches --cases {:?}", a.cases);
+    }
+    let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(a.knobs.batch))?;
+    if a.knobs.var_scale.is_none() {
+        let windows = windows_of(&val, cfg.height, cfg.width);
+        let c = fit_var_scale(&mut engine, &windows)?;
+        settings.var.scale = c;
+        eprintln!(
+            "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
+            windows.len()
+        );
+    }
+    eprintln!(
+        "scoring {} case(s) on {} photo(s) of {} ({} tuning crops) with {} on {}",
+        cases.len(),
+        scored.len(),
+        dir.join("test").display(),
+        val.len(),
+        path.display(),
+        ctx.info.name
+    );
+    let mut scores = Vec::new();
+    let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
+    let mut kept: Vec<(Picture, PathBuf)> = Vec::new();
+    for case in &cases {
+        let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
+        let (p, s) = mean_scores(&scored, &set.pictures);
+        scores.push(Score {
+            case: case.name.clone(),
+            method: "degraded".into(),
+            psnr: p,
+            ssim: s,
+            param: None,
+        });
+        if a.knobs.model_sigma.is_none() {
+            settings.model_sigma = model_sigma_for(&case.degradation);
+        }
+        let windows: usize = set
+            .pictures
+            .iter()
+            .map(|y| {
+                let plan = Plan::new(
+                    y,
+                    &vec![1.0; y.data.len()],
+                    cfg.channels,
+                    cfg.height,
+                    cfg.width,
+                );
+                plan.map_or(0, |p| p.window_count())
+            })
+            .sum();
+        let bar = progress::bar(windows as u64, &case.name);
+        let restored = restore_tiled(&mut engine, Method::Posterior, &settings, case, &set, |n| {
+            bar.inc(n as u64)
+        })?;
+        bar.finish_and_clear();
+        let (p, s) = mean_scores(&scored, &restored);
+        scores.push(Score {
+            case: case.name.clone(),
+            method: Method::Posterior.name().into(),
+            psnr: p,
+            ssim: s,
+            param: None,
+        });
+        let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
+        let mut row = vec![crop(&scored[0]), crop(&set.pictures[0]), crop(&restored[0])];
+        if !a.no_baselines {
+            let val_set = degrade_all(case, &val, a.seed.wrapping_add(VAL_SEED_OFFSET))
+                .map_err(anyhow::Error::msg)?;
+            let runs = baselines::run(case, &val, &val_set, &set).map_err(anyhow::Error::msg)?;
+            for (name, param, images) in runs {
+                let (p, s) = mean_scores(&scored, &images);
+                scores.push(Score {
+                    case: case.name.clone(),
+                    method: name,
+                    psnr: p,
+                    ssim: s,
+                    param: Some(param),
+                });
+                row.push(crop(&images[0]));
+            }
+        }
+        if a.keep_inputs {
+            let folder = a.out.join("inputs").join(slug(&case.name));
+            for ((file, _), y) in test.iter().zip(&set.pictures) {
+                kept.push((y.clone(), folder.join(png_name(file))));
+            }
+        }
+        eprintln!("{}", case_line(&scores, &case.name));
+        strip.push(row);
+    }
+    if a.keep_inputs {
+        for ((file, _), clean) in test.iter().zip(&scored) {
+            kept.push((
+                clean.quantised(),
+                a.out.join("inputs/clean").join(png_name(file)),
+            ));
+        }
+        let pairs: Vec<(&Picture, &Path)> = kept.iter().map(|(p, f)| (p, f.as_path())).collect();
+        write_all(&pairs)?;
+    }
+    let table = format_table(&scores);
+    let [txt, csv, png] = OUTPUT_FILES.map(|f| a.out.join(f));
+    for (path, text) in [(&txt, table.clone()), (&csv, format_csv(&scores))] {
+        atomic_file::write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    write_strip(&strip, &png)?;
+    println!("{table}");
+    println!(
+        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, posterior, then the case's baselines){}",
+        a.out.display(),
+        if a.keep_inputs { "; inputs/ holds the clean and damaged photos as scored" } else { "" }
+    );
+    Ok(())
+}
+
+/// `<stem>.png` of a photo's file.
+fn png_name(file: &Path) -> PathBuf {
+    PathBuf::from(file.file_stem().unwrap_or_default()).with_extension("png")
+}
