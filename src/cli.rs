@@ -579,6 +579,10 @@ pub struct MethodArgs {
     /// Spread (standard deviation) of those codes around the MAP code.
     #[arg(long, default_value_t = 0.15, value_parser = positive)]
     pub sample_scale: f32,
+    /// Pixels between overlapping windows on images larger than the model [default: half a
+    /// window]; closer windows average more estimates of each pixel and take longer.
+    #[arg(long, value_parser = at_least_one)]
+    pub window_step: Option<usize>,
     /// Images (or windows) restored per GPU batch (times --samples rows on the GPU).
     #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch: usize,

@@ -232,8 +232,15 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
             .known_missing(y.height, y.width)
             .map_err(anyhow::Error::msg)?;
         let prec = deg.precision(&y, &missing);
-        let plan = Plan::new(&y, &prec, cfg.channels, cfg.height, cfg.width)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        let plan = Plan::with_step(
+            &y,
+            &prec,
+            cfg.channels,
+            cfg.height,
+            cfg.width,
+            a.knobs.window_step,
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
         let (o, p) = plan.cut();
         obs.extend(o);
         w.extend(p);

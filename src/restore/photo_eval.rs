@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::atomic_file;
 use crate::cli::EvalRestoreArgs;
+use crate::config::ModelConfig;
 use crate::data::images::{decode, image_files};
 use crate::gpu::GpuContext;
 use crate::model::Model;
@@ -64,28 +65,35 @@ fn middle(p: &Picture, side: usize) -> Picture {
     Picture::new(p.channels, h, w, data)
 }
 
-/// Every picture of `set` restored by `method` through overlapping windows, in order.
-fn restore_tiled(
+/// The windows of every picture of `set` for a `cfg`-shaped model, `step` pixels apart.
+fn plan_all(set: &Degraded, cfg: &ModelConfig, step: Option<usize>) -> Result<Vec<Plan>> {
+    let mut at = 0;
+    set.pictures
+        .iter()
+        .map(|y| {
+            let d = y.data.len();
+            let w = &set.w[at..at + d];
+            at += d;
+            Plan::with_step(y, w, cfg.channels, cfg.height, cfg.width, step)
+                .map_err(anyhow::Error::msg)
+        })
+        .collect()
+}
+
+/// The pictures `plans` cut, restored by `method` window by window and stitched, in order.
+fn restore_planned(
     engine: &mut GpuEngine,
+    plans: &[Plan],
     method: Method,
     settings: &Settings,
     case: &Case,
-    set: &Degraded,
     on_batch: impl FnMut(usize),
 ) -> Result<Vec<Picture>> {
-    let cfg = engine_cfg(engine);
-    let mut plans = Vec::new();
     let (mut obs, mut w) = (Vec::new(), Vec::new());
-    let mut at = 0;
-    for y in &set.pictures {
-        let d = y.data.len();
-        let plan =
-            Plan::new(y, &set.w[at..at + d], cfg.0, cfg.1, cfg.2).map_err(anyhow::Error::msg)?;
-        at += d;
+    for plan in plans {
         let (o, p) = plan.cut();
         obs.extend(o);
         w.extend(p);
-        plans.push(plan);
     }
     let restored = restore_many(
         engine,
@@ -97,7 +105,7 @@ fn restore_tiled(
         on_batch,
     )?
     .remove(0);
-    let per = cfg.0 * cfg.1 * cfg.2;
+    let per = obs.len() / plans.iter().map(Plan::window_count).sum::<usize>().max(1);
     let mut start = 0;
     Ok(plans
         .iter()
@@ -108,13 +116,6 @@ fn restore_tiled(
             out
         })
         .collect())
-}
-
-/// (channels, height, width) of the engine's model.
-fn engine_cfg(engine: &GpuEngine) -> (usize, usize, usize) {
-    use crate::restore::engine::Engine;
-    let cfg = &engine.model().cfg;
-    (cfg.channels, cfg.height, cfg.width)
 }
 
 /// Non-overlapping model-size windows of `pictures`, for fitting the variance scale.
@@ -207,24 +208,17 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
         }
-        let windows: usize = set
-            .pictures
-            .iter()
-            .map(|y| {
-                let plan = Plan::new(
-                    y,
-                    &vec![1.0; y.data.len()],
-                    cfg.channels,
-                    cfg.height,
-                    cfg.width,
-                );
-                plan.map_or(0, |p| p.window_count())
-            })
-            .sum();
+        let plans = plan_all(&set, &cfg, a.knobs.window_step)?;
+        let windows: usize = plans.iter().map(Plan::window_count).sum();
         let bar = progress::bar(windows as u64, &case.name);
-        let restored = restore_tiled(&mut engine, Method::Posterior, &settings, case, &set, |n| {
-            bar.inc(n as u64)
-        })?;
+        let restored = restore_planned(
+            &mut engine,
+            &plans,
+            Method::Posterior,
+            &settings,
+            case,
+            |n| bar.inc(n as u64),
+        )?;
         bar.finish_and_clear();
         let (p, s) = mean_scores(&scored, &restored);
         scores.push(Score {

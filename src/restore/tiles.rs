@@ -10,10 +10,10 @@
 
 use crate::picture::Picture;
 
-/// Where windows start along an axis of `len` for windows of `p` (len >= p): every `p / 2`,
-/// plus one flush with the end.
-pub fn starts(len: usize, p: usize) -> Vec<usize> {
-    let step = (p / 2).max(1);
+/// Where windows start along an axis of `len` for windows of `p` (len >= p): every `step`
+/// (clamped to 1..=p), plus one flush with the end.
+pub fn starts(len: usize, p: usize, step: usize) -> Vec<usize> {
+    let step = step.clamp(1, p.max(1));
     let mut s: Vec<usize> = (0..=len - p).step_by(step).collect();
     if *s.last().expect("len >= p") != len - p {
         s.push(len - p);
@@ -61,6 +61,19 @@ impl Plan {
         ph: usize,
         pw: usize,
     ) -> Result<Plan, String> {
+        Plan::with_step(y, w, channels, ph, pw, None)
+    }
+
+    /// [`Plan::new`] with windows `step` pixels apart (None: half a window). Closer windows
+    /// average more estimates of each pixel, at the cost of more windows.
+    pub fn with_step(
+        y: &Picture,
+        w: &[f32],
+        channels: usize,
+        ph: usize,
+        pw: usize,
+        step: Option<usize>,
+    ) -> Result<Plan, String> {
         let (h, wd) = (y.height, y.width);
         let n = h * wd;
         let planes: Vec<(Vec<f32>, Vec<f32>)> = match (y.channels, channels) {
@@ -99,8 +112,8 @@ impl Plan {
             .collect();
         let mut windows = Vec::new();
         for (i, _) in canvases.iter().enumerate() {
-            for &sy in &starts(ch, ph) {
-                for &sx in &starts(cw, pw) {
+            for &sy in &starts(ch, ph, step.unwrap_or(ph / 2)) {
+                for &sx in &starts(cw, pw, step.unwrap_or(pw / 2)) {
                     windows.push((i, sy, sx));
                 }
             }
@@ -206,9 +219,9 @@ mod tests {
 
     #[test]
     fn windows_cover_every_pixel() {
-        assert_eq!(starts(28, 28), vec![0]);
-        assert_eq!(starts(60, 28), vec![0, 14, 28, 32]);
-        assert_eq!(starts(29, 28), vec![0, 1]);
+        assert_eq!(starts(28, 28, 28 / 2), vec![0]);
+        assert_eq!(starts(60, 28, 28 / 2), vec![0, 14, 28, 32]);
+        assert_eq!(starts(29, 28, 28 / 2), vec![0, 1]);
     }
 
     /// Cutting and stitching without restoring gives the image back, for every colour
