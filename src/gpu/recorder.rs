@@ -453,7 +453,8 @@ pub fn run(
 }
 
 /// Records `program` `times` times into one compute pass of a new encoder and submits it;
-/// returns the submission so the caller can wait only when it needs to.
+/// returns the submission so the caller can wait only when it needs to. A submission the
+/// device rejects is recorded (naming the program) and returned by the next wait.
 pub fn submit_program(
     ctx: &GpuContext,
     program: &[Dispatch],
@@ -471,5 +472,13 @@ pub fn submit_program(
             }
         }
     }
-    ctx.queue.submit(Some(encoder.finish()))
+    let what = || format!("{} x{times}", ops::program_name(program));
+    match ctx.submit(what, encoder) {
+        Ok(index) => index,
+        Err(e) => {
+            ctx.faults.record(e);
+            // Nothing new was submitted: an empty submission gives an index to wait on.
+            ctx.queue.submit(None)
+        }
+    }
 }
