@@ -13,7 +13,7 @@ use crate::data::patches::PatchSpec;
 use crate::data::Split;
 use crate::error::UsageError;
 use crate::gpu::ops::LinearVariant;
-use crate::gpu::recorder::GpuModel;
+use crate::gpu::recorder::{GpuActs, GpuModel};
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::Picture;
@@ -238,6 +238,9 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     if test_set.count == 0 {
         bail!("the test data holds no images");
     }
+    GpuActs::check(ctx, &model.model, a.batch.min(test_set.count), |max| {
+        format!("lower --batch to {max} or less")
+    })?;
     let data = train::upload_dataset(ctx, &test_set)?;
     let parts = train::evaluate(ctx, &model, &data, test_set.count, a.batch, seed)?;
     if a.json {
@@ -287,6 +290,9 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     }
     let (name, meta, params) = crate::restore::prior::load_prior(a.model.as_deref())?;
     let spec = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    if !a.reconstruct {
+        GpuActs::check(ctx, &spec, a.n, |max| format!("lower -n to {max} or less"))?;
+    }
     let model = GpuModel::new(ctx, &spec, &params, LinearVariant::preferred(&ctx.info))?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
     let channels = model.model.cfg.channels;
@@ -299,6 +305,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
             model.model.cfg.channels,
         )?;
         let n = a.n.min(test.count);
+        GpuActs::check(ctx, &spec, n, |max| format!("lower -n to {max} or less"))?;
         let originals: Vec<Vec<f32>> = (0..n)
             .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())
             .collect();

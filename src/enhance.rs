@@ -197,11 +197,14 @@ pub fn apply_gpu(ctx: &GpuContext, pic: &Picture, steps: &[Step]) -> Result<Pict
         .max_storage_buffer_binding_size
         .min(limits.max_buffer_size);
     if 4 * n as u64 > limit {
+        let fit = limit / 4 / channels as u64;
+        let side = (fit as f64).sqrt().floor() as u64;
         return Err(GpuError::shape(
             "enhance",
             format!(
                 "a {}x{} picture with {channels} channels needs {} bytes per buffer; this \
-                 adapter binds at most {limit}",
+                 adapter binds at most {limit}, so at most {fit} pixels fit (e.g. \
+                 {side}x{side}): scale it down or enhance it in parts",
                 pic.width,
                 pic.height,
                 4 * n

@@ -33,6 +33,17 @@ pub enum GpuError {
     Shape { op: &'static str, detail: String },
     #[error("GPU validation error in {0}")]
     Validation(String),
+    #[error("wgpu rejected {what}: {detail}")]
+    Invalid { what: String, detail: String },
+    #[error("the GPU ran out of memory in {what}; try a smaller batch or image")]
+    OutOfMemory { what: String },
+    #[error("internal GPU error in {what}: {detail}")]
+    Internal { what: String, detail: String },
+    #[error(
+        "the GPU device was lost during {during} ({reason}); its work is gone: rerun, and if it \
+         happens again try a smaller batch or image, or another adapter"
+    )]
+    DeviceLost { during: String, reason: String },
 }
 
 impl GpuError {

@@ -7,7 +7,7 @@ use std::path::Path;
 use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 
 use crate::atomic_file;
-use crate::data::images::{decode, to_planar};
+use crate::data::images::{decode, decode_bytes, to_planar};
 use crate::data::DataError;
 
 /// Planar pixels: channel `c`, row `y`, column `x` at `(c * height + y) * width + x`.
@@ -33,9 +33,18 @@ impl Picture {
     /// Reads `path`: grey images (and grey with alpha) stay grey, everything else becomes RGB;
     /// alpha is dropped, 16-bit samples are reduced to 8 bits as the user's viewer shows them.
     pub fn read(path: &Path) -> Result<Picture, DataError> {
-        let img = decode(path)?;
+        Ok(Picture::from_decoded(&decode(path)?))
+    }
+
+    /// [`Picture::read`] on a file already in memory; `name` is what errors call it.
+    pub fn from_bytes(bytes: &[u8], name: &Path) -> Result<Picture, DataError> {
+        Ok(Picture::from_decoded(&decode_bytes(bytes, name)?))
+    }
+
+    /// A decoded file: grey stays grey, everything else becomes RGB.
+    fn from_decoded(img: &DynamicImage) -> Picture {
         let channels = if img.color().has_color() { 3 } else { 1 };
-        Ok(Picture::from_image(&img, channels))
+        Picture::from_image(img, channels)
     }
 
     /// `img` as planar floats with `channels` (1: luma, 3: RGB).

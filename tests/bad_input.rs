@@ -1037,6 +1037,52 @@ fn impossible_flag_values_are_usage_errors() {
     );
 }
 
+/// More samples at once than the adapter's largest storage buffer holds is refused before any
+/// GPU work, with how many fit; so is a picture too large for one buffer (issue 10, GPU faults).
+#[test]
+fn work_past_the_adapters_buffers_is_refused_with_what_fits() {
+    let Some(ctx) = common::gpu() else { return };
+    let limits = ctx.device.limits();
+    let limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let work = Work::new();
+    let img = work.write("digit.png", &png(DynamicImage::ImageLuma8(digit())));
+    // one 28x28 window, each sample a row of (at least) 784 values
+    let samples = (limit / (4 * 784) + 1).to_string();
+    let line = work.refused(
+        &[
+            "restore",
+            "-i",
+            s(&img),
+            "-o",
+            "r.png",
+            "--noise-sigma",
+            "0.1",
+            "--method",
+            "posterior",
+            "--samples",
+            &samples,
+        ],
+        FAILURE,
+        &["binds at most", "fit", "--samples"],
+    );
+    assert!(line.contains(&format!("a batch of {samples} ")), "{line}");
+    // an RGB picture one row taller than the largest square that fits
+    let side = ((limit / 12) as f64).sqrt() as u32 + 1;
+    if (side as usize) <= 16384 {
+        let big = work.write(
+            "big.png",
+            &png(DynamicImage::ImageRgb8(RgbImage::new(side, side))),
+        );
+        work.refused(
+            &["enhance", "-i", s(&big), "-o", "e.png", "--gamma", "1.2"],
+            FAILURE,
+            &["binds at most", "pixels fit"],
+        );
+    }
+}
+
 #[test]
 fn a_batch_past_the_data_is_capped() {
     if common::gpu().is_none() {

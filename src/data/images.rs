@@ -8,6 +8,7 @@
 //! macOS `._x.png` forks) are skipped; a file that claims to be an image but does not decode
 //! is an error naming it, since silently dropping data hides mistakes.
 
+use std::io::{BufRead, Cursor, Seek};
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
@@ -60,6 +61,27 @@ pub fn decode_grey(path: &Path) -> Result<GrayImage, DataError> {
 /// error instead of a panic or an out-of-memory abort. The format is guessed from the content,
 /// falling back to the extension.
 pub fn decode(path: &Path) -> Result<DynamicImage, DataError> {
+    let reader = ImageReader::open(path)
+        .map_err(|e| DataError::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| DataError::io(path, e))?;
+    decode_with_limits(reader, path)
+}
+
+/// [`decode`] on a file already in memory; `name` is what errors call it. The format is
+/// guessed from the content alone.
+pub fn decode_bytes(bytes: &[u8], name: &Path) -> Result<DynamicImage, DataError> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DataError::io(name, e))?;
+    decode_with_limits(reader, name)
+}
+
+/// Decodes from `reader` with the size and allocation limits; errors name `path`.
+fn decode_with_limits<R: BufRead + Seek>(
+    mut reader: ImageReader<R>,
+    path: &Path,
+) -> Result<DynamicImage, DataError> {
     let img_err = |source: ImageError| match source {
         ImageError::Limits(_) => DataError::ImageTooLarge {
             path: path.to_path_buf(),
@@ -70,10 +92,6 @@ pub fn decode(path: &Path) -> Result<DynamicImage, DataError> {
             source,
         },
     };
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| DataError::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| DataError::io(path, e))?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE as u32);
     limits.max_image_height = Some(MAX_SIDE as u32);

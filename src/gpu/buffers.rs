@@ -118,14 +118,13 @@ pub fn read<T: bytemuck::Pod>(ctx: &GpuContext, view: &View) -> Result<Vec<T>, G
     });
     let mut encoder = ctx.encoder("readback");
     encoder.copy_buffer_to_buffer(&view.buffer, view.offset * 4, &staging, 0, size);
-    ctx.submit_and_wait(encoder)?;
+    let what = || format!("reading back {size} bytes from the GPU");
+    ctx.submit_and_wait(&what(), encoder)?;
     let (tx, rx) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    ctx.poll(&what(), wgpu::PollType::wait_indefinitely())?;
     rx.recv()
         .map_err(|e| GpuError::Readback(e.to_string()))?
         .map_err(|e| GpuError::Readback(e.to_string()))?;

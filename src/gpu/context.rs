@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::GpuError;
+use crate::gpu::faults::{self, Faults};
 use crate::gpu::kernels::{CompiledKernel, Kernel};
 
 /// The names `WGPU_BACKEND` accepts (wgpu's own spellings) and the backend each names.
@@ -194,6 +195,8 @@ pub struct GpuContext {
     pub index: usize,
     /// Timestamp queries are available: the profiler uses GPU time, else the wall clock.
     pub timestamps: bool,
+    /// Errors and the loss the device reported outside error scopes (see `faults`).
+    pub faults: Faults,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<Kernel, Arc<CompiledKernel>>>,
 }
@@ -238,6 +241,7 @@ impl GpuContext {
             adapter: info.name.clone(),
             reason: e.to_string(),
         })?;
+        let faults = Faults::install(&device);
         Ok(GpuContext {
             adapter,
             device,
@@ -245,52 +249,150 @@ impl GpuContext {
             info,
             index,
             timestamps,
+            faults,
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
         })
     }
 
     /// The compiled pipeline for `kernel`, built on first use and cached for the device's life.
-    pub fn kernel(&self, kernel: Kernel) -> Arc<CompiledKernel> {
+    /// A shader or pipeline the device rejects is an error naming the file or the kernel.
+    pub fn kernel(&self, kernel: Kernel) -> Result<Arc<CompiledKernel>, GpuError> {
         if let Some(k) = self.kernels.lock().expect("kernel cache").get(&kernel) {
-            return k.clone();
+            return Ok(k.clone());
         }
         let spec = kernel.spec();
-        let module = {
-            let mut modules = self.modules.lock().expect("module cache");
-            modules
-                .entry(spec.file.name())
-                .or_insert_with(|| {
-                    self.device
-                        .create_shader_module(wgpu::ShaderModuleDescriptor {
-                            label: Some(spec.file.name()),
-                            source: wgpu::ShaderSource::Wgsl(spec.file.source()),
-                        })
-                })
-                .clone()
+        let cached = self
+            .modules
+            .lock()
+            .expect("module cache")
+            .get(spec.file.name())
+            .cloned();
+        let module = match cached {
+            Some(m) => m,
+            None => {
+                let m = self.shader_module(spec.file.name(), &spec.file.source())?;
+                self.modules
+                    .lock()
+                    .expect("module cache")
+                    .insert(spec.file.name(), m.clone());
+                m
+            }
         };
-        let compiled = Arc::new(CompiledKernel::new(&self.device, &module, kernel));
+        let compiled = Arc::new(self.scoped(
+            || format!("kernel {} ({})", spec.entry, spec.file.name()),
+            || CompiledKernel::new(&self.device, &module, kernel),
+        )?);
         self.kernels
             .lock()
             .expect("kernel cache")
             .insert(kernel, compiled.clone());
-        compiled
+        Ok(compiled)
     }
 
-    /// Submits `encoder` and blocks until the GPU has finished it.
-    pub fn submit_and_wait(&self, encoder: wgpu::CommandEncoder) -> Result<(), GpuError> {
-        self.wait_for(self.queue.submit(Some(encoder.finish())))
+    /// The WGSL `source` compiled as a module named `name`; an error names it and says why.
+    pub fn shader_module(&self, name: &str, source: &str) -> Result<wgpu::ShaderModule, GpuError> {
+        self.scoped(
+            || format!("shader {name}"),
+            || {
+                self.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(name),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
+                    })
+            },
+        )
+    }
+
+    /// Runs `f` inside wgpu error scopes (see [`faults::scoped`]): what they catch is an error
+    /// about `what()`, unless an earlier fault recorded outside any scope is its cause, or the
+    /// device is lost.
+    pub fn scoped<R>(
+        &self,
+        what: impl FnOnce() -> String,
+        f: impl FnOnce() -> R,
+    ) -> Result<R, GpuError> {
+        let mut named = String::new();
+        let named_what = || {
+            named = what();
+            named.clone()
+        };
+        match faults::scoped(&self.device, named_what, f) {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                self.faults.check(&named)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Finishes `encoder` and submits it inside error scopes: a command the device rejects is
+    /// an error naming `what`.
+    pub fn submit(
+        &self,
+        what: impl FnOnce() -> String,
+        encoder: wgpu::CommandEncoder,
+    ) -> Result<wgpu::SubmissionIndex, GpuError> {
+        self.scoped(what, || self.queue.submit(Some(encoder.finish())))
+    }
+
+    /// Submits `encoder` (the work `what` names) and blocks until the GPU has finished it.
+    pub fn submit_and_wait(
+        &self,
+        what: &str,
+        encoder: wgpu::CommandEncoder,
+    ) -> Result<(), GpuError> {
+        let index = self.submit(|| what.to_string(), encoder)?;
+        self.wait(what, index)
     }
 
     /// Blocks until submission `index` (and everything before it) has finished on the GPU.
+    /// A lost device or a fault recorded outside an error scope is an error, never a hang.
     pub fn wait_for(&self, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
-        self.device
-            .poll(wgpu::PollType::Wait {
+        self.wait("GPU work", index)
+    }
+
+    /// [`GpuContext::wait_for`] with the work named in its errors.
+    pub fn wait(&self, what: &str, index: wgpu::SubmissionIndex) -> Result<(), GpuError> {
+        self.poll(
+            what,
+            wgpu::PollType::Wait {
                 submission_index: Some(index),
                 timeout: None,
-            })
-            .map(|_| ())
-            .map_err(|e| GpuError::Readback(e.to_string()))
+            },
+        )
+    }
+
+    /// Polls the device. wgpu panics when the driver fails a wait (a lost device): that is
+    /// caught here and reported as the loss, as is a loss or fault recorded before.
+    pub fn poll(&self, what: &str, poll: wgpu::PollType) -> Result<(), GpuError> {
+        self.faults.check(what)?;
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.device.poll(poll)));
+        match polled {
+            Ok(Ok(_)) => self.faults.check(what),
+            Ok(Err(e)) => {
+                // A device lost (or destroyed) refuses new submissions, so a wait on one fails
+                // early; one plain poll lets wgpu notice the loss and call back.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.device.poll(wgpu::PollType::Poll)
+                }));
+                self.faults.check(what)?;
+                Err(GpuError::Readback(format!("waiting for {what}: {e}")))
+            }
+            Err(panic) => {
+                self.faults.check(what)?;
+                let reason = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("wgpu failed while waiting");
+                Err(GpuError::DeviceLost {
+                    during: what.to_string(),
+                    reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
+                })
+            }
+        }
     }
 
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {

@@ -201,7 +201,7 @@ fn direct(
     // ky, kx, b
     let k = g.kernel;
     check_loops(op, k * (1 + k * (1 + p.b_ch as usize)))?;
-    Ok(build(
+    build(
         ctx,
         match block {
             ConvBlock::Wide => Kernel::ConvDirect16x16,
@@ -213,7 +213,7 @@ fn direct(
         groups,
         g.flops(),
         bytes(g, out.len as usize, mask.is_some(), accumulate),
-    ))
+    )
 }
 
 /// `large[n, b] = sum small[n, a] w[a, b]` over the taps (conv_transposed).
@@ -238,7 +238,7 @@ fn transposed(
     // the taps of one phase, then a
     let t = g.kernel.div_ceil(s);
     check_loops(op, t * (1 + t * (1 + p.a_ch as usize)))?;
-    Ok(build(
+    build(
         ctx,
         match block {
             ConvBlock::Wide => Kernel::ConvTransposed16x16,
@@ -249,7 +249,7 @@ fn transposed(
         groups,
         g.flops(),
         bytes(g, out.len as usize, mask.is_some(), accumulate),
-    ))
+    )
 }
 
 fn flags(bias: bool, mask: bool, accumulate: bool) -> u32 {
@@ -283,7 +283,7 @@ fn weight_grad(
         op,
         split_rows_iterations(g.batch * p.sh as usize, WEIGHT_LANES, p.sw as usize),
     )?;
-    Ok(build(
+    build(
         ctx,
         Kernel::ConvWeightGrad,
         &[small, large, dw],
@@ -291,7 +291,7 @@ fn weight_grad(
         grid_1d(blocks as u64, 1),
         g.flops(),
         bytes(g, g.weight_len(), false, accumulate),
-    ))
+    )
 }
 
 /// `y[n, o, oy, ox] = act(b[o] + sum over ky, kx, c of x[n, c, oy s - p + ky, ox s - p + kx]
@@ -466,7 +466,7 @@ pub fn conv_backward_bias(
         sw: g.out_w() as u32,
         ..conv_params(g, Act::None, flags(false, false, accumulate))
     };
-    Ok(build(
+    build(
         ctx,
         Kernel::ConvBiasGrad,
         &[dy, db],
@@ -474,5 +474,5 @@ pub fn conv_backward_bias(
         grid_1d(g.out_ch as u64, 1),
         g.output_len() as f64,
         4.0 * (g.output_len() + g.out_ch * (1 + accumulate as usize)) as f64,
-    ))
+    )
 }

@@ -80,7 +80,7 @@ pub fn brightness(
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "brightness";
     check_pair(OP, y, x, n)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::Brightness,
         &[x, y],
@@ -88,7 +88,7 @@ pub fn brightness(
         grid_1d(n as u64, WORKGROUP),
         2.0 * n as f64,
         8.0 * n as f64,
-    ))
+    )
 }
 
 /// `y = clip(m + factor (x - m))`, m = stats[0] (Pillow's Contrast with the mean luma from
@@ -104,7 +104,7 @@ pub fn contrast(
     const OP: &str = "contrast";
     check_pair(OP, y, x, n)?;
     stats.require(OP, "stats", STATS_LEN as u64)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::Contrast,
         &[x, y, stats],
@@ -112,7 +112,7 @@ pub fn contrast(
         grid_1d(n as u64, WORKGROUP),
         4.0 * n as f64,
         8.0 * n as f64,
-    ))
+    )
 }
 
 /// Per pixel: `y = clip(L + factor (x - L))`, L its luma level / 255 (Pillow's Color); one
@@ -128,7 +128,7 @@ pub fn saturation(
     const OP: &str = "saturation";
     check_picture(OP, plane, channels)?;
     check_pair(OP, y, x, plane * channels)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::Saturation,
         &[x, y],
@@ -136,7 +136,7 @@ pub fn saturation(
         grid_1d(plane as u64, WORKGROUP),
         12.0 * plane as f64,
         8.0 * (plane * channels) as f64,
-    ))
+    )
 }
 
 /// `y = clip(x)^exponent` over `n` samples; exponent = 1 / gamma.
@@ -149,7 +149,7 @@ pub fn gamma(
 ) -> Result<Dispatch, GpuError> {
     const OP: &str = "gamma";
     check_pair(OP, y, x, n)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::Gamma,
         &[x, y],
@@ -157,7 +157,7 @@ pub fn gamma(
         grid_1d(n as u64, WORKGROUP),
         4.0 * n as f64,
         8.0 * n as f64,
-    ))
+    )
 }
 
 /// `y = clip((x - stats[1]) / (stats[2] - stats[1]))` over `n` samples (the auto-levels
@@ -172,7 +172,7 @@ pub fn levels(
     const OP: &str = "levels";
     check_pair(OP, y, x, n)?;
     stats.require(OP, "stats", STATS_LEN as u64)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::Levels,
         &[x, y, stats],
@@ -180,7 +180,7 @@ pub fn levels(
         grid_1d(n as u64, WORKGROUP),
         3.0 * n as f64,
         8.0 * n as f64,
-    ))
+    )
 }
 
 /// `bins[level] += 1` per item of `mode` (256 u32 counts, added onto: zero them first).
@@ -202,7 +202,7 @@ pub fn histogram(
         mode: mode as u32,
         ..params(items, plane, channels, 0.0)
     };
-    Ok(build(
+    build(
         ctx,
         Kernel::Histogram,
         &[x, bins],
@@ -210,7 +210,7 @@ pub fn histogram(
         grid_1d(items as u64, (BINS * HISTOGRAM_ITEMS) as u64),
         (5 * plane * channels) as f64,
         4.0 * (plane * channels) as f64,
-    ))
+    )
 }
 
 /// stats = (mean level, low level, high level) / 255 from `bins` counting `total` items, one
@@ -238,7 +238,7 @@ pub fn histogram_stats(
         high_count,
         ..params(total, 0, 1, 0.0)
     };
-    Ok(build(
+    build(
         ctx,
         Kernel::HistogramStats,
         &[bins, stats],
@@ -246,5 +246,5 @@ pub fn histogram_stats(
         [1, 1, 1],
         (4 * BINS) as f64,
         4.0 * (BINS + STATS_LEN) as f64,
-    ))
+    )
 }

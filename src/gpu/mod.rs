@@ -4,6 +4,7 @@ pub mod buffers;
 pub mod context;
 pub mod conv;
 pub mod enhance;
+pub mod faults;
 pub mod kernels;
 pub mod ops;
 pub mod profiler;

@@ -44,7 +44,30 @@ pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), GpuError> {
             d.record(&mut pass);
         }
     }
-    ctx.submit_and_wait(encoder)
+    ctx.submit_and_wait(&program_name(dispatches.iter().copied()), encoder)
+}
+
+/// A program as errors name it: "the program [forward_reg4x4, bce_forward, ... 12 more]", its
+/// distinct kernels in order of first use (at most four named).
+pub fn program_name<'a>(dispatches: impl IntoIterator<Item = &'a Dispatch>) -> String {
+    let mut kernels: Vec<&'static str> = Vec::new();
+    for d in dispatches {
+        let entry = d.kernel.spec().entry;
+        if !kernels.contains(&entry) {
+            kernels.push(entry);
+        }
+    }
+    const NAMED: usize = 4;
+    let mut list = kernels
+        .iter()
+        .take(NAMED)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if kernels.len() > NAMED {
+        list.push_str(&format!(", ... {} more", kernels.len() - NAMED));
+    }
+    format!("the program [{list}]")
 }
 
 /// Mesa 22.3's llvmpipe ends a shader invocation after this many loop iterations in all and
@@ -90,39 +113,55 @@ pub(crate) fn build<P: Pod>(
     groups: [u32; 3],
     flops: f64,
     bytes: f64,
-) -> Dispatch {
-    let compiled = ctx.kernel(kernel);
+) -> Result<Dispatch, GpuError> {
+    let compiled = ctx.kernel(kernel)?;
     let spec = kernel.spec();
-    let uniform = buffers::uniform(ctx, spec.entry, params);
     let mut next_view = views.iter();
-    let entries: Vec<wgpu::BindGroupEntry> = spec
-        .bindings
-        .iter()
-        .map(|&(binding, slot)| wgpu::BindGroupEntry {
-            binding,
-            resource: match slot {
-                Slot::Uniform => uniform.as_entire_binding(),
-                _ => next_view
-                    .next()
-                    .unwrap_or_else(|| panic!("{}: too few views", spec.entry))
-                    .binding(),
-            },
-        })
-        .collect();
-    assert!(next_view.next().is_none(), "{}: too many views", spec.entry);
-    let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(spec.entry),
-        layout: &compiled.layout,
-        entries: &entries,
-    });
-    Dispatch {
+    let mut bound = Vec::with_capacity(spec.bindings.len());
+    for &(_, slot) in spec.bindings {
+        if slot == Slot::Uniform {
+            continue;
+        }
+        let Some(view) = next_view.next() else {
+            return Err(GpuError::shape(spec.entry, "too few buffers bound"));
+        };
+        bound.push(*view);
+    }
+    if next_view.next().is_some() {
+        return Err(GpuError::shape(spec.entry, "too many buffers bound"));
+    }
+    // A buffer smaller than its view, or one the device refused, fails here, named.
+    let bind_group = ctx.scoped(
+        || format!("kernel {} ({})", spec.entry, spec.file.name()),
+        || {
+            let uniform = buffers::uniform(ctx, spec.entry, params);
+            let mut views = bound.iter();
+            let entries: Vec<wgpu::BindGroupEntry> = spec
+                .bindings
+                .iter()
+                .map(|&(binding, slot)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: match slot {
+                        Slot::Uniform => uniform.as_entire_binding(),
+                        _ => views.next().expect("counted above").binding(),
+                    },
+                })
+                .collect();
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(spec.entry),
+                layout: &compiled.layout,
+                entries: &entries,
+            })
+        },
+    )?;
+    Ok(Dispatch {
         kernel,
         pipeline: compiled.pipeline.clone(),
         bind_group,
         groups,
         flops,
         bytes,
-    }
+    })
 }
 
 // ---------------------------------------------------------------- linear
@@ -227,7 +266,7 @@ pub fn linear_forward(
     };
     let flops = 2.0 * (m * n * k) as f64;
     let bytes = 4.0 * (m * k + n * k + n + m * n) as f64;
-    Ok(build(
+    build(
         ctx,
         kernel,
         &[x, w, b, y],
@@ -235,7 +274,7 @@ pub fn linear_forward(
         groups,
         flops,
         bytes,
-    ))
+    )
 }
 
 /// dx[m, k] (+)= dy[m, n] w[n, k], times relu'(mask) when `relu_mask` is given.
@@ -263,7 +302,7 @@ pub fn linear_backward_input(
     check_loops(OP, per_n * n + 16, "the layer is too wide for this driver")?;
     // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
     let mask_view = relu_mask.unwrap_or(dy);
-    Ok(build(
+    build(
         ctx,
         Kernel::LinearBackwardInput,
         &[dy, w, mask_view, dx],
@@ -271,7 +310,7 @@ pub fn linear_backward_input(
         [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
         2.0 * (m * n * k) as f64,
         4.0 * (m * n + n * k + 2 * m * k) as f64,
-    ))
+    )
 }
 
 /// dw[n, k] (+)= dy[m, n]^T x[m, k]
@@ -293,7 +332,7 @@ pub fn linear_backward_weight(
     // one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16 stores
     let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
     check_loops(OP, per_m * m + 16, "use a smaller batch")?;
-    Ok(build(
+    build(
         ctx,
         Kernel::LinearBackwardWeight,
         &[dy, x, dw],
@@ -301,7 +340,7 @@ pub fn linear_backward_weight(
         [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
         2.0 * (m * n * k) as f64,
         4.0 * (m * n + m * k + n * k) as f64,
-    ))
+    )
 }
 
 /// `db[n] (+)= sum over rows of dy[m, n]`
@@ -317,7 +356,7 @@ pub fn linear_backward_bias(
     dy.require(OP, "dy", (m * n) as u64)?;
     db.require(OP, "db", n as u64)?;
     check_loops(OP, m, "use a smaller batch")?;
-    Ok(build(
+    build(
         ctx,
         Kernel::LinearBackwardBias,
         &[dy, db],
@@ -325,7 +364,7 @@ pub fn linear_backward_bias(
         grid_1d(n as u64, 64),
         (m * n) as f64,
         4.0 * (m * n + n) as f64,
-    ))
+    )
 }
 
 // ---------------------------------------------------------------- elementwise
@@ -359,7 +398,7 @@ pub fn act_backward(
     for (v, what) in [(dz, "dz"), (dy, "dy"), (y, "y")] {
         v.require(OP, what, n as u64)?;
     }
-    Ok(build(
+    build(
         ctx,
         Kernel::ActBackward,
         &[dy, y, dz],
@@ -367,7 +406,7 @@ pub fn act_backward(
         grid_1d(n as u64, 64),
         2.0 * n as f64,
         12.0 * n as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -406,7 +445,7 @@ pub fn reparam_forward(
         v.require(OP, what, n as u64)?;
     }
     state.require(OP, "step state", 4)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::ReparamForward,
         &[mu, logvar, z, eps, state],
@@ -414,7 +453,7 @@ pub fn reparam_forward(
         grid_1d(n.div_ceil(4) as u64, 64),
         4.0 * n as f64,
         16.0 * n as f64,
-    ))
+    )
 }
 
 /// dmu = dz; dlogvar = dz eps exp(logvar/2) / 2
@@ -437,7 +476,7 @@ pub fn reparam_backward(
     ] {
         v.require(OP, what, n as u64)?;
     }
-    Ok(build(
+    build(
         ctx,
         Kernel::ReparamBackward,
         &[dz, eps, logvar, dmu, dlogvar],
@@ -445,7 +484,7 @@ pub fn reparam_backward(
         grid_1d(n as u64, 64),
         5.0 * n as f64,
         20.0 * n as f64,
-    ))
+    )
 }
 
 /// Raw Philox blocks: `input` holds (c0 c1 c2 c3 k0 k1) per block, `out` four words per block.
@@ -458,7 +497,7 @@ pub fn philox_raw(
     const OP: &str = "philox_raw";
     input.require(OP, "input", 6 * blocks as u64)?;
     out.require(OP, "out", 4 * blocks as u64)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::PhiloxRaw,
         &[input, out],
@@ -466,7 +505,7 @@ pub fn philox_raw(
         grid_1d(blocks as u64, 64),
         0.0,
         40.0 * blocks as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -497,7 +536,7 @@ pub fn kl_forward(
     for (v, what) in [(kl, "kl"), (mu, "mu"), (logvar, "logvar")] {
         v.require(OP, what, n as u64)?;
     }
-    Ok(build(
+    build(
         ctx,
         Kernel::KlForward,
         &[mu, logvar, kl],
@@ -505,7 +544,7 @@ pub fn kl_forward(
         grid_1d(n as u64, 64),
         6.0 * n as f64,
         12.0 * n as f64,
-    ))
+    )
 }
 
 /// dmu += scale mu; dlogvar += scale (exp(logvar) - 1) / 2
@@ -528,7 +567,7 @@ pub fn kl_backward(
     ] {
         v.require(OP, what, n as u64)?;
     }
-    Ok(build(
+    build(
         ctx,
         Kernel::KlBackward,
         &[mu, logvar, dmu, dlogvar],
@@ -536,7 +575,7 @@ pub fn kl_backward(
         grid_1d(n as u64, 64),
         6.0 * n as f64,
         24.0 * n as f64,
-    ))
+    )
 }
 
 /// Per-element BCE-with-logits and its gradient, scaled by `scale`.
@@ -553,7 +592,7 @@ pub fn bce_forward(
     for (v, what) in [(loss, "loss"), (grad, "grad"), (logits, "logits"), (x, "x")] {
         v.require(OP, what, n as u64)?;
     }
-    Ok(build(
+    build(
         ctx,
         Kernel::BceForward,
         &[logits, x, loss, grad],
@@ -561,7 +600,7 @@ pub fn bce_forward(
         grid_1d(n as u64, 64),
         12.0 * n as f64,
         16.0 * n as f64,
-    ))
+    )
 }
 
 /// Per-element Gaussian negative log-likelihood with shared log-variance `logvar_x[0]`, the
@@ -589,7 +628,7 @@ pub fn gaussian_forward(
         v.require(OP, what, n as u64)?;
     }
     logvar_x.require(OP, "logvar_x", 1)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::GaussianForward,
         &[mean, x, loss, dmean, logvar_x, dlogvar_elem],
@@ -597,7 +636,7 @@ pub fn gaussian_forward(
         grid_1d(n as u64, 64),
         10.0 * n as f64,
         20.0 * n as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -624,7 +663,7 @@ pub fn record_loss(
     history.require(OP, "history", 4)?;
     state.require(OP, "step state", 4)?;
     check_loops(OP, rows, "use a smaller batch")?;
-    Ok(build(
+    build(
         ctx,
         Kernel::RecordLoss,
         &[recon_rows, kl_rows, history, state],
@@ -636,7 +675,7 @@ pub fn record_loss(
         [1, 1, 1],
         2.0 * rows as f64,
         8.0 * rows as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -666,7 +705,7 @@ pub fn sum_rows(
     )?;
     let mut groups = grid_1d(rows as u64, 1);
     groups[2] = 1;
-    Ok(build(
+    build(
         ctx,
         Kernel::SumRows,
         &[src, dst],
@@ -678,7 +717,7 @@ pub fn sum_rows(
         groups,
         (rows * cols) as f64,
         4.0 * (rows * cols + rows) as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -711,7 +750,7 @@ pub fn adam_step(
         x.require(OP, what, n as u64)?;
     }
     state.require(OP, "step state", 4)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::AdamStep,
         &[params, grads, m, v, state],
@@ -728,7 +767,7 @@ pub fn adam_step(
         grid_1d(n as u64, 64),
         16.0 * n as f64,
         28.0 * n as f64,
-    ))
+    )
 }
 
 #[repr(C)]
@@ -755,7 +794,7 @@ pub fn gather_batch(
     out.require(OP, "out", (rows * dim) as u64)?;
     perm.require(OP, "perm", rows as u64)?;
     state.require(OP, "step state", 4)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::GatherBatch,
         &[data, perm, out, state],
@@ -768,13 +807,13 @@ pub fn gather_batch(
         grid_1d((rows * dim) as u64, 64),
         (rows * dim) as f64,
         5.0 * (rows * dim) as f64,
-    ))
+    )
 }
 
 /// state.step += 1; state.cursor += batch; state.slot += 1
 pub fn advance_step(ctx: &GpuContext, state: &View, batch: usize) -> Result<Dispatch, GpuError> {
     state.require("advance_step", "step state", 4)?;
-    Ok(build(
+    build(
         ctx,
         Kernel::AdvanceStep,
         &[state],
@@ -782,5 +821,5 @@ pub fn advance_step(ctx: &GpuContext, state: &View, batch: usize) -> Result<Disp
         [1, 1, 1],
         0.0,
         32.0,
-    ))
+    )
 }

@@ -75,7 +75,7 @@ impl TimestampPairs {
         let n = self.pairs;
         encoder.resolve_query_set(&self.set, 0..2 * n as u32, &self.resolve, 0);
         encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.readable, 0, 16 * n as u64);
-        ctx.submit_and_wait(encoder)?;
+        ctx.submit_and_wait("the profiled kernels", encoder)?;
         let words: Vec<u32> = buffers::read(ctx, &View::whole(&self.readable))?;
         let period_ns = ctx.queue.get_timestamp_period() as f64;
         Ok(words
@@ -131,7 +131,7 @@ pub fn time_dispatches(
         }
     }
     let start = Instant::now();
-    ctx.submit_and_wait(encoder)?;
+    ctx.submit_and_wait("the profiled kernels", encoder)?;
     Ok((
         start.elapsed().as_secs_f64() / reps as f64,
         TimeSource::WallClock,

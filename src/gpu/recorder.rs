@@ -77,18 +77,9 @@ pub struct GpuActs {
 
 impl GpuActs {
     /// Fails with a shape error naming the batch when its widest tensor would exceed what the
-    /// adapter can bind, instead of a wgpu validation panic.
+    /// adapter can bind, instead of a wgpu validation error (see [`GpuActs::check`]).
     pub fn new(ctx: &GpuContext, model: &Model, rows: usize) -> Result<Self, GpuError> {
-        let bytes = (rows as u64)
-            .saturating_mul(model.acts.widest() as u64)
-            .saturating_mul(4);
-        let limit = binding_limit(ctx);
-        if rows == 0 || bytes > limit {
-            return Err(GpuError::shape(
-                "batch buffers",
-                format!("a batch of {rows} needs {bytes}-byte activation buffers; this adapter allows 1 to {limit} bytes (lower --batch)"),
-            ));
-        }
+        Self::check(ctx, model, rows, |_| "lower --batch".to_string())?;
         let tensors = model
             .acts
             .tensors
@@ -100,6 +91,38 @@ impl GpuActs {
 
     pub fn get(&self, id: ActId) -> &View {
         &self.tensors[id.0]
+    }
+
+    /// The largest batch whose activation buffers this adapter can bind.
+    pub fn max_rows(ctx: &GpuContext, model: &Model) -> usize {
+        let per_row = 4 * model.acts.widest().max(1) as u64;
+        usize::try_from(binding_limit(ctx) / per_row).unwrap_or(usize::MAX)
+    }
+
+    /// Fails unless a batch of `rows` fits this adapter (see [`GpuActs::max_rows`]); the error
+    /// says how many fit and ends with `advice(max_rows)`, which names the caller's flags.
+    pub fn check(
+        ctx: &GpuContext,
+        model: &Model,
+        rows: usize,
+        advice: impl FnOnce(usize) -> String,
+    ) -> Result<(), GpuError> {
+        let max = Self::max_rows(ctx, model);
+        if rows == 0 || rows > max {
+            let bytes = (rows as u64)
+                .saturating_mul(model.acts.widest() as u64)
+                .saturating_mul(4);
+            return Err(GpuError::shape(
+                "batch buffers",
+                format!(
+                    "a batch of {rows} needs {bytes}-byte activation buffers; this adapter \
+                     binds at most {} bytes, so 1 to {max} fit ({})",
+                    binding_limit(ctx),
+                    advice(max)
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -453,7 +476,8 @@ pub fn run(
 }
 
 /// Records `program` `times` times into one compute pass of a new encoder and submits it;
-/// returns the submission so the caller can wait only when it needs to.
+/// returns the submission so the caller can wait only when it needs to. A submission the
+/// device rejects is recorded (naming the program) and returned by the next wait.
 pub fn submit_program(
     ctx: &GpuContext,
     program: &[Dispatch],
@@ -471,5 +495,13 @@ pub fn submit_program(
             }
         }
     }
-    ctx.queue.submit(Some(encoder.finish()))
+    let what = || format!("{} x{times}", ops::program_name(program));
+    match ctx.submit(what, encoder) {
+        Ok(index) => index,
+        Err(e) => {
+            ctx.faults.record(e);
+            // Nothing new was submitted: an empty submission gives an index to wait on.
+            ctx.queue.submit(None)
+        }
+    }
 }

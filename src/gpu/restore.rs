@@ -50,7 +50,7 @@ fn elementwise(
     p: RestoreParams,
     n: usize,
     flops: f64,
-) -> Dispatch {
+) -> Result<Dispatch, GpuError> {
     let bytes = 4.0 * views.len() as f64 * n as f64;
     build(
         ctx,
@@ -72,14 +72,7 @@ pub fn decoder_mean(
 ) -> Result<Dispatch, GpuError> {
     require("decoder_mean", &[(mean, "mean"), (out, "out")], n)?;
     let p = params(n, 0, kind.flag(), 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::DecoderMean,
-        &[out, mean],
-        p,
-        n,
-        4.0,
-    ))
+    elementwise(ctx, Kernel::DecoderMean, &[out, mean], p, n, 4.0)
 }
 
 pub fn fit_residual(
@@ -93,14 +86,7 @@ pub fn fit_residual(
     let views = [(resid, "resid"), (pred, "pred"), (obs, "obs"), (w, "w")];
     require("fit_residual", &views, n)?;
     let p = params(n, 0, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::FitResidual,
-        &[pred, obs, w, resid],
-        p,
-        n,
-        2.0,
-    ))
+    elementwise(ctx, Kernel::FitResidual, &[pred, obs, w, resid], p, n, 2.0)
 }
 
 pub fn mean_backward(
@@ -117,14 +103,7 @@ pub fn mean_backward(
         n,
     )?;
     let p = params(n, 0, kind.flag(), 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::MeanBackward,
-        &[back, mean, dout],
-        p,
-        n,
-        3.0,
-    ))
+    elementwise(ctx, Kernel::MeanBackward, &[back, mean, dout], p, n, 3.0)
 }
 
 pub fn axpy(
@@ -136,26 +115,19 @@ pub fn axpy(
     n: usize,
 ) -> Result<Dispatch, GpuError> {
     require("axpy", &[(y, "y"), (x, "x")], n)?;
-    Ok(elementwise(
-        ctx,
-        Kernel::Axpy,
-        &[x, y],
-        params(n, 0, 0, a, b),
-        n,
-        3.0,
-    ))
+    elementwise(ctx, Kernel::Axpy, &[x, y], params(n, 0, 0, a, b), n, 3.0)
 }
 
 pub fn mul(ctx: &GpuContext, y: &View, x: &View, w: &View, n: usize) -> Result<Dispatch, GpuError> {
     require("mul", &[(y, "y"), (x, "x"), (w, "w")], n)?;
-    Ok(elementwise(
+    elementwise(
         ctx,
         Kernel::Mul,
         &[x, w, y],
         params(n, 0, 0, 0.0, 0.0),
         n,
         1.0,
-    ))
+    )
 }
 
 pub fn pixel_variance(
@@ -169,14 +141,7 @@ pub fn pixel_variance(
 ) -> Result<Dispatch, GpuError> {
     require("pixel_variance", &[(var, "var"), (mean, "mean")], n)?;
     let p = params(n, 0, kind.flag(), a, b);
-    Ok(elementwise(
-        ctx,
-        Kernel::PixelVariance,
-        &[mean, var],
-        p,
-        n,
-        4.0,
-    ))
+    elementwise(ctx, Kernel::PixelVariance, &[mean, var], p, n, 4.0)
 }
 
 pub fn blend(
@@ -197,14 +162,7 @@ pub fn blend(
     ];
     require("blend", &views, n)?;
     let p = params(n, 0, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::Blend,
-        &[obs, w, mean, var, x],
-        p,
-        n,
-        5.0,
-    ))
+    elementwise(ctx, Kernel::Blend, &[obs, w, mean, var, x], p, n, 5.0)
 }
 
 pub fn impute_fill(
@@ -218,14 +176,7 @@ pub fn impute_fill(
     let views = [(x, "x"), (obs, "obs"), (w, "w"), (mean, "mean")];
     require("impute_fill", &views, n)?;
     let p = params(n, 0, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::ImputeFill,
-        &[obs, w, mean, x],
-        p,
-        n,
-        1.0,
-    ))
+    elementwise(ctx, Kernel::ImputeFill, &[obs, w, mean, x], p, n, 1.0)
 }
 
 pub fn add_precision(
@@ -238,14 +189,7 @@ pub fn add_precision(
 ) -> Result<Dispatch, GpuError> {
     require("add_precision", &[(q, "q"), (p, "p"), (var, "var")], n)?;
     let u = params(n, 0, 0, floor, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::AddPrecision,
-        &[p, var, q],
-        u,
-        n,
-        3.0,
-    ))
+    elementwise(ctx, Kernel::AddPrecision, &[p, var, q], u, n, 3.0)
 }
 
 pub fn row_dot(
@@ -261,7 +205,7 @@ pub fn row_dot(
     out.require(OP, "out", rows as u64)?;
     check_loops(OP, cols, "restore in smaller windows")?;
     let n = rows * cols;
-    Ok(build(
+    build(
         ctx,
         Kernel::RowDot,
         &[a, b, out],
@@ -269,7 +213,7 @@ pub fn row_dot(
         grid_1d(rows as u64, 64),
         2.0 * n as f64,
         8.0 * n as f64,
-    ))
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -289,14 +233,7 @@ pub fn cg_step(
     require(OP, &[(u, "u"), (r, "r"), (p, "p"), (q, "q")], n)?;
     require(OP, &[(rr, "rr"), (pq, "pq")], rows)?;
     let par = params(n, cols, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::CgStep,
-        &[p, q, rr, pq, u, r],
-        par,
-        n,
-        5.0,
-    ))
+    elementwise(ctx, Kernel::CgStep, &[p, q, rr, pq, u, r], par, n, 5.0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -314,14 +251,7 @@ pub fn cg_direction(
     require(OP, &[(p, "p"), (r, "r")], n)?;
     require(OP, &[(rr_new, "rr_new"), (rr, "rr")], rows)?;
     let par = params(n, cols, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::CgDirection,
-        &[r, rr_new, rr, p],
-        par,
-        n,
-        3.0,
-    ))
+    elementwise(ctx, Kernel::CgDirection, &[r, rr_new, rr, p], par, n, 3.0)
 }
 
 pub fn repeat_rows(
@@ -337,7 +267,7 @@ pub fn repeat_rows(
     let n = rows * k * cols;
     dst.require(OP, "dst", n as u64)?;
     let p = params(n, cols, k as u32, 0.0, 0.0);
-    Ok(elementwise(ctx, Kernel::RepeatRows, &[src, dst], p, n, 0.0))
+    elementwise(ctx, Kernel::RepeatRows, &[src, dst], p, n, 0.0)
 }
 
 pub fn neg2_loglik(
@@ -358,14 +288,14 @@ pub fn neg2_loglik(
     ];
     require("neg2_loglik", &views, n)?;
     let p = params(n, 0, 0, 0.0, 0.0);
-    Ok(elementwise(
+    elementwise(
         ctx,
         Kernel::Neg2Loglik,
         &[obs, mean, var, w, out],
         p,
         n,
         8.0,
-    ))
+    )
 }
 
 pub fn latent_log_ratio(
@@ -381,14 +311,7 @@ pub fn latent_log_ratio(
         n,
     )?;
     let p = params(n, 0, 0, 0.0, 0.0);
-    Ok(elementwise(
-        ctx,
-        Kernel::LatentLogRatio,
-        &[z, eps, out],
-        p,
-        n,
-        3.0,
-    ))
+    elementwise(ctx, Kernel::LatentLogRatio, &[z, eps, out], p, n, 3.0)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -409,12 +332,12 @@ pub fn importance_mean(
     check_loops(OP, 2 * k, "draw fewer samples")?;
     let n = images * cols;
     let p = params(n, cols, k as u32, 0.0, 0.0);
-    Ok(elementwise(
+    elementwise(
         ctx,
         Kernel::ImportanceMean,
         &[x, fit, lat, out],
         p,
         n,
         8.0 * k as f64,
-    ))
+    )
 }

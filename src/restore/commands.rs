@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{DamageArgs, DegradeArgs, MethodArg, RestoreArgs};
 use crate::data::images::image_files;
 use crate::error::UsageError;
+use crate::gpu::recorder::GpuActs;
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::Picture;
@@ -15,6 +16,7 @@ use crate::progress;
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, Mask, Noise};
 use crate::restore::engine::GpuEngine;
+use crate::restore::mask::read_mask;
 use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
 use crate::restore::prior::{load_prior, pixel_variance, settings};
 use crate::restore::tiles::Plan;
@@ -90,27 +92,6 @@ pub fn damage(
 /// Wrong usage (exit status 2).
 fn usage(message: &str) -> anyhow::Error {
     UsageError(message.to_string()).into()
-}
-
-/// A mask image as missing flags: white (>= 128 of 255 in luma) = missing.
-fn read_mask(path: &Path, height: usize, width: usize) -> Result<Vec<bool>> {
-    let m = Picture::read(path)?;
-    if (m.height, m.width) != (height, width) {
-        bail!(
-            "{}: the mask is {}x{} but the image is {height}x{width}",
-            path.display(),
-            m.height,
-            m.width
-        );
-    }
-    let n = height * width;
-    Ok((0..n)
-        .map(|i| {
-            let v: f32 =
-                (0..m.channels).map(|c| m.data[c * n + i]).sum::<f32>() / m.channels as f32;
-            v >= 127.5 / 255.0
-        })
-        .collect())
 }
 
 /// Fails when `output` is the same file as one of `inputs` (it would be overwritten).
@@ -252,6 +233,13 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     }
     let windows: usize = plans.iter().map(Plan::window_count).sum();
     let rows = a.knobs.batch.min(windows);
+    let samples = settings.samples.max(1);
+    GpuActs::check(ctx, &model, settings.rows_for(rows), |max| {
+        format!(
+            "{rows} window(s) at once x --samples {samples}: lower --batch or --samples so \
+             that their product is at most {max}"
+        )
+    })?;
     let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(rows))?;
     eprintln!(
         "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
@@ -319,7 +307,15 @@ pub fn refine(
         ..Settings::default()
     };
     let (obs, w) = plan.cut();
-    let rows = settings.rows_for(plan.window_count().min(256));
+    let windows = plan.window_count().min(256);
+    let rows = settings.rows_for(windows);
+    GpuActs::check(ctx, &model, rows, |max| {
+        format!(
+            "{windows} windows at once, each with --vae-refine {k} codes: lower --vae-refine to \
+             {} or less",
+            (max / windows).max(1)
+        )
+    })?;
     let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
     let restored = restore_many(
         &mut engine,

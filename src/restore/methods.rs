@@ -63,7 +63,7 @@ pub struct Settings {
 impl Settings {
     /// Engine rows a batch of `images` needs: one per drawn code.
     pub fn rows_for(&self, images: usize) -> usize {
-        images * self.samples.max(1)
+        images.saturating_mul(self.samples.max(1))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod degrade;
 pub mod engine;
 pub mod evaluate;
+pub mod mask;
 pub mod methods;
 pub mod metrics;
 pub mod photo_eval;
