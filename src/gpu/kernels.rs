@@ -109,8 +109,11 @@ use Slot::{Read as R, ReadWrite as W, Uniform as U};
 pub enum Kernel {
     LinearForwardTiled,
     LinearForwardReg4x4,
+    LinearForwardReg8x8,
     LinearBackwardInput,
+    LinearBackwardInputReg8x8,
     LinearBackwardWeight,
+    LinearBackwardWeightReg8x8,
     LinearBackwardBias,
     ActBackward,
     ReparamForward,
@@ -157,11 +160,14 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 47] = [
+    pub const ALL: [Kernel; 50] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
+        Kernel::LinearForwardReg8x8,
         Kernel::LinearBackwardInput,
+        Kernel::LinearBackwardInputReg8x8,
         Kernel::LinearBackwardWeight,
+        Kernel::LinearBackwardWeightReg8x8,
         Kernel::LinearBackwardBias,
         Kernel::ActBackward,
         Kernel::ReparamForward,
@@ -219,6 +225,21 @@ impl Kernel {
                 ShaderFile::Linear,
                 "forward_reg4x4",
                 &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearForwardReg8x8 => (
+                ShaderFile::Linear,
+                "forward_reg8x8",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardInputReg8x8 => (
+                ShaderFile::Linear,
+                "backward_input_reg8x8",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardWeightReg8x8 => (
+                ShaderFile::Linear,
+                "backward_weight_reg8x8",
+                &[(0, R), (1, R), (3, W), (4, U)],
             ),
             Kernel::LinearBackwardInput => (
                 ShaderFile::Linear,

@@ -127,20 +127,28 @@ pub(crate) fn build<P: Pod>(
 
 // ---------------------------------------------------------------- linear
 
-/// Forward kernel variants of `linear.wgsl` (see its header).
+/// Kernel variants of `linear.wgsl` (see its header). `Tiled` and `Reg4x4` differ in the
+/// forward product only and share v2's backward kernels; `Reg8x8` has all three products and
+/// falls back to v2 where a contiguous axis is not a multiple of 4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinearVariant {
     Tiled,
     Reg4x4,
+    Reg8x8,
 }
 
 impl LinearVariant {
-    pub const ALL: [LinearVariant; 2] = [LinearVariant::Tiled, LinearVariant::Reg4x4];
+    pub const ALL: [LinearVariant; 3] = [
+        LinearVariant::Tiled,
+        LinearVariant::Reg4x4,
+        LinearVariant::Reg8x8,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             LinearVariant::Tiled => "tiled",
             LinearVariant::Reg4x4 => "reg4x4",
+            LinearVariant::Reg8x8 => "reg8x8",
         }
     }
 
@@ -149,13 +157,19 @@ impl LinearVariant {
     }
 
     /// The default per adapter: barriers are costly on CPU rasterisers (llvmpipe, SwiftShader,
-    /// WARP), cheap on GPUs. `wgvae bench kernels` measures both.
+    /// WARP), cheap on GPUs. `wgvae bench kernels` measures all of them (BENCHMARKS.md).
     pub fn preferred(info: &wgpu::AdapterInfo) -> Self {
         if info.device_type == wgpu::DeviceType::Cpu {
-            LinearVariant::Reg4x4
+            LinearVariant::Reg8x8
         } else {
             LinearVariant::Tiled
         }
+    }
+
+    /// Whether this variant runs its 8x8 kernels on a product whose contiguous axes are
+    /// `axes` long (they are read as vec4).
+    fn wide(self, axes: &[usize]) -> bool {
+        self == LinearVariant::Reg8x8 && axes.iter().all(|a| a.is_multiple_of(4))
     }
 }
 
@@ -209,22 +223,26 @@ pub fn linear_forward(
     w.require(OP, "w", (n * k) as u64)?;
     b.require(OP, "b", n as u64)?;
     y.require(OP, "y", (m * n) as u64)?;
-    // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles
-    let loops = match variant {
-        LinearVariant::Tiled => k + k / 16 + 16,
-        LinearVariant::Reg4x4 => k / 4 + 4 + 16,
-    };
-    check_loops(OP, loops, "the layer is too wide for this driver")?;
-    let (kernel, groups) = match variant {
+    // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles;
+    // reg8x8 k four at a time and 16 stores of 4
+    let (kernel, groups, loops) = match variant {
         LinearVariant::Tiled => (
             Kernel::LinearForwardTiled,
             [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1],
+            k + k / 16 + 16,
         ),
-        LinearVariant::Reg4x4 => (
+        _ if variant.wide(&[k]) => (
+            Kernel::LinearForwardReg8x8,
+            [n.div_ceil(64) as u32, m.div_ceil(8) as u32, 1],
+            k / 4 + 64,
+        ),
+        _ => (
             Kernel::LinearForwardReg4x4,
             [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+            k / 4 + 4 + 16,
         ),
     };
+    check_loops(OP, loops, "the layer is too wide for this driver")?;
     let flops = 2.0 * (m * n * k) as f64;
     let bytes = 4.0 * (m * k + n * k + n + m * n) as f64;
     Ok(build(
@@ -242,6 +260,7 @@ pub fn linear_forward(
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_input(
     ctx: &GpuContext,
+    variant: LinearVariant,
     dx: &View,
     dy: &View,
     w: &View,
@@ -258,17 +277,31 @@ pub fn linear_backward_input(
     if let Some(mask) = relu_mask {
         mask.require(OP, "relu mask", (m * k) as u64)?;
     }
-    // one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16 stores
-    let per_n = if k.is_multiple_of(4) { 1 } else { 5 };
-    check_loops(OP, per_n * n + 16, "the layer is too wide for this driver")?;
+    // v2: one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16
+    // stores; reg8x8: n four at a time, 16 stores of 4
+    let (kernel, groups, loops) = if variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardInputReg8x8,
+            [k.div_ceil(64) as u32, m.div_ceil(8) as u32, 1],
+            n / 4 + 64,
+        )
+    } else {
+        let per_n = if k.is_multiple_of(4) { 1 } else { 5 };
+        (
+            Kernel::LinearBackwardInput,
+            [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+            per_n * n + 16,
+        )
+    };
+    check_loops(OP, loops, "the layer is too wide for this driver")?;
     // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
     let mask_view = relu_mask.unwrap_or(dy);
     Ok(build(
         ctx,
-        Kernel::LinearBackwardInput,
+        kernel,
         &[dy, w, mask_view, dx],
         &linear_params(m, k, n, Act::None, accumulate, relu_mask.is_some()),
-        [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        groups,
         2.0 * (m * n * k) as f64,
         4.0 * (m * n + n * k + 2 * m * k) as f64,
     ))
@@ -278,6 +311,7 @@ pub fn linear_backward_input(
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_weight(
     ctx: &GpuContext,
+    variant: LinearVariant,
     dw: &View,
     dy: &View,
     x: &View,
@@ -290,15 +324,29 @@ pub fn linear_backward_weight(
     dy.require(OP, "dy", (m * n) as u64)?;
     x.require(OP, "x", (m * k) as u64)?;
     dw.require(OP, "dw", (n * k) as u64)?;
-    // one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16 stores
-    let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
-    check_loops(OP, per_m * m + 16, "use a smaller batch")?;
+    // v2: one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16
+    // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
+    let (kernel, groups, loops) = if variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardWeightReg8x8,
+            [k.div_ceil(64) as u32, n.div_ceil(8) as u32, 1],
+            m / 4 + 3 + 64,
+        )
+    } else {
+        let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
+        (
+            Kernel::LinearBackwardWeight,
+            [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
+            per_m * m + 16,
+        )
+    };
+    check_loops(OP, loops, "use a smaller batch")?;
     Ok(build(
         ctx,
-        Kernel::LinearBackwardWeight,
+        kernel,
         &[dy, x, dw],
         &linear_params(m, k, n, Act::None, accumulate, false),
-        [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
+        groups,
         2.0 * (m * n * k) as f64,
         4.0 * (m * n + m * k + n * k) as f64,
     ))

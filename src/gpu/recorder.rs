@@ -184,6 +184,7 @@ pub fn record(
                 accumulate,
             } => ops::linear_backward_input(
                 ctx,
+                model.variant,
                 &t(dx),
                 &t(dy),
                 &t(w),
@@ -193,9 +194,17 @@ pub fn record(
                 n,
                 accumulate,
             ),
-            Op::LinearBackWeight { dw, dy, x, m, k, n } => {
-                ops::linear_backward_weight(ctx, &t(dw), &t(dy), &t(x), m, k, n, false)
-            }
+            Op::LinearBackWeight { dw, dy, x, m, k, n } => ops::linear_backward_weight(
+                ctx,
+                model.variant,
+                &t(dw),
+                &t(dy),
+                &t(x),
+                m,
+                k,
+                n,
+                false,
+            ),
             Op::LinearBackBias { db, dy, m, n } => {
                 ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
             }
