@@ -126,6 +126,7 @@ pub enum Kernel {
     RecordLoss,
     SumRows,
     AdamStep,
+    AdamStepVec4,
     GatherBatch,
     AdvanceStep,
     ConvDirect16x16,
@@ -160,7 +161,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 50] = [
+    pub const ALL: [Kernel; 51] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -180,6 +181,7 @@ impl Kernel {
         Kernel::RecordLoss,
         Kernel::SumRows,
         Kernel::AdamStep,
+        Kernel::AdamStepVec4,
         Kernel::GatherBatch,
         Kernel::AdvanceStep,
         Kernel::ConvDirect16x16,
@@ -301,6 +303,11 @@ impl Kernel {
             Kernel::AdamStep => (
                 ShaderFile::Adam,
                 "adam_step",
+                &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::AdamStepVec4 => (
+                ShaderFile::Adam,
+                "adam_step_vec4",
                 &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
             ),
             Kernel::GatherBatch => (

@@ -759,9 +759,15 @@ pub fn adam_step(
         x.require(OP, what, n as u64)?;
     }
     state.require(OP, "step state", 4)?;
+    // four elements per invocation where n allows (the flat parameter buffer always does)
+    let (kernel, per_invocation) = if n.is_multiple_of(4) {
+        (Kernel::AdamStepVec4, 4)
+    } else {
+        (Kernel::AdamStep, 1)
+    };
     Ok(build(
         ctx,
-        Kernel::AdamStep,
+        kernel,
         &[params, grads, m, v, state],
         &AdamParams {
             n: n as u32,
@@ -773,7 +779,7 @@ pub fn adam_step(
             ln_beta1: hp.ln_betas().0,
             ln_beta2: hp.ln_betas().1,
         },
-        grid_1d(n as u64, 64),
+        grid_1d(n.div_ceil(per_invocation) as u64, 64),
         16.0 * n as f64,
         28.0 * n as f64,
     ))
