@@ -11,6 +11,12 @@
 //   v2 forward_reg4x4  barrier-free: each invocation owns a 4x4 block of Y and walks K four at a
 //                      time with vec4 dot products. Measured on llvmpipe (where a barrier costs a
 //                      thread switch) about 16x faster than v1 at 512^3; v1 wins on real GPUs.
+//   v3 *_reg8x8        forward, backward_input and backward_weight: 8 invocations per workgroup,
+//                      each an 8x8 block whose 8 rows the workgroup shares; vec4 loads along
+//                      the contiguous axis of every operand (no strided loads). 3-7x v2 on
+//                      llvmpipe (BENCHMARKS.md). Needs those axes to be multiples of 4.
+// backward_input and backward_weight (no suffix) are v2's, used by v1 and v2 and as v3's
+// fallback.
 // Every reduction loops in a fixed order, so results repeat exactly from run to run.
 
 struct LinearParams {
