@@ -15,6 +15,8 @@
 //                      each an 8x8 block whose 8 rows the workgroup shares; vec4 loads along
 //                      the contiguous axis of every operand (no strided loads). 3-7x v2 on
 //                      llvmpipe (BENCHMARKS.md). Needs those axes to be multiples of 4.
+//                      backward_weight_t_reg8x8 computes dW's transpose (columns k shared,
+//                      rows n per invocation); the builder picks the orientation that pads less.
 // backward_input and backward_weight (no suffix) are v2's, used by v1 and v2 and as v3's
 // fallback.
 // Every reduction loops in a fixed order, so results repeat exactly from run to run.
@@ -577,4 +579,91 @@ fn backward_weight_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     store_dw(n0 + 6u, col0 + 4u, b6);
     store_dw(n0 + 7u, col0, a7);
     store_dw(n0 + 7u, col0 + 4u, b7);
+}
+
+// dW[n, k] (+)= sum_m dY[m, n] X[m, k], as its transpose: 8 columns k shared by the
+// workgroup (X loads share an address), 8 rows n per invocation as two quads of dY, m in order.
+@compute @workgroup_size(8)
+fn backward_weight_t_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n4 = gp.n / 4u;
+    let k4 = gp.k / 4u;
+    let k0 = wid.y * 8u;
+    let ka = min(k0 / 4u, k4 - 1u);
+    let kb = min(k0 / 4u + 1u, k4 - 1u);
+    let quad = (wid.x * 8u + lid.x) * 2u;
+    let qa = min(quad, n4 - 1u);
+    let qb = min(quad + 1u, n4 - 1u);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
+    for (var m = 0u; m < gp.m; m += 1u) {
+        let xl = gsrc4[m * k4 + ka];
+        let xh = gsrc4[m * k4 + kb];
+        let da = gdy4[m * n4 + qa];
+        let db = gdy4[m * n4 + qb];
+        a0 += xl.x * da;
+        b0 += xl.x * db;
+        a1 += xl.y * da;
+        b1 += xl.y * db;
+        a2 += xl.z * da;
+        b2 += xl.z * db;
+        a3 += xl.w * da;
+        b3 += xl.w * db;
+        a4 += xh.x * da;
+        b4 += xh.x * db;
+        a5 += xh.y * da;
+        b5 += xh.y * db;
+        a6 += xh.z * da;
+        b6 += xh.z * db;
+        a7 += xh.w * da;
+        b7 += xh.w * db;
+    }
+    let n0 = quad * 4u;
+    store_dw_col(k0, n0, a0);
+    store_dw_col(k0, n0 + 4u, b0);
+    store_dw_col(k0 + 1u, n0, a1);
+    store_dw_col(k0 + 1u, n0 + 4u, b1);
+    store_dw_col(k0 + 2u, n0, a2);
+    store_dw_col(k0 + 2u, n0 + 4u, b2);
+    store_dw_col(k0 + 3u, n0, a3);
+    store_dw_col(k0 + 3u, n0 + 4u, b3);
+    store_dw_col(k0 + 4u, n0, a4);
+    store_dw_col(k0 + 4u, n0 + 4u, b4);
+    store_dw_col(k0 + 5u, n0, a5);
+    store_dw_col(k0 + 5u, n0 + 4u, b5);
+    store_dw_col(k0 + 6u, n0, a6);
+    store_dw_col(k0 + 6u, n0 + 4u, b6);
+    store_dw_col(k0 + 7u, n0, a7);
+    store_dw_col(k0 + 7u, n0 + 4u, b7);
+}
+
+// dW[n0..n0+3, k] (+)= acc, rows past n and a column past k dropped.
+fn store_dw_col(k: u32, n0: u32, acc: vec4<f32>) {
+    if (k >= gp.k) {
+        return;
+    }
+    for (var j = 0u; j < 4u; j += 1u) {
+        let n = n0 + j;
+        if (n < gp.n) {
+            let i = n * gp.k + k;
+            var v = acc[j];
+            if (gp.accumulate == 1u) {
+                v += gout[i];
+            }
+            gout[i] = v;
+        }
+    }
 }

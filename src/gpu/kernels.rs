@@ -114,6 +114,7 @@ pub enum Kernel {
     LinearBackwardInputReg8x8,
     LinearBackwardWeight,
     LinearBackwardWeightReg8x8,
+    LinearBackwardWeightTReg8x8,
     LinearBackwardBias,
     ActBackward,
     ReparamForward,
@@ -161,7 +162,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 51] = [
+    pub const ALL: [Kernel; 52] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -169,6 +170,7 @@ impl Kernel {
         Kernel::LinearBackwardInputReg8x8,
         Kernel::LinearBackwardWeight,
         Kernel::LinearBackwardWeightReg8x8,
+        Kernel::LinearBackwardWeightTReg8x8,
         Kernel::LinearBackwardBias,
         Kernel::ActBackward,
         Kernel::ReparamForward,
@@ -241,6 +243,11 @@ impl Kernel {
             Kernel::LinearBackwardWeightReg8x8 => (
                 ShaderFile::Linear,
                 "backward_weight_reg8x8",
+                &[(0, R), (1, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardWeightTReg8x8 => (
+                ShaderFile::Linear,
+                "backward_weight_t_reg8x8",
                 &[(0, R), (1, R), (3, W), (4, U)],
             ),
             Kernel::LinearBackwardInput => (

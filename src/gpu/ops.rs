@@ -326,7 +326,17 @@ pub fn linear_backward_weight(
     dw.require(OP, "dw", (n * k) as u64)?;
     // v2: one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16
     // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
-    let (kernel, groups, loops) = if variant.wide(&[k, n]) {
+    // reg8x8 tiles dW with 8 x 64 blocks, rows n and columns k or (transposed) the other way
+    // round: whichever pads the product less (fc3's 400 x 20 wastes 69% untransposed)
+    let padded = |rows: usize, cols: usize| rows.div_ceil(8) * 8 * cols.div_ceil(64) * 64;
+    let transposed = padded(k, n) < padded(n, k);
+    let (kernel, groups, loops) = if variant.wide(&[k, n]) && transposed {
+        (
+            Kernel::LinearBackwardWeightTReg8x8,
+            [n.div_ceil(64) as u32, k.div_ceil(8) as u32, 1],
+            m + 64,
+        )
+    } else if variant.wide(&[k, n]) {
         (
             Kernel::LinearBackwardWeightReg8x8,
             [k.div_ceil(64) as u32, n.div_ceil(8) as u32, 1],
