@@ -600,6 +600,7 @@ fn gather_matches_cpu() {
         (300, 784, 128, 33),
         (5, 1, 1, 4),
         (50, 33, 7, 0),
+        (9, 12, 5, 3),
     ] {
         let data: Vec<u8> = (0..count * dim).map(|i| (i * 37 % 251) as u8).collect();
         let perm: Vec<u32> = (0..count as u32).rev().collect();

@@ -123,12 +123,14 @@ pub enum Kernel {
     KlForward,
     KlBackward,
     BceForward,
+    BceForwardVec4,
     GaussianForward,
     RecordLoss,
     SumRows,
     AdamStep,
     AdamStepVec4,
     GatherBatch,
+    GatherBatchVec4,
     AdvanceStep,
     ConvDirect16x16,
     ConvDirect4x16,
@@ -162,7 +164,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 52] = [
+    pub const ALL: [Kernel; 54] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -179,12 +181,14 @@ impl Kernel {
         Kernel::KlForward,
         Kernel::KlBackward,
         Kernel::BceForward,
+        Kernel::BceForwardVec4,
         Kernel::GaussianForward,
         Kernel::RecordLoss,
         Kernel::SumRows,
         Kernel::AdamStep,
         Kernel::AdamStepVec4,
         Kernel::GatherBatch,
+        Kernel::GatherBatchVec4,
         Kernel::AdvanceStep,
         Kernel::ConvDirect16x16,
         Kernel::ConvDirect4x16,
@@ -316,6 +320,16 @@ impl Kernel {
                 ShaderFile::Adam,
                 "adam_step_vec4",
                 &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::GatherBatchVec4 => (
+                ShaderFile::Gather,
+                "gather_batch_vec4",
+                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
+            ),
+            Kernel::BceForwardVec4 => (
+                ShaderFile::Loss,
+                "bce_forward_vec4",
+                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
             ),
             Kernel::GatherBatch => (
                 ShaderFile::Gather,

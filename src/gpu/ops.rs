@@ -611,12 +611,18 @@ pub fn bce_forward(
     for (v, what) in [(loss, "loss"), (grad, "grad"), (logits, "logits"), (x, "x")] {
         v.require(OP, what, n as u64)?;
     }
+    // four elements per invocation where n allows (a decoder output of even width always does)
+    let (kernel, per_invocation) = if n.is_multiple_of(4) {
+        (Kernel::BceForwardVec4, 4)
+    } else {
+        (Kernel::BceForward, 1)
+    };
     Ok(build(
         ctx,
-        Kernel::BceForward,
+        kernel,
         &[logits, x, loss, grad],
         &scale_params(n, scale),
-        grid_1d(n as u64, 64),
+        grid_1d(n.div_ceil(per_invocation) as u64, 64),
         12.0 * n as f64,
         16.0 * n as f64,
     ))
@@ -819,9 +825,15 @@ pub fn gather_batch(
     out.require(OP, "out", (rows * dim) as u64)?;
     perm.require(OP, "perm", rows as u64)?;
     state.require(OP, "step state", 4)?;
+    // four pixels (one data word) per invocation where every row starts on a word
+    let (kernel, per_invocation) = if dim.is_multiple_of(4) {
+        (Kernel::GatherBatchVec4, 4)
+    } else {
+        (Kernel::GatherBatch, 1)
+    };
     Ok(build(
         ctx,
-        Kernel::GatherBatch,
+        kernel,
         &[data, perm, out, state],
         &GatherParams {
             rows: rows as u32,
@@ -829,7 +841,7 @@ pub fn gather_batch(
             scale: 1.0 / 255.0,
             pad: 0,
         },
-        grid_1d((rows * dim) as u64, 64),
+        grid_1d((rows * dim / per_invocation) as u64, 64),
         (rows * dim) as f64,
         5.0 * (rows * dim) as f64,
     ))
