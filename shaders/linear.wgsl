@@ -28,7 +28,8 @@ struct LinearParams {
     act: u32,
     accumulate: u32,
     mask_relu: u32,
-    _pad0: u32,
+    // reg8x8 weight gradients: 1 = also db (+)= sum over rows of dY into gdb
+    bias: u32,
     _pad1: u32,
 }
 
@@ -514,13 +515,32 @@ fn backward_weight_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     var b5 = vec4<f32>(0.0);
     var b6 = vec4<f32>(0.0);
     var b7 = vec4<f32>(0.0);
+    var s_lo = vec4<f32>(0.0);
+    var s_hi = vec4<f32>(0.0);
     let m4 = gp.m & ~3u;
     for (var m = 0u; m < m4; m += 4u) {
         let d = m * n4;
         let x = m * k4;
         // column i of dlo: dY[m..m+3, n0 + i]; columns of xa: X rows m..m+3 at the first quad
-        let dlo = transpose(mat4x4<f32>(gdy4[d + pa], gdy4[d + n4 + pa], gdy4[d + 2u * n4 + pa], gdy4[d + 3u * n4 + pa]));
-        let dhi = transpose(mat4x4<f32>(gdy4[d + pb], gdy4[d + n4 + pb], gdy4[d + 2u * n4 + pb], gdy4[d + 3u * n4 + pb]));
+        let r0 = gdy4[d + pa];
+        let r1 = gdy4[d + n4 + pa];
+        let r2 = gdy4[d + 2u * n4 + pa];
+        let r3 = gdy4[d + 3u * n4 + pa];
+        let q0 = gdy4[d + pb];
+        let q1 = gdy4[d + n4 + pb];
+        let q2 = gdy4[d + 2u * n4 + pb];
+        let q3 = gdy4[d + 3u * n4 + pb];
+        // the bias gradient, rows added one at a time in order as backward_bias does
+        s_lo = s_lo + r0;
+        s_lo = s_lo + r1;
+        s_lo = s_lo + r2;
+        s_lo = s_lo + r3;
+        s_hi = s_hi + q0;
+        s_hi = s_hi + q1;
+        s_hi = s_hi + q2;
+        s_hi = s_hi + q3;
+        let dlo = transpose(mat4x4<f32>(r0, r1, r2, r3));
+        let dhi = transpose(mat4x4<f32>(q0, q1, q2, q3));
         let xa = mat4x4<f32>(gsrc4[x + qa], gsrc4[x + k4 + qa], gsrc4[x + 2u * k4 + qa], gsrc4[x + 3u * k4 + qa]);
         let xb = mat4x4<f32>(gsrc4[x + qb], gsrc4[x + k4 + qb], gsrc4[x + 2u * k4 + qb], gsrc4[x + 3u * k4 + qb]);
         a0 += xa * dlo[0];
@@ -545,6 +565,8 @@ fn backward_weight_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
         let dh = gdy4[m * n4 + pb];
         let xa = gsrc4[m * k4 + qa];
         let xb = gsrc4[m * k4 + qb];
+        s_lo = s_lo + dl;
+        s_hi = s_hi + dh;
         a0 += dl.x * xa;
         b0 += dl.x * xb;
         a1 += dl.y * xa;
@@ -579,6 +601,26 @@ fn backward_weight_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_
     store_dw(n0 + 6u, col0 + 4u, b6);
     store_dw(n0 + 7u, col0, a7);
     store_dw(n0 + 7u, col0 + 4u, b7);
+    if (gp.bias == 1u && wid.x == 0u && lid.x == 0u) {
+        store_db(n0, s_lo);
+        store_db(n0 + 4u, s_hi);
+    }
+}
+
+@group(0) @binding(5) var<storage, read_write> gdb: array<f32>;
+
+// db[n0..n0+3] (+)= sums, rows past n dropped.
+fn store_db(n0: u32, sums: vec4<f32>) {
+    for (var j = 0u; j < 4u; j += 1u) {
+        let n = n0 + j;
+        if (n < gp.n) {
+            var v = sums[j];
+            if (gp.accumulate == 1u) {
+                v += gdb[n];
+            }
+            gdb[n] = v;
+        }
+    }
 }
 
 // dW[n, k] (+)= sum_m dY[m, n] X[m, k], as its transpose: 8 columns k shared by the
@@ -609,11 +651,15 @@ fn backward_weight_t_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loca
     var b5 = vec4<f32>(0.0);
     var b6 = vec4<f32>(0.0);
     var b7 = vec4<f32>(0.0);
+    var sa = vec4<f32>(0.0);
+    var sb = vec4<f32>(0.0);
     for (var m = 0u; m < gp.m; m += 1u) {
         let xl = gsrc4[m * k4 + ka];
         let xh = gsrc4[m * k4 + kb];
         let da = gdy4[m * n4 + qa];
         let db = gdy4[m * n4 + qb];
+        sa = sa + da;
+        sb = sb + db;
         a0 += xl.x * da;
         b0 += xl.x * db;
         a1 += xl.y * da;
@@ -648,6 +694,10 @@ fn backward_weight_t_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(loca
     store_dw_col(k0 + 6u, n0 + 4u, b6);
     store_dw_col(k0 + 7u, n0, a7);
     store_dw_col(k0 + 7u, n0 + 4u, b7);
+    if (gp.bias == 1u && wid.y == 0u) {
+        store_db(n0, sa);
+        store_db(n0 + 4u, sb);
+    }
 }
 
 // dW[n0..n0+3, k] (+)= acc, rows past n and a column past k dropped.

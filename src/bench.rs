@@ -162,9 +162,9 @@ pub fn linear_ops(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuEr
                         n,
                         false,
                     )?,
-                    LinearOp::BackwardWeight => {
-                        ops::linear_backward_weight(ctx, variant, &out, &dyv, &xv, m, k, n, false)?
-                    }
+                    LinearOp::BackwardWeight => ops::linear_backward_weight(
+                        ctx, variant, &out, None, &dyv, &xv, m, k, n, false,
+                    )?,
                 };
                 rows.push(timed_row(
                     ctx,

@@ -171,9 +171,10 @@ fn linear_backward_matches_cpu() {
                 accumulate,
             )
             .unwrap();
-            let d2 =
-                ops::linear_backward_weight(ctx, variant, &dwv, &dyv, &xv, m, k, n, accumulate)
-                    .unwrap();
+            let d2 = ops::linear_backward_weight(
+                ctx, variant, &dwv, None, &dyv, &xv, m, k, n, accumulate,
+            )
+            .unwrap();
             ops::run(ctx, &[&d1, &d2]).unwrap();
             let tag = format!(
                 "{} {m}x{k}->{n} accumulate={accumulate} mask={masked}",
@@ -193,6 +194,54 @@ fn linear_backward_matches_cpu() {
                 matmul_atol(m),
                 1e-5,
             );
+            if ops::linear_folds_bias(variant, k, n) {
+                // the weight gradient with the bias gradient folded in: the same dW, and db
+                // summed in backward_bias's order
+                let (dwv, dbv) = (up(ctx, &prior_dw), up(ctx, &prior_db));
+                let d = ops::linear_backward_weight(
+                    ctx,
+                    variant,
+                    &dwv,
+                    Some(&dbv),
+                    &dyv,
+                    &xv,
+                    m,
+                    k,
+                    n,
+                    accumulate,
+                )
+                .unwrap();
+                ops::run(ctx, &[&d]).unwrap();
+                all_close(
+                    &format!("backward_weight with bias {tag}"),
+                    &read(ctx, &dwv),
+                    &want_dw,
+                    matmul_atol(m),
+                    1e-5,
+                );
+                all_close(
+                    &format!("folded backward_bias {tag}"),
+                    &read(ctx, &dbv),
+                    &want_db,
+                    1e-6,
+                    1e-6,
+                );
+            } else {
+                let db = up(ctx, &prior_db);
+                let e = ops::linear_backward_weight(
+                    ctx,
+                    variant,
+                    &dwv,
+                    Some(&db),
+                    &dyv,
+                    &xv,
+                    m,
+                    k,
+                    n,
+                    accumulate,
+                );
+                assert!(e.is_err(), "{tag}: no kernel folds the bias here");
+            }
         }
         let dbv = up(ctx, &prior_db);
         let d3 = ops::linear_backward_bias(ctx, &dbv, &dyv, m, n, accumulate).unwrap();
@@ -652,10 +701,10 @@ fn builders_refuse_loops_past_the_driver_limit() {
     let m = 70_000;
     let (dy, x, dw) = (out(ctx, m), out(ctx, 4 * m), out(ctx, 4));
     let v = LinearVariant::Reg4x4;
-    let e = ops::linear_backward_weight(ctx, v, &dw, &dy, &x, m, 4, 1, false).unwrap_err();
+    let e = ops::linear_backward_weight(ctx, v, &dw, None, &dy, &x, m, 4, 1, false).unwrap_err();
     assert!(e.to_string().contains("smaller batch"), "{e}");
     let db = out(ctx, 1);
     let e = ops::linear_backward_bias(ctx, &db, &dy, m, 1, false).unwrap_err();
     assert!(e.to_string().contains("smaller batch"), "{e}");
-    assert!(ops::linear_backward_weight(ctx, v, &dw, &dy, &x, 60_000, 4, 1, false).is_ok());
+    assert!(ops::linear_backward_weight(ctx, v, &dw, None, &dy, &x, 60_000, 4, 1, false).is_ok());
 }

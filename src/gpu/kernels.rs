@@ -247,12 +247,12 @@ impl Kernel {
             Kernel::LinearBackwardWeightReg8x8 => (
                 ShaderFile::Linear,
                 "backward_weight_reg8x8",
-                &[(0, R), (1, R), (3, W), (4, U)],
+                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
             ),
             Kernel::LinearBackwardWeightTReg8x8 => (
                 ShaderFile::Linear,
                 "backward_weight_t_reg8x8",
-                &[(0, R), (1, R), (3, W), (4, U)],
+                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
             ),
             Kernel::LinearBackwardInput => (
                 ShaderFile::Linear,

@@ -182,7 +182,8 @@ struct LinearParams {
     act: u32,
     accumulate: u32,
     mask_relu: u32,
-    pad: [u32; 2],
+    bias: u32,
+    pad: u32,
 }
 
 fn linear_params(
@@ -200,7 +201,8 @@ fn linear_params(
         act: act as u32,
         accumulate: accumulate as u32,
         mask_relu: mask as u32,
-        pad: [0; 2],
+        bias: 0,
+        pad: 0,
     }
 }
 
@@ -307,12 +309,20 @@ pub fn linear_backward_input(
     ))
 }
 
-/// dw[n, k] (+)= dy[m, n]^T x[m, k]
+/// Whether [`linear_backward_weight`] can also give the bias gradient (`db`) at this shape:
+/// the reg8x8 kernels sum dY's rows as they load them.
+pub fn linear_folds_bias(variant: LinearVariant, k: usize, n: usize) -> bool {
+    variant.wide(&[k, n])
+}
+
+/// dw[n, k] (+)= dy[m, n]^T x[m, k], and db[n] (+)= sum over rows of dy[m, n] in row order when
+/// `db` is given (only where [`linear_folds_bias`] says so).
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_weight(
     ctx: &GpuContext,
     variant: LinearVariant,
     dw: &View,
+    db: Option<&View>,
     dy: &View,
     x: &View,
     m: usize,
@@ -324,6 +334,18 @@ pub fn linear_backward_weight(
     dy.require(OP, "dy", (m * n) as u64)?;
     x.require(OP, "x", (m * k) as u64)?;
     dw.require(OP, "dw", (n * k) as u64)?;
+    if let Some(db) = db {
+        db.require(OP, "db", n as u64)?;
+        if !linear_folds_bias(variant, k, n) {
+            return Err(GpuError::shape(
+                OP,
+                format!(
+                    "variant {} cannot fold the bias gradient at k = {k}, n = {n}",
+                    variant.name()
+                ),
+            ));
+        }
+    }
     // v2: one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16
     // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
     // reg8x8 tiles dW with 8 x 64 blocks, rows n and columns k or (transposed) the other way
@@ -351,13 +373,29 @@ pub fn linear_backward_weight(
         )
     };
     check_loops(OP, loops, "use a smaller batch")?;
+    let mut params = linear_params(m, k, n, Act::None, accumulate, false);
+    params.bias = db.is_some() as u32;
+    // Without db the reg8x8 kernels still need a writable binding there; they never touch it.
+    let spare;
+    let db_view = match db {
+        Some(db) => db,
+        None => {
+            spare = View::whole(&buffers::zeros(ctx, "no db", 4));
+            &spare
+        }
+    };
+    let views: &[&View] = match kernel {
+        Kernel::LinearBackwardWeight => &[dy, x, dw],
+        _ => &[dy, x, dw, db_view],
+    };
+    let bias_flops = if db.is_some() { m * n } else { 0 };
     Ok(build(
         ctx,
         kernel,
-        &[dy, x, dw],
-        &linear_params(m, k, n, Act::None, accumulate, false),
+        views,
+        &params,
         groups,
-        2.0 * (m * n * k) as f64,
+        2.0 * (m * n * k) as f64 + bias_flops as f64,
         4.0 * (m * n + m * k + n * k) as f64,
     ))
 }
