@@ -1,5 +1,5 @@
-//! `cargo bench --bench kernels`: the same measurement as `wgvae bench kernels` (every linear
-//! forward variant and every conv op, validated against the CPU, then timed), for people who
+//! `cargo bench --bench kernels`: the same measurement as `wgvae bench kernels` (every variant
+//! of the three linear products and every conv op, validated against the CPU, then timed), for people who
 //! reach for cargo bench.
 
 fn main() {
@@ -10,7 +10,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let rows = wgvae::bench::linear_forward(&ctx, 20).and_then(|mut rows| {
+    let rows = wgvae::bench::linear_ops(&ctx, 20).and_then(|mut rows| {
         rows.extend(wgvae::bench::conv_ops(&ctx, 20)?);
         Ok(rows)
     });

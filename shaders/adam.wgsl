@@ -68,3 +68,29 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let p = params[i];
     params[i] = p - hp.lr * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
 }
+
+// v2, adam_step_vec4: the same update four elements per invocation (n a multiple of 4, which
+// the builder checks): on llvmpipe every load and store of an invocation is a per-lane loop,
+// so a vec4 costs little more than one float.
+@group(0) @binding(0) var<storage, read_write> params4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> grads4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> m4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> v4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn adam_step_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= hp.n / 4u) {
+        return;
+    }
+    let t = f32(state.step + 1u);
+    let g = grads4[i];
+    let mi = hp.beta1 * m4[i] + (1.0 - hp.beta1) * g;
+    let vi = hp.beta2 * v4[i] + (1.0 - hp.beta2) * g * g;
+    m4[i] = mi;
+    v4[i] = vi;
+    let m_hat = mi / one_minus_exp(t * hp.ln_beta1);
+    let v_hat = vi / one_minus_exp(t * hp.ln_beta2);
+    let p = params4[i];
+    params4[i] = p - hp.lr * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+}

@@ -38,6 +38,24 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     out[i] = f32(byte) * p.scale;
 }
 
+// gather_batch_vec4: four pixels of one row per invocation from one data word (dim a multiple
+// of 4, which the builder checks, so a row starts on a word): a quarter of the per-lane loads.
+@group(0) @binding(2) var<storage, read_write> out4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn gather_batch_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    let dim4 = p.dim / 4u;
+    if (i >= p.rows * dim4) {
+        return;
+    }
+    let r = i / dim4;
+    let c4 = i - r * dim4;
+    let word = data[perm[state.cursor + r] * dim4 + c4];
+    let bytes = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xFFu);
+    out4[i] = vec4<f32>(bytes) * p.scale;
+}
+
 struct AdvanceParams {
     batch: u32,
     _pad0: u32,

@@ -11,6 +11,14 @@
 //   v2 forward_reg4x4  barrier-free: each invocation owns a 4x4 block of Y and walks K four at a
 //                      time with vec4 dot products. Measured on llvmpipe (where a barrier costs a
 //                      thread switch) about 16x faster than v1 at 512^3; v1 wins on real GPUs.
+//   v3 *_reg8x8        forward, backward_input and backward_weight: 8 invocations per workgroup,
+//                      each an 8x8 block whose 8 rows the workgroup shares; vec4 loads along
+//                      the contiguous axis of every operand (no strided loads). 3-7x v2 on
+//                      llvmpipe (BENCHMARKS.md). Needs those axes to be multiples of 4.
+//                      backward_weight_t_reg8x8 computes dW's transpose (columns k shared,
+//                      rows n per invocation); the builder picks the orientation that pads less.
+// backward_input and backward_weight (no suffix) are v2's, used by v1 and v2 and as v3's
+// fallback.
 // Every reduction loops in a fixed order, so results repeat exactly from run to run.
 
 struct LinearParams {
@@ -20,7 +28,8 @@ struct LinearParams {
     act: u32,
     accumulate: u32,
     mask_relu: u32,
-    _pad0: u32,
+    // reg8x8 weight gradients: 1 = also db (+)= sum over rows of dY into gdb
+    bias: u32,
     _pad1: u32,
 }
 
@@ -290,4 +299,421 @@ fn backward_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc += gout[n];
     }
     gout[n] = acc;
+}
+
+// ---- v3: reg8x8, all three products, no barriers ----
+// One workgroup is 8 invocations (one llvmpipe SIMD vector). Each invocation owns an 8x8 block
+// of the output: 8 rows shared by the workgroup (so their loads share one address) times 8
+// columns of its own, as two vec4 quads. Every value loaded feeds 8 multiply-adds per lane
+// (reg4x4: 4), which is what speed follows on llvmpipe. The vec4 views below need the
+// contiguous axes to be multiples of 4 (the builders fall back to v2 otherwise). Rows and
+// columns past the edge read the last valid one (clamped, no branch in the loop) and are
+// dropped at the store. Reductions run in index order: results repeat exactly.
+@group(0) @binding(0) var<storage, read> fx4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> fw4: array<vec4<f32>>;
+
+@compute @workgroup_size(8)
+fn forward_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let k4 = fp.k / 4u;
+    let row0 = wid.y * 8u;
+    let col0 = (wid.x * 8u + lid.x) * 8u;
+    let last_row = fp.m - 1u;
+    let last_col = fp.n - 1u;
+    let x0 = min(row0, last_row) * k4;
+    let x1 = min(row0 + 1u, last_row) * k4;
+    let x2 = min(row0 + 2u, last_row) * k4;
+    let x3 = min(row0 + 3u, last_row) * k4;
+    let x4 = min(row0 + 4u, last_row) * k4;
+    let x5 = min(row0 + 5u, last_row) * k4;
+    let x6 = min(row0 + 6u, last_row) * k4;
+    let x7 = min(row0 + 7u, last_row) * k4;
+    let w0 = min(col0, last_col) * k4;
+    let w1 = min(col0 + 1u, last_col) * k4;
+    let w2 = min(col0 + 2u, last_col) * k4;
+    let w3 = min(col0 + 3u, last_col) * k4;
+    let w4 = min(col0 + 4u, last_col) * k4;
+    let w5 = min(col0 + 5u, last_col) * k4;
+    let w6 = min(col0 + 6u, last_col) * k4;
+    let w7 = min(col0 + 7u, last_col) * k4;
+    // a<r>: row r, columns 0-3; b<r>: columns 4-7
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
+    for (var k = 0u; k < k4; k += 1u) {
+        // columns of lo are W rows: x * lo = (dot(x, w0), ..., dot(x, w3))
+        let lo = mat4x4<f32>(fw4[w0 + k], fw4[w1 + k], fw4[w2 + k], fw4[w3 + k]);
+        let hi = mat4x4<f32>(fw4[w4 + k], fw4[w5 + k], fw4[w6 + k], fw4[w7 + k]);
+        let v0 = fx4[x0 + k];
+        a0 += v0 * lo;
+        b0 += v0 * hi;
+        let v1 = fx4[x1 + k];
+        a1 += v1 * lo;
+        b1 += v1 * hi;
+        let v2 = fx4[x2 + k];
+        a2 += v2 * lo;
+        b2 += v2 * hi;
+        let v3 = fx4[x3 + k];
+        a3 += v3 * lo;
+        b3 += v3 * hi;
+        let v4 = fx4[x4 + k];
+        a4 += v4 * lo;
+        b4 += v4 * hi;
+        let v5 = fx4[x5 + k];
+        a5 += v5 * lo;
+        b5 += v5 * hi;
+        let v6 = fx4[x6 + k];
+        a6 += v6 * lo;
+        b6 += v6 * hi;
+        let v7 = fx4[x7 + k];
+        a7 += v7 * lo;
+        b7 += v7 * hi;
+    }
+    store_row(row0, col0, a0);
+    store_row(row0, col0 + 4u, b0);
+    store_row(row0 + 1u, col0, a1);
+    store_row(row0 + 1u, col0 + 4u, b1);
+    store_row(row0 + 2u, col0, a2);
+    store_row(row0 + 2u, col0 + 4u, b2);
+    store_row(row0 + 3u, col0, a3);
+    store_row(row0 + 3u, col0 + 4u, b3);
+    store_row(row0 + 4u, col0, a4);
+    store_row(row0 + 4u, col0 + 4u, b4);
+    store_row(row0 + 5u, col0, a5);
+    store_row(row0 + 5u, col0 + 4u, b5);
+    store_row(row0 + 6u, col0, a6);
+    store_row(row0 + 6u, col0 + 4u, b6);
+    store_row(row0 + 7u, col0, a7);
+    store_row(row0 + 7u, col0 + 4u, b7);
+}
+
+@group(0) @binding(0) var<storage, read> gdy4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> gsrc4: array<vec4<f32>>;
+
+// dX[m, k] = sum_n dY[m, n] W[n, k]: rows m shared by the workgroup, 8 columns k per
+// invocation, n four at a time.
+@compute @workgroup_size(8)
+fn backward_input_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n4 = gp.n / 4u;
+    let k4 = gp.k / 4u;
+    let row0 = wid.y * 8u;
+    let quad = (wid.x * 8u + lid.x) * 2u;
+    let qa = min(quad, k4 - 1u);
+    let qb = min(quad + 1u, k4 - 1u);
+    let last_row = gp.m - 1u;
+    let d0 = min(row0, last_row) * n4;
+    let d1 = min(row0 + 1u, last_row) * n4;
+    let d2 = min(row0 + 2u, last_row) * n4;
+    let d3 = min(row0 + 3u, last_row) * n4;
+    let d4 = min(row0 + 4u, last_row) * n4;
+    let d5 = min(row0 + 5u, last_row) * n4;
+    let d6 = min(row0 + 6u, last_row) * n4;
+    let d7 = min(row0 + 7u, last_row) * n4;
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
+    for (var n = 0u; n < n4; n += 1u) {
+        // columns of lo are W rows 4n..4n+3 at this invocation's first quad of k:
+        // lo * dy = sum_j W[4n + j, k..k+3] dY[m, 4n + j]
+        let w = 4u * n * k4;
+        let lo = mat4x4<f32>(gsrc4[w + qa], gsrc4[w + k4 + qa], gsrc4[w + 2u * k4 + qa], gsrc4[w + 3u * k4 + qa]);
+        let hi = mat4x4<f32>(gsrc4[w + qb], gsrc4[w + k4 + qb], gsrc4[w + 2u * k4 + qb], gsrc4[w + 3u * k4 + qb]);
+        let v0 = gdy4[d0 + n];
+        a0 += lo * v0;
+        b0 += hi * v0;
+        let v1 = gdy4[d1 + n];
+        a1 += lo * v1;
+        b1 += hi * v1;
+        let v2 = gdy4[d2 + n];
+        a2 += lo * v2;
+        b2 += hi * v2;
+        let v3 = gdy4[d3 + n];
+        a3 += lo * v3;
+        b3 += hi * v3;
+        let v4 = gdy4[d4 + n];
+        a4 += lo * v4;
+        b4 += hi * v4;
+        let v5 = gdy4[d5 + n];
+        a5 += lo * v5;
+        b5 += hi * v5;
+        let v6 = gdy4[d6 + n];
+        a6 += lo * v6;
+        b6 += hi * v6;
+        let v7 = gdy4[d7 + n];
+        a7 += lo * v7;
+        b7 += hi * v7;
+    }
+    let col0 = quad * 4u;
+    store_dx(row0, col0, a0);
+    store_dx(row0, col0 + 4u, b0);
+    store_dx(row0 + 1u, col0, a1);
+    store_dx(row0 + 1u, col0 + 4u, b1);
+    store_dx(row0 + 2u, col0, a2);
+    store_dx(row0 + 2u, col0 + 4u, b2);
+    store_dx(row0 + 3u, col0, a3);
+    store_dx(row0 + 3u, col0 + 4u, b3);
+    store_dx(row0 + 4u, col0, a4);
+    store_dx(row0 + 4u, col0 + 4u, b4);
+    store_dx(row0 + 5u, col0, a5);
+    store_dx(row0 + 5u, col0 + 4u, b5);
+    store_dx(row0 + 6u, col0, a6);
+    store_dx(row0 + 6u, col0 + 4u, b6);
+    store_dx(row0 + 7u, col0, a7);
+    store_dx(row0 + 7u, col0 + 4u, b7);
+}
+
+// dW[n, k] (+)= sum_m dY[m, n] X[m, k]: rows n shared by the workgroup, 8 columns k per
+// invocation, m four at a time, then the last m % 4 rows one by one.
+@compute @workgroup_size(8)
+fn backward_weight_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n4 = gp.n / 4u;
+    let k4 = gp.k / 4u;
+    let n0 = wid.y * 8u;
+    let pa = min(n0 / 4u, n4 - 1u);
+    let pb = min(n0 / 4u + 1u, n4 - 1u);
+    let quad = (wid.x * 8u + lid.x) * 2u;
+    let qa = min(quad, k4 - 1u);
+    let qb = min(quad + 1u, k4 - 1u);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
+    var s_lo = vec4<f32>(0.0);
+    var s_hi = vec4<f32>(0.0);
+    let m4 = gp.m & ~3u;
+    for (var m = 0u; m < m4; m += 4u) {
+        let d = m * n4;
+        let x = m * k4;
+        // column i of dlo: dY[m..m+3, n0 + i]; columns of xa: X rows m..m+3 at the first quad
+        let r0 = gdy4[d + pa];
+        let r1 = gdy4[d + n4 + pa];
+        let r2 = gdy4[d + 2u * n4 + pa];
+        let r3 = gdy4[d + 3u * n4 + pa];
+        let q0 = gdy4[d + pb];
+        let q1 = gdy4[d + n4 + pb];
+        let q2 = gdy4[d + 2u * n4 + pb];
+        let q3 = gdy4[d + 3u * n4 + pb];
+        // the bias gradient, rows added one at a time in order as backward_bias does
+        s_lo = s_lo + r0;
+        s_lo = s_lo + r1;
+        s_lo = s_lo + r2;
+        s_lo = s_lo + r3;
+        s_hi = s_hi + q0;
+        s_hi = s_hi + q1;
+        s_hi = s_hi + q2;
+        s_hi = s_hi + q3;
+        let dlo = transpose(mat4x4<f32>(r0, r1, r2, r3));
+        let dhi = transpose(mat4x4<f32>(q0, q1, q2, q3));
+        let xa = mat4x4<f32>(gsrc4[x + qa], gsrc4[x + k4 + qa], gsrc4[x + 2u * k4 + qa], gsrc4[x + 3u * k4 + qa]);
+        let xb = mat4x4<f32>(gsrc4[x + qb], gsrc4[x + k4 + qb], gsrc4[x + 2u * k4 + qb], gsrc4[x + 3u * k4 + qb]);
+        a0 += xa * dlo[0];
+        b0 += xb * dlo[0];
+        a1 += xa * dlo[1];
+        b1 += xb * dlo[1];
+        a2 += xa * dlo[2];
+        b2 += xb * dlo[2];
+        a3 += xa * dlo[3];
+        b3 += xb * dlo[3];
+        a4 += xa * dhi[0];
+        b4 += xb * dhi[0];
+        a5 += xa * dhi[1];
+        b5 += xb * dhi[1];
+        a6 += xa * dhi[2];
+        b6 += xb * dhi[2];
+        a7 += xa * dhi[3];
+        b7 += xb * dhi[3];
+    }
+    for (var m = m4; m < gp.m; m += 1u) {
+        let dl = gdy4[m * n4 + pa];
+        let dh = gdy4[m * n4 + pb];
+        let xa = gsrc4[m * k4 + qa];
+        let xb = gsrc4[m * k4 + qb];
+        s_lo = s_lo + dl;
+        s_hi = s_hi + dh;
+        a0 += dl.x * xa;
+        b0 += dl.x * xb;
+        a1 += dl.y * xa;
+        b1 += dl.y * xb;
+        a2 += dl.z * xa;
+        b2 += dl.z * xb;
+        a3 += dl.w * xa;
+        b3 += dl.w * xb;
+        a4 += dh.x * xa;
+        b4 += dh.x * xb;
+        a5 += dh.y * xa;
+        b5 += dh.y * xb;
+        a6 += dh.z * xa;
+        b6 += dh.z * xb;
+        a7 += dh.w * xa;
+        b7 += dh.w * xb;
+    }
+    let col0 = quad * 4u;
+    store_dw(n0, col0, a0);
+    store_dw(n0, col0 + 4u, b0);
+    store_dw(n0 + 1u, col0, a1);
+    store_dw(n0 + 1u, col0 + 4u, b1);
+    store_dw(n0 + 2u, col0, a2);
+    store_dw(n0 + 2u, col0 + 4u, b2);
+    store_dw(n0 + 3u, col0, a3);
+    store_dw(n0 + 3u, col0 + 4u, b3);
+    store_dw(n0 + 4u, col0, a4);
+    store_dw(n0 + 4u, col0 + 4u, b4);
+    store_dw(n0 + 5u, col0, a5);
+    store_dw(n0 + 5u, col0 + 4u, b5);
+    store_dw(n0 + 6u, col0, a6);
+    store_dw(n0 + 6u, col0 + 4u, b6);
+    store_dw(n0 + 7u, col0, a7);
+    store_dw(n0 + 7u, col0 + 4u, b7);
+    if (gp.bias == 1u && wid.x == 0u && lid.x == 0u) {
+        store_db(n0, s_lo);
+        store_db(n0 + 4u, s_hi);
+    }
+}
+
+@group(0) @binding(5) var<storage, read_write> gdb: array<f32>;
+
+// db[n0..n0+3] (+)= sums, rows past n dropped.
+fn store_db(n0: u32, sums: vec4<f32>) {
+    for (var j = 0u; j < 4u; j += 1u) {
+        let n = n0 + j;
+        if (n < gp.n) {
+            var v = sums[j];
+            if (gp.accumulate == 1u) {
+                v += gdb[n];
+            }
+            gdb[n] = v;
+        }
+    }
+}
+
+// dW[n, k] (+)= sum_m dY[m, n] X[m, k], as its transpose: 8 columns k shared by the
+// workgroup (X loads share an address), 8 rows n per invocation as two quads of dY, m in order.
+@compute @workgroup_size(8)
+fn backward_weight_t_reg8x8(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let n4 = gp.n / 4u;
+    let k4 = gp.k / 4u;
+    let k0 = wid.y * 8u;
+    let ka = min(k0 / 4u, k4 - 1u);
+    let kb = min(k0 / 4u + 1u, k4 - 1u);
+    let quad = (wid.x * 8u + lid.x) * 2u;
+    let qa = min(quad, n4 - 1u);
+    let qb = min(quad + 1u, n4 - 1u);
+    var a0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0);
+    var b0 = vec4<f32>(0.0);
+    var b1 = vec4<f32>(0.0);
+    var b2 = vec4<f32>(0.0);
+    var b3 = vec4<f32>(0.0);
+    var b4 = vec4<f32>(0.0);
+    var b5 = vec4<f32>(0.0);
+    var b6 = vec4<f32>(0.0);
+    var b7 = vec4<f32>(0.0);
+    var sa = vec4<f32>(0.0);
+    var sb = vec4<f32>(0.0);
+    for (var m = 0u; m < gp.m; m += 1u) {
+        let xl = gsrc4[m * k4 + ka];
+        let xh = gsrc4[m * k4 + kb];
+        let da = gdy4[m * n4 + qa];
+        let db = gdy4[m * n4 + qb];
+        sa = sa + da;
+        sb = sb + db;
+        a0 += xl.x * da;
+        b0 += xl.x * db;
+        a1 += xl.y * da;
+        b1 += xl.y * db;
+        a2 += xl.z * da;
+        b2 += xl.z * db;
+        a3 += xl.w * da;
+        b3 += xl.w * db;
+        a4 += xh.x * da;
+        b4 += xh.x * db;
+        a5 += xh.y * da;
+        b5 += xh.y * db;
+        a6 += xh.z * da;
+        b6 += xh.z * db;
+        a7 += xh.w * da;
+        b7 += xh.w * db;
+    }
+    let n0 = quad * 4u;
+    store_dw_col(k0, n0, a0);
+    store_dw_col(k0, n0 + 4u, b0);
+    store_dw_col(k0 + 1u, n0, a1);
+    store_dw_col(k0 + 1u, n0 + 4u, b1);
+    store_dw_col(k0 + 2u, n0, a2);
+    store_dw_col(k0 + 2u, n0 + 4u, b2);
+    store_dw_col(k0 + 3u, n0, a3);
+    store_dw_col(k0 + 3u, n0 + 4u, b3);
+    store_dw_col(k0 + 4u, n0, a4);
+    store_dw_col(k0 + 4u, n0 + 4u, b4);
+    store_dw_col(k0 + 5u, n0, a5);
+    store_dw_col(k0 + 5u, n0 + 4u, b5);
+    store_dw_col(k0 + 6u, n0, a6);
+    store_dw_col(k0 + 6u, n0 + 4u, b6);
+    store_dw_col(k0 + 7u, n0, a7);
+    store_dw_col(k0 + 7u, n0 + 4u, b7);
+    if (gp.bias == 1u && wid.y == 0u) {
+        store_db(n0, sa);
+        store_db(n0 + 4u, sb);
+    }
+}
+
+// dW[n0..n0+3, k] (+)= acc, rows past n and a column past k dropped.
+fn store_dw_col(k: u32, n0: u32, acc: vec4<f32>) {
+    if (k >= gp.k) {
+        return;
+    }
+    for (var j = 0u; j < 4u; j += 1u) {
+        let n = n0 + j;
+        if (n < gp.n) {
+            let i = n * gp.k + k;
+            var v = acc[j];
+            if (gp.accumulate == 1u) {
+                v += gout[i];
+            }
+            gout[i] = v;
+        }
+    }
 }

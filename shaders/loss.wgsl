@@ -46,6 +46,28 @@ fn bce_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     grad[i] = p.scale * (stable_sigmoid(l) - x);
 }
 
+// bce_forward_vec4: the same four elements per invocation (n a multiple of 4, which the
+// builder checks); a quarter of llvmpipe's per-lane load and store loops. Both sigmoid forms are
+// evaluated and the stable one selected, as the branch above picks it.
+@group(0) @binding(0) var<storage, read> logits4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> target_x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> loss4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> grad4: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn bce_forward_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= p.n / 4u) {
+        return;
+    }
+    let l = logits4[i];
+    let x = target_x4[i];
+    loss4[i] = max(l, vec4<f32>(0.0)) - x * l + log(1.0 + exp(-abs(l)));
+    let e = exp(l);
+    let sig = select(e / (1.0 + e), 1.0 / (1.0 + exp(-l)), l >= vec4<f32>(0.0));
+    grad4[i] = p.scale * (sig - x);
+}
+
 @group(0) @binding(0) var<storage, read> gmean: array<f32>;
 @group(0) @binding(1) var<storage, read> gx: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gloss: array<f32>;

@@ -1,5 +1,5 @@
-//! `wgvae bench kernels`: every linear forward variant on the shapes of the default model and
-//! 512^3, and every conv op on the conv VAE's layers, each validated against the CPU reference
+//! `wgvae bench kernels`: every variant of the three linear products on the shapes of the
+//! default model and 512^3, and every conv op on the conv VAE's layers, each validated against the CPU reference
 //! before it is timed (llm.c's kernel-lab habit), reported in GFLOP/s and GB/s.
 
 use rand::{Rng, SeedableRng};
@@ -14,11 +14,13 @@ use crate::gpu::GpuContext;
 use crate::gpu::{conv, profiler};
 use crate::shape::ConvGeom;
 
-/// (m, k, n): batch x in -> out. The first three are the default VAE's layers at batch 128.
-pub const LINEAR_SHAPES: [(usize, usize, usize); 4] = [
+/// (m, k, n): batch x in -> out. The first four are the default VAE's layers at batch 128
+/// (fc21 and fc22 side by side as one 400 -> 40).
+pub const LINEAR_SHAPES: [(usize, usize, usize); 5] = [
     (128, 784, 400),
-    (128, 400, 784),
+    (128, 400, 40),
     (128, 20, 400),
+    (128, 400, 784),
     (512, 512, 512),
 ];
 
@@ -69,56 +71,159 @@ fn random(len: usize, rng: &mut impl Rng) -> Vec<f32> {
     (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
-/// Runs the linear forward benchmark; `reps` repetitions per measurement.
-pub fn linear_forward(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuError> {
+/// The three products of a linear layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LinearOp {
+    Forward,
+    BackwardInput,
+    BackwardWeight,
+}
+
+impl LinearOp {
+    fn name(self) -> &'static str {
+        match self {
+            LinearOp::Forward => "linear_forward",
+            LinearOp::BackwardInput => "linear_backward_input",
+            LinearOp::BackwardWeight => "linear_backward_weight",
+        }
+    }
+
+    /// The variants that have their own kernel for this product: the backward products of
+    /// `tiled` are reg4x4's.
+    fn variants(self) -> &'static [LinearVariant] {
+        match self {
+            LinearOp::Forward => &LinearVariant::ALL,
+            _ => &[LinearVariant::Reg4x4, LinearVariant::Reg8x8],
+        }
+    }
+}
+
+/// Every variant of the three linear products (forward with relu, backward-input through a
+/// relu mask, backward-weight) on [`LINEAR_SHAPES`], each checked against `cpu::ops`, then
+/// timed; `reps` repetitions per measurement.
+pub fn linear_ops(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuError> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let mut rows = Vec::new();
     for &(m, k, n) in &LINEAR_SHAPES {
-        let (x, w, b) = (
-            random(m * k, &mut rng),
-            random(n * k, &mut rng),
-            random(n, &mut rng),
+        let x = random(m * k, &mut rng);
+        let w = random(n * k, &mut rng);
+        let b = random(n, &mut rng);
+        let dy = random(m * n, &mut rng);
+        let mask: Vec<f32> = random(m * k, &mut rng)
+            .into_iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let up = |name: &str, data: &[f32]| View::whole(&buffers::upload(ctx, name, data));
+        let (xv, wv, bv, dyv, maskv) = (
+            up("x", &x),
+            up("w", &w),
+            up("b", &b),
+            up("dy", &dy),
+            up("mask", &mask),
         );
-        let mut expected = vec![0.0f32; m * n];
-        cpu::ops::linear_forward(&mut expected, &x, &w, &b, m, k, n, Act::Relu);
-        let xv = View::whole(&buffers::upload(ctx, "x", &x));
-        let wv = View::whole(&buffers::upload(ctx, "w", &w));
-        let bv = View::whole(&buffers::upload(ctx, "b", &b));
-        let yv = View::whole(&buffers::zeros(ctx, "y", (m * n) as u64));
-        for variant in LinearVariant::ALL {
-            let d = ops::linear_forward(ctx, variant, &yv, &xv, &wv, &bv, m, k, n, Act::Relu)?;
-            ops::run(ctx, &[&d])?;
-            let got: Vec<f32> = buffers::read(ctx, &yv)?;
-            let max_abs_error = got
-                .iter()
-                .zip(&expected)
-                .map(|(g, e)| (g - e).abs())
-                .fold(0.0f32, f32::max);
-            // Sums of k products of values in [-1, 1]: rounding grows like sqrt(k) ulps.
-            let bound = 1e-5 * k as f32;
-            if max_abs_error.is_nan() || max_abs_error > bound {
-                return Err(GpuError::Validation(format!(
-                    "linear {} at {m}x{k}->{n}: max error {max_abs_error} exceeds {bound}",
-                    variant.name()
-                )));
+        for op in [
+            LinearOp::Forward,
+            LinearOp::BackwardInput,
+            LinearOp::BackwardWeight,
+        ] {
+            // the expected output and the number of products summed per element
+            let (expected, terms) = match op {
+                LinearOp::Forward => {
+                    let mut y = vec![0.0f32; m * n];
+                    cpu::ops::linear_forward(&mut y, &x, &w, &b, m, k, n, Act::Relu);
+                    (y, k)
+                }
+                LinearOp::BackwardInput => {
+                    let mut dx = vec![0.0f32; m * k];
+                    cpu::ops::linear_backward_input(&mut dx, &dy, &w, Some(&mask), m, k, n, false);
+                    (dx, n)
+                }
+                LinearOp::BackwardWeight => {
+                    let mut dw = vec![0.0f32; n * k];
+                    cpu::ops::linear_backward_weight(&mut dw, &dy, &x, m, k, n, false);
+                    (dw, m)
+                }
+            };
+            let out = View::whole(&buffers::zeros(ctx, "out", expected.len() as u64));
+            for &variant in op.variants() {
+                let d = match op {
+                    LinearOp::Forward => {
+                        ops::linear_forward(ctx, variant, &out, &xv, &wv, &bv, m, k, n, Act::Relu)?
+                    }
+                    LinearOp::BackwardInput => ops::linear_backward_input(
+                        ctx,
+                        variant,
+                        &out,
+                        &dyv,
+                        &wv,
+                        Some(&maskv),
+                        m,
+                        k,
+                        n,
+                        false,
+                    )?,
+                    LinearOp::BackwardWeight => ops::linear_backward_weight(
+                        ctx, variant, &out, None, &dyv, &xv, m, k, n, false,
+                    )?,
+                };
+                rows.push(timed_row(
+                    ctx,
+                    op.name(),
+                    variant.name(),
+                    (m, k, n),
+                    &d,
+                    &out,
+                    &expected,
+                    terms,
+                    reps,
+                )?);
             }
-            let (secs, timer) = profiler::time_dispatches(ctx, &[&d], reps)?;
-            rows.push(KernelRow {
-                kernel: "linear_forward".into(),
-                variant: variant.name().into(),
-                shape: format!("{m}x{k}->{n}"),
-                m,
-                k,
-                n,
-                microseconds: secs * 1e6,
-                gflops: d.flops / secs * 1e-9,
-                gbps: d.bytes / secs * 1e-9,
-                max_abs_error,
-                timer: timer.name(),
-            });
         }
     }
     Ok(rows)
+}
+
+/// Runs `d`, checks `out` against `expected` (sums of `terms` products of values in [-1, 1]:
+/// rounding grows like sqrt(terms) ulps), then times it.
+#[allow(clippy::too_many_arguments)]
+fn timed_row(
+    ctx: &GpuContext,
+    kernel: &str,
+    variant: &str,
+    (m, k, n): (usize, usize, usize),
+    d: &Dispatch,
+    out: &View,
+    expected: &[f32],
+    terms: usize,
+    reps: usize,
+) -> Result<KernelRow, GpuError> {
+    ops::run(ctx, &[d])?;
+    let got: Vec<f32> = buffers::read(ctx, out)?;
+    let max_abs_error = got
+        .iter()
+        .zip(expected)
+        .map(|(g, e)| (g - e).abs())
+        .fold(0.0f32, f32::max);
+    let bound = 1e-5 * terms as f32;
+    if max_abs_error.is_nan() || max_abs_error > bound {
+        return Err(GpuError::Validation(format!(
+            "{kernel} {variant} at {m}x{k}->{n}: max error {max_abs_error} exceeds {bound}"
+        )));
+    }
+    let (secs, timer) = profiler::time_dispatches(ctx, &[d], reps)?;
+    Ok(KernelRow {
+        kernel: kernel.into(),
+        variant: variant.into(),
+        shape: format!("{m}x{k}->{n}"),
+        m,
+        k,
+        n,
+        microseconds: secs * 1e6,
+        gflops: d.flops / secs * 1e-9,
+        gbps: d.bytes / secs * 1e-9,
+        max_abs_error,
+        timer: timer.name(),
+    })
 }
 
 /// Which conv op a benchmark row measures.

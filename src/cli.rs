@@ -194,6 +194,8 @@ pub enum VariantArg {
     Tiled,
     /// 4x4 outputs per invocation in registers
     Reg4x4,
+    /// 8x8 outputs per invocation, rows shared by an 8-wide workgroup (all three products)
+    Reg8x8,
 }
 
 #[derive(Args, Debug)]

@@ -24,6 +24,7 @@ fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
     v.map(|v| match v {
         VariantArg::Tiled => LinearVariant::Tiled,
         VariantArg::Reg4x4 => LinearVariant::Reg4x4,
+        VariantArg::Reg8x8 => LinearVariant::Reg8x8,
     })
 }
 
@@ -332,7 +333,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
 pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
     match a.what {
         BenchWhat::Kernels => {
-            let mut rows = bench::linear_forward(ctx, a.reps as usize)?;
+            let mut rows = bench::linear_ops(ctx, a.reps as usize)?;
             rows.extend(bench::conv_ops(ctx, a.reps as usize)?);
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);

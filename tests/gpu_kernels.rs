@@ -9,8 +9,10 @@ use wgvae::cpu::rng;
 use wgvae::gpu::buffers;
 use wgvae::gpu::ops::{self, LinearVariant};
 
-/// Batch 1 and 128 and sizes 1, 7, 33, 129, 400, 784 for (m, k, n).
-const LINEAR_SHAPES: [(usize, usize, usize); 10] = [
+/// Batch 1 and 128 and sizes 1, 7, 33, 129, 400, 784 for (m, k, n); the model's layers
+/// (n = 20, 40, 400, 784), and multiples of 4 that leave ragged 8x8 blocks (m = 3, 127, k = 12,
+/// n = 4, 36) for reg8x8, which falls back to v2 where k or n is not a multiple of 4.
+const LINEAR_SHAPES: [(usize, usize, usize); 16] = [
     (1, 1, 1),
     (1, 784, 400),
     (7, 33, 129),
@@ -21,6 +23,12 @@ const LINEAR_SHAPES: [(usize, usize, usize); 10] = [
     (128, 20, 400),
     (128, 400, 784),
     (400, 1, 7),
+    (3, 784, 40),
+    (127, 400, 40),
+    (1, 20, 4),
+    (3, 12, 36),
+    (127, 36, 12),
+    (9, 784, 402),
 ];
 
 /// Sums of k products of values in [-1, 1], accumulated in another order (and with FMA) on
@@ -148,37 +156,97 @@ fn linear_backward_matches_cpu() {
         cpu::linear_backward_bias(&mut want_db, &dy, m, n, accumulate);
 
         let (dyv, wv, xv, maskv) = (up(ctx, &dy), up(ctx, &w), up(ctx, &x), up(ctx, &mask));
-        let (dxv, dwv, dbv) = (up(ctx, &prior_dx), up(ctx, &prior_dw), up(ctx, &prior_db));
-        let d1 = ops::linear_backward_input(
-            ctx,
-            &dxv,
-            &dyv,
-            &wv,
-            masked.then_some(&maskv),
-            m,
-            k,
-            n,
-            accumulate,
-        )
-        .unwrap();
-        let d2 = ops::linear_backward_weight(ctx, &dwv, &dyv, &xv, m, k, n, accumulate).unwrap();
+        for variant in LinearVariant::ALL {
+            let (dxv, dwv) = (up(ctx, &prior_dx), up(ctx, &prior_dw));
+            let d1 = ops::linear_backward_input(
+                ctx,
+                variant,
+                &dxv,
+                &dyv,
+                &wv,
+                masked.then_some(&maskv),
+                m,
+                k,
+                n,
+                accumulate,
+            )
+            .unwrap();
+            let d2 = ops::linear_backward_weight(
+                ctx, variant, &dwv, None, &dyv, &xv, m, k, n, accumulate,
+            )
+            .unwrap();
+            ops::run(ctx, &[&d1, &d2]).unwrap();
+            let tag = format!(
+                "{} {m}x{k}->{n} accumulate={accumulate} mask={masked}",
+                variant.name()
+            );
+            all_close(
+                &format!("backward_input {tag}"),
+                &read(ctx, &dxv),
+                &want_dx,
+                matmul_atol(n),
+                1e-5,
+            );
+            all_close(
+                &format!("backward_weight {tag}"),
+                &read(ctx, &dwv),
+                &want_dw,
+                matmul_atol(m),
+                1e-5,
+            );
+            if ops::linear_folds_bias(variant, k, n) {
+                // the weight gradient with the bias gradient folded in: the same dW, and db
+                // summed in backward_bias's order
+                let (dwv, dbv) = (up(ctx, &prior_dw), up(ctx, &prior_db));
+                let d = ops::linear_backward_weight(
+                    ctx,
+                    variant,
+                    &dwv,
+                    Some(&dbv),
+                    &dyv,
+                    &xv,
+                    m,
+                    k,
+                    n,
+                    accumulate,
+                )
+                .unwrap();
+                ops::run(ctx, &[&d]).unwrap();
+                all_close(
+                    &format!("backward_weight with bias {tag}"),
+                    &read(ctx, &dwv),
+                    &want_dw,
+                    matmul_atol(m),
+                    1e-5,
+                );
+                all_close(
+                    &format!("folded backward_bias {tag}"),
+                    &read(ctx, &dbv),
+                    &want_db,
+                    1e-6,
+                    1e-6,
+                );
+            } else {
+                let db = up(ctx, &prior_db);
+                let e = ops::linear_backward_weight(
+                    ctx,
+                    variant,
+                    &dwv,
+                    Some(&db),
+                    &dyv,
+                    &xv,
+                    m,
+                    k,
+                    n,
+                    accumulate,
+                );
+                assert!(e.is_err(), "{tag}: no kernel folds the bias here");
+            }
+        }
+        let dbv = up(ctx, &prior_db);
         let d3 = ops::linear_backward_bias(ctx, &dbv, &dyv, m, n, accumulate).unwrap();
-        ops::run(ctx, &[&d1, &d2, &d3]).unwrap();
-        let tag = format!("{m}x{k}->{n} accumulate={accumulate} mask={masked}");
-        all_close(
-            &format!("backward_input {tag}"),
-            &read(ctx, &dxv),
-            &want_dx,
-            matmul_atol(n),
-            1e-5,
-        );
-        all_close(
-            &format!("backward_weight {tag}"),
-            &read(ctx, &dwv),
-            &want_dw,
-            matmul_atol(m),
-            1e-5,
-        );
+        ops::run(ctx, &[&d3]).unwrap();
+        let tag = format!("{m}x{k}->{n} accumulate={accumulate}");
         // Same order of additions as the CPU: only rounding-free differences are allowed.
         all_close(
             &format!("backward_bias {tag}"),
@@ -581,6 +649,7 @@ fn gather_matches_cpu() {
         (300, 784, 128, 33),
         (5, 1, 1, 4),
         (50, 33, 7, 0),
+        (9, 12, 5, 3),
     ] {
         let data: Vec<u8> = (0..count * dim).map(|i| (i * 37 % 251) as u8).collect();
         let perm: Vec<u32> = (0..count as u32).rev().collect();
@@ -631,10 +700,11 @@ fn builders_refuse_loops_past_the_driver_limit() {
 
     let m = 70_000;
     let (dy, x, dw) = (out(ctx, m), out(ctx, 4 * m), out(ctx, 4));
-    let e = ops::linear_backward_weight(ctx, &dw, &dy, &x, m, 4, 1, false).unwrap_err();
+    let v = LinearVariant::Reg4x4;
+    let e = ops::linear_backward_weight(ctx, v, &dw, None, &dy, &x, m, 4, 1, false).unwrap_err();
     assert!(e.to_string().contains("smaller batch"), "{e}");
     let db = out(ctx, 1);
     let e = ops::linear_backward_bias(ctx, &db, &dy, m, 1, false).unwrap_err();
     assert!(e.to_string().contains("smaller batch"), "{e}");
-    assert!(ops::linear_backward_weight(ctx, &dw, &dy, &x, 60_000, 4, 1, false).is_ok());
+    assert!(ops::linear_backward_weight(ctx, v, &dw, None, &dy, &x, 60_000, 4, 1, false).is_ok());
 }

@@ -148,6 +148,23 @@ fn default_model_step_matches_cpu_reg4x4() {
 }
 
 #[test]
+fn default_model_step_matches_cpu_reg8x8() {
+    check_step(&ModelConfig::default(), 33, LinearVariant::Reg8x8);
+}
+
+/// Hidden widths 64 and 36 (multiples of 4: the 8x8 kernels) and a 7x19 image (133 pixels:
+/// the fallback), batch 3.
+#[test]
+fn mixed_widths_step_matches_cpu_reg8x8() {
+    let cfg = ModelConfig {
+        hidden: vec![64, 36],
+        latent: 4,
+        ..deep_gaussian(true)
+    };
+    check_step(&cfg, 3, LinearVariant::Reg8x8);
+}
+
+#[test]
 fn default_model_step_matches_cpu_tiled_batch_1() {
     check_step(&ModelConfig::default(), 1, LinearVariant::Tiled);
 }
@@ -173,7 +190,7 @@ fn deep_gaussian_model_with_learned_variance_matches_cpu() {
 
 #[test]
 fn conv_model_step_matches_cpu() {
-    check_step(&ModelConfig::conv_default(), 5, LinearVariant::Reg4x4);
+    check_step(&ModelConfig::conv_default(), 5, LinearVariant::Reg8x8);
 }
 
 /// RGB, three stride-2 levels, two dense layers, a learned Gaussian variance, beta != 1.

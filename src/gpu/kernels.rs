@@ -109,8 +109,12 @@ use Slot::{Read as R, ReadWrite as W, Uniform as U};
 pub enum Kernel {
     LinearForwardTiled,
     LinearForwardReg4x4,
+    LinearForwardReg8x8,
     LinearBackwardInput,
+    LinearBackwardInputReg8x8,
     LinearBackwardWeight,
+    LinearBackwardWeightReg8x8,
+    LinearBackwardWeightTReg8x8,
     LinearBackwardBias,
     ActBackward,
     ReparamForward,
@@ -119,11 +123,14 @@ pub enum Kernel {
     KlForward,
     KlBackward,
     BceForward,
+    BceForwardVec4,
     GaussianForward,
     RecordLoss,
     SumRows,
     AdamStep,
+    AdamStepVec4,
     GatherBatch,
+    GatherBatchVec4,
     AdvanceStep,
     ConvDirect16x16,
     ConvDirect4x16,
@@ -157,11 +164,15 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 47] = [
+    pub const ALL: [Kernel; 54] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
+        Kernel::LinearForwardReg8x8,
         Kernel::LinearBackwardInput,
+        Kernel::LinearBackwardInputReg8x8,
         Kernel::LinearBackwardWeight,
+        Kernel::LinearBackwardWeightReg8x8,
+        Kernel::LinearBackwardWeightTReg8x8,
         Kernel::LinearBackwardBias,
         Kernel::ActBackward,
         Kernel::ReparamForward,
@@ -170,11 +181,14 @@ impl Kernel {
         Kernel::KlForward,
         Kernel::KlBackward,
         Kernel::BceForward,
+        Kernel::BceForwardVec4,
         Kernel::GaussianForward,
         Kernel::RecordLoss,
         Kernel::SumRows,
         Kernel::AdamStep,
+        Kernel::AdamStepVec4,
         Kernel::GatherBatch,
+        Kernel::GatherBatchVec4,
         Kernel::AdvanceStep,
         Kernel::ConvDirect16x16,
         Kernel::ConvDirect4x16,
@@ -219,6 +233,26 @@ impl Kernel {
                 ShaderFile::Linear,
                 "forward_reg4x4",
                 &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearForwardReg8x8 => (
+                ShaderFile::Linear,
+                "forward_reg8x8",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardInputReg8x8 => (
+                ShaderFile::Linear,
+                "backward_input_reg8x8",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardWeightReg8x8 => (
+                ShaderFile::Linear,
+                "backward_weight_reg8x8",
+                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
+            ),
+            Kernel::LinearBackwardWeightTReg8x8 => (
+                ShaderFile::Linear,
+                "backward_weight_t_reg8x8",
+                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
             ),
             Kernel::LinearBackwardInput => (
                 ShaderFile::Linear,
@@ -281,6 +315,21 @@ impl Kernel {
                 ShaderFile::Adam,
                 "adam_step",
                 &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::AdamStepVec4 => (
+                ShaderFile::Adam,
+                "adam_step_vec4",
+                &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::GatherBatchVec4 => (
+                ShaderFile::Gather,
+                "gather_batch_vec4",
+                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
+            ),
+            Kernel::BceForwardVec4 => (
+                ShaderFile::Loss,
+                "bce_forward_vec4",
+                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
             ),
             Kernel::GatherBatch => (
                 ShaderFile::Gather,

@@ -166,20 +166,28 @@ pub(crate) fn build<P: Pod>(
 
 // ---------------------------------------------------------------- linear
 
-/// Forward kernel variants of `linear.wgsl` (see its header).
+/// Kernel variants of `linear.wgsl` (see its header). `Tiled` and `Reg4x4` differ in the
+/// forward product only and share v2's backward kernels; `Reg8x8` has all three products and
+/// falls back to v2 where a contiguous axis is not a multiple of 4.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LinearVariant {
     Tiled,
     Reg4x4,
+    Reg8x8,
 }
 
 impl LinearVariant {
-    pub const ALL: [LinearVariant; 2] = [LinearVariant::Tiled, LinearVariant::Reg4x4];
+    pub const ALL: [LinearVariant; 3] = [
+        LinearVariant::Tiled,
+        LinearVariant::Reg4x4,
+        LinearVariant::Reg8x8,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             LinearVariant::Tiled => "tiled",
             LinearVariant::Reg4x4 => "reg4x4",
+            LinearVariant::Reg8x8 => "reg8x8",
         }
     }
 
@@ -188,13 +196,19 @@ impl LinearVariant {
     }
 
     /// The default per adapter: barriers are costly on CPU rasterisers (llvmpipe, SwiftShader,
-    /// WARP), cheap on GPUs. `wgvae bench kernels` measures both.
+    /// WARP), cheap on GPUs. `wgvae bench kernels` measures all of them (BENCHMARKS.md).
     pub fn preferred(info: &wgpu::AdapterInfo) -> Self {
         if info.device_type == wgpu::DeviceType::Cpu {
-            LinearVariant::Reg4x4
+            LinearVariant::Reg8x8
         } else {
             LinearVariant::Tiled
         }
+    }
+
+    /// Whether this variant runs its 8x8 kernels on a product whose contiguous axes are
+    /// `axes` long (they are read as vec4).
+    fn wide(self, axes: &[usize]) -> bool {
+        self == LinearVariant::Reg8x8 && axes.iter().all(|a| a.is_multiple_of(4))
     }
 }
 
@@ -207,7 +221,8 @@ struct LinearParams {
     act: u32,
     accumulate: u32,
     mask_relu: u32,
-    pad: [u32; 2],
+    bias: u32,
+    pad: u32,
 }
 
 fn linear_params(
@@ -225,7 +240,8 @@ fn linear_params(
         act: act as u32,
         accumulate: accumulate as u32,
         mask_relu: mask as u32,
-        pad: [0; 2],
+        bias: 0,
+        pad: 0,
     }
 }
 
@@ -248,22 +264,26 @@ pub fn linear_forward(
     w.require(OP, "w", (n * k) as u64)?;
     b.require(OP, "b", n as u64)?;
     y.require(OP, "y", (m * n) as u64)?;
-    // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles
-    let loops = match variant {
-        LinearVariant::Tiled => k + k / 16 + 16,
-        LinearVariant::Reg4x4 => k / 4 + 4 + 16,
-    };
-    check_loops(OP, loops, "the layer is too wide for this driver")?;
-    let (kernel, groups) = match variant {
+    // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles;
+    // reg8x8 k four at a time and 16 stores of 4
+    let (kernel, groups, loops) = match variant {
         LinearVariant::Tiled => (
             Kernel::LinearForwardTiled,
             [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1],
+            k + k / 16 + 16,
         ),
-        LinearVariant::Reg4x4 => (
+        _ if variant.wide(&[k]) => (
+            Kernel::LinearForwardReg8x8,
+            [n.div_ceil(64) as u32, m.div_ceil(8) as u32, 1],
+            k / 4 + 64,
+        ),
+        _ => (
             Kernel::LinearForwardReg4x4,
             [n.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+            k / 4 + 4 + 16,
         ),
     };
+    check_loops(OP, loops, "the layer is too wide for this driver")?;
     let flops = 2.0 * (m * n * k) as f64;
     let bytes = 4.0 * (m * k + n * k + n + m * n) as f64;
     build(
@@ -281,6 +301,7 @@ pub fn linear_forward(
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_input(
     ctx: &GpuContext,
+    variant: LinearVariant,
     dx: &View,
     dy: &View,
     w: &View,
@@ -297,27 +318,50 @@ pub fn linear_backward_input(
     if let Some(mask) = relu_mask {
         mask.require(OP, "relu mask", (m * k) as u64)?;
     }
-    // one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16 stores
-    let per_n = if k.is_multiple_of(4) { 1 } else { 5 };
-    check_loops(OP, per_n * n + 16, "the layer is too wide for this driver")?;
+    // v2: one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16
+    // stores; reg8x8: n four at a time, 16 stores of 4
+    let (kernel, groups, loops) = if variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardInputReg8x8,
+            [k.div_ceil(64) as u32, m.div_ceil(8) as u32, 1],
+            n / 4 + 64,
+        )
+    } else {
+        let per_n = if k.is_multiple_of(4) { 1 } else { 5 };
+        (
+            Kernel::LinearBackwardInput,
+            [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+            per_n * n + 16,
+        )
+    };
+    check_loops(OP, loops, "the layer is too wide for this driver")?;
     // Without a mask the slot still needs a read-only binding: dy is one, and is never read.
     let mask_view = relu_mask.unwrap_or(dy);
     build(
         ctx,
-        Kernel::LinearBackwardInput,
+        kernel,
         &[dy, w, mask_view, dx],
         &linear_params(m, k, n, Act::None, accumulate, relu_mask.is_some()),
-        [k.div_ceil(32) as u32, m.div_ceil(32) as u32, 1],
+        groups,
         2.0 * (m * n * k) as f64,
         4.0 * (m * n + n * k + 2 * m * k) as f64,
     )
 }
 
-/// dw[n, k] (+)= dy[m, n]^T x[m, k]
+/// Whether [`linear_backward_weight`] can also give the bias gradient (`db`) at this shape:
+/// the reg8x8 kernels sum dY's rows as they load them.
+pub fn linear_folds_bias(variant: LinearVariant, k: usize, n: usize) -> bool {
+    variant.wide(&[k, n])
+}
+
+/// dw[n, k] (+)= dy[m, n]^T x[m, k], and db[n] (+)= sum over rows of dy[m, n] in row order when
+/// `db` is given (only where [`linear_folds_bias`] says so).
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward_weight(
     ctx: &GpuContext,
+    variant: LinearVariant,
     dw: &View,
+    db: Option<&View>,
     dy: &View,
     x: &View,
     m: usize,
@@ -329,16 +373,68 @@ pub fn linear_backward_weight(
     dy.require(OP, "dy", (m * n) as u64)?;
     x.require(OP, "x", (m * k) as u64)?;
     dw.require(OP, "dw", (n * k) as u64)?;
-    // one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16 stores
-    let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
-    check_loops(OP, per_m * m + 16, "use a smaller batch")?;
+    if let Some(db) = db {
+        db.require(OP, "db", n as u64)?;
+        if !linear_folds_bias(variant, k, n) {
+            return Err(GpuError::shape(
+                OP,
+                format!(
+                    "variant {} cannot fold the bias gradient at k = {k}, n = {n}",
+                    variant.name()
+                ),
+            ));
+        }
+    }
+    // v2: one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16
+    // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
+    // reg8x8 tiles dW with 8 x 64 blocks, rows n and columns k or (transposed) the other way
+    // round: whichever pads the product less (fc3's 400 x 20 wastes 69% untransposed)
+    let padded = |rows: usize, cols: usize| rows.div_ceil(8) * 8 * cols.div_ceil(64) * 64;
+    let transposed = padded(k, n) < padded(n, k);
+    let (kernel, groups, loops) = if variant.wide(&[k, n]) && transposed {
+        (
+            Kernel::LinearBackwardWeightTReg8x8,
+            [n.div_ceil(64) as u32, k.div_ceil(8) as u32, 1],
+            m + 64,
+        )
+    } else if variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardWeightReg8x8,
+            [k.div_ceil(64) as u32, n.div_ceil(8) as u32, 1],
+            m / 4 + 3 + 64,
+        )
+    } else {
+        let per_m = if k.is_multiple_of(4) { 1 } else { 5 };
+        (
+            Kernel::LinearBackwardWeight,
+            [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
+            per_m * m + 16,
+        )
+    };
+    check_loops(OP, loops, "use a smaller batch")?;
+    let mut params = linear_params(m, k, n, Act::None, accumulate, false);
+    params.bias = db.is_some() as u32;
+    // Without db the reg8x8 kernels still need a writable binding there; they never touch it.
+    let spare;
+    let db_view = match db {
+        Some(db) => db,
+        None => {
+            spare = View::whole(&buffers::zeros(ctx, "no db", 4));
+            &spare
+        }
+    };
+    let views: &[&View] = match kernel {
+        Kernel::LinearBackwardWeight => &[dy, x, dw],
+        _ => &[dy, x, dw, db_view],
+    };
+    let bias_flops = if db.is_some() { m * n } else { 0 };
     build(
         ctx,
-        Kernel::LinearBackwardWeight,
-        &[dy, x, dw],
-        &linear_params(m, k, n, Act::None, accumulate, false),
-        [k.div_ceil(32) as u32, n.div_ceil(32) as u32, 1],
-        2.0 * (m * n * k) as f64,
+        kernel,
+        views,
+        &params,
+        groups,
+        2.0 * (m * n * k) as f64 + bias_flops as f64,
         4.0 * (m * n + m * k + n * k) as f64,
     )
 }
@@ -592,12 +688,18 @@ pub fn bce_forward(
     for (v, what) in [(loss, "loss"), (grad, "grad"), (logits, "logits"), (x, "x")] {
         v.require(OP, what, n as u64)?;
     }
+    // four elements per invocation where n allows (a decoder output of even width always does)
+    let (kernel, per_invocation) = if n.is_multiple_of(4) {
+        (Kernel::BceForwardVec4, 4)
+    } else {
+        (Kernel::BceForward, 1)
+    };
     build(
         ctx,
-        Kernel::BceForward,
+        kernel,
         &[logits, x, loss, grad],
         &scale_params(n, scale),
-        grid_1d(n as u64, 64),
+        grid_1d(n.div_ceil(per_invocation) as u64, 64),
         12.0 * n as f64,
         16.0 * n as f64,
     )
@@ -750,9 +852,15 @@ pub fn adam_step(
         x.require(OP, what, n as u64)?;
     }
     state.require(OP, "step state", 4)?;
+    // four elements per invocation where n allows (the flat parameter buffer always does)
+    let (kernel, per_invocation) = if n.is_multiple_of(4) {
+        (Kernel::AdamStepVec4, 4)
+    } else {
+        (Kernel::AdamStep, 1)
+    };
     build(
         ctx,
-        Kernel::AdamStep,
+        kernel,
         &[params, grads, m, v, state],
         &AdamParams {
             n: n as u32,
@@ -764,7 +872,7 @@ pub fn adam_step(
             ln_beta1: hp.ln_betas().0,
             ln_beta2: hp.ln_betas().1,
         },
-        grid_1d(n as u64, 64),
+        grid_1d(n.div_ceil(per_invocation) as u64, 64),
         16.0 * n as f64,
         28.0 * n as f64,
     )
@@ -794,9 +902,15 @@ pub fn gather_batch(
     out.require(OP, "out", (rows * dim) as u64)?;
     perm.require(OP, "perm", rows as u64)?;
     state.require(OP, "step state", 4)?;
+    // four pixels (one data word) per invocation where every row starts on a word
+    let (kernel, per_invocation) = if dim.is_multiple_of(4) {
+        (Kernel::GatherBatchVec4, 4)
+    } else {
+        (Kernel::GatherBatch, 1)
+    };
     build(
         ctx,
-        Kernel::GatherBatch,
+        kernel,
         &[data, perm, out, state],
         &GatherParams {
             rows: rows as u32,
@@ -804,7 +918,7 @@ pub fn gather_batch(
             scale: 1.0 / 255.0,
             pad: 0,
         },
-        grid_1d((rows * dim) as u64, 64),
+        grid_1d((rows * dim / per_invocation) as u64, 64),
         (rows * dim) as f64,
         5.0 * (rows * dim) as f64,
     )
