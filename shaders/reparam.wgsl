@@ -2,6 +2,8 @@
 //   reparam_forward   eps ~ N(0, 1) from Philox keyed by (seed, step, element);
 //                     z = mu + exp(logvar / 2) * eps; eps is kept for the backward pass.
 //   reparam_backward  dmu = dz;  dlogvar = dz * eps * exp(logvar / 2) / 2   (overwrites)
+//   reparam_kl_backward  both of the above and kl.wgsl's kl_backward in one pass (training:
+//                     one dispatch instead of two, same sums in the same order)
 //   philox_raw        raw Philox4x32-10 blocks for given counters and keys (known-answer tests)
 // The step comes from the on-GPU step state, so many steps can be recorded in one submit.
 
@@ -59,6 +61,31 @@ fn reparam_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     let d = bdz[i];
     bdmu[i] = d;
     bdlogvar[i] = d * beps[i] * 0.5 * exp(0.5 * blogvar[i]);
+}
+
+struct ReparamKlParams {
+    n: u32,
+    scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(5) var<uniform> kp_fused: ReparamKlParams;
+@group(0) @binding(6) var<storage, read> bmu: array<f32>;
+
+// dmu = dz, then += scale mu; dlogvar = dz eps exp(logvar/2)/2, then += scale (exp(logvar)-1)/2:
+// reparam_backward followed by kl_backward, each value formed as those two kernels form it.
+@compute @workgroup_size(64)
+fn reparam_kl_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * 64u;
+    if (i >= kp_fused.n) {
+        return;
+    }
+    let d = bdz[i];
+    let lv = blogvar[i];
+    let dl = d * beps[i] * 0.5 * exp(0.5 * lv);
+    bdmu[i] = d + kp_fused.scale * bmu[i];
+    bdlogvar[i] = dl + kp_fused.scale * 0.5 * (exp(lv) - 1.0);
 }
 
 // Input: 6 words per block (c0 c1 c2 c3 k0 k1); output: 4 words per block.

@@ -398,6 +398,46 @@ fn reparam_noise_depends_on_seed_step_and_stream() {
     assert!(mean.abs() < 0.5, "mean of 64 standard normals is {mean}");
 }
 
+/// The fused backward the training recorder uses equals the CPU's reparam_backward followed by
+/// kl_backward (the ops it replaces), with kl_backward's tolerances.
+#[test]
+fn reparam_kl_backward_matches_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for (i, &n) in [1usize, 7, 33, 129, 400, 784, 128 * 20].iter().enumerate() {
+        let mu = random(n, -2.0, 2.0, i as u64);
+        let logvar = random(n, -4.0, 2.0, 10 + i as u64);
+        let dz = random(n, -1.0, 1.0, 20 + i as u64);
+        let eps = random(n, -3.0, 3.0, 30 + i as u64);
+        let scale = 0.75;
+        let (mut dmu, mut dlv) = (vec![0.0; n], vec![0.0; n]);
+        cpu::reparam_backward(&mut dmu, &mut dlv, &dz, &eps, &logvar, n);
+        cpu::kl_backward(&mut dmu, &mut dlv, &mu, &logvar, n, scale);
+        let (dmuv, dlvv) = (out(ctx, n), out(ctx, n));
+        let (muv, lvv) = (up(ctx, &mu), up(ctx, &logvar));
+        let b = ops::reparam_kl_backward(
+            ctx,
+            &dmuv,
+            &dlvv,
+            &up(ctx, &dz),
+            &up(ctx, &eps),
+            &muv,
+            &lvv,
+            n,
+            scale,
+        )
+        .unwrap();
+        ops::run(ctx, &[&b]).unwrap();
+        all_close(&format!("dmu n={n}"), &read(ctx, &dmuv), &dmu, 1e-6, 1e-5);
+        all_close(
+            &format!("dlogvar n={n}"),
+            &read(ctx, &dlvv),
+            &dlv,
+            1e-6,
+            1e-5,
+        );
+    }
+}
+
 #[test]
 fn kl_matches_cpu() {
     let Some(ctx) = gpu() else { return };

@@ -119,6 +119,7 @@ pub enum Kernel {
     ActBackward,
     ReparamForward,
     ReparamBackward,
+    ReparamKlBackward,
     PhiloxRaw,
     KlForward,
     KlBackward,
@@ -164,7 +165,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 54] = [
+    pub const ALL: [Kernel; 55] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -177,6 +178,7 @@ impl Kernel {
         Kernel::ActBackward,
         Kernel::ReparamForward,
         Kernel::ReparamBackward,
+        Kernel::ReparamKlBackward,
         Kernel::PhiloxRaw,
         Kernel::KlForward,
         Kernel::KlBackward,
@@ -283,6 +285,11 @@ impl Kernel {
                 ShaderFile::Reparam,
                 "reparam_backward",
                 &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U)],
+            ),
+            Kernel::ReparamKlBackward => (
+                ShaderFile::Reparam,
+                "reparam_kl_backward",
+                &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U), (6, R)],
             ),
             Kernel::PhiloxRaw => (ShaderFile::Reparam, "philox_raw", &[(0, R), (1, W), (2, U)]),
             Kernel::KlForward => (

@@ -583,6 +583,42 @@ pub fn reparam_backward(
     )
 }
 
+/// `reparam_backward` then `kl_backward` in one dispatch (the recorder folds the pair):
+/// dmu = dz + scale mu; dlogvar = dz eps exp(logvar/2) / 2 + scale (exp(logvar) - 1) / 2
+#[allow(clippy::too_many_arguments)]
+pub fn reparam_kl_backward(
+    ctx: &GpuContext,
+    dmu: &View,
+    dlogvar: &View,
+    dz: &View,
+    eps: &View,
+    mu: &View,
+    logvar: &View,
+    n: usize,
+    scale: f32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "reparam_kl_backward";
+    for (v, what) in [
+        (dmu, "dmu"),
+        (dlogvar, "dlogvar"),
+        (dz, "dz"),
+        (eps, "eps"),
+        (mu, "mu"),
+        (logvar, "logvar"),
+    ] {
+        v.require(OP, what, n as u64)?;
+    }
+    build(
+        ctx,
+        Kernel::ReparamKlBackward,
+        &[dz, eps, logvar, dmu, dlogvar, mu],
+        &scale_params(n, scale),
+        grid_1d(n as u64, 64),
+        11.0 * n as f64,
+        24.0 * n as f64,
+    )
+}
+
 /// Raw Philox blocks: `input` holds (c0 c1 c2 c3 k0 k1) per block, `out` four words per block.
 pub fn philox_raw(
     ctx: &GpuContext,

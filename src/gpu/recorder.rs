@@ -499,6 +499,42 @@ pub fn record(
                 continue;
             }
         }
+        // the KL gradient adds onto the reparameterisation's in the same pass
+        if let (
+            &Op::ReparamBackward {
+                dmu,
+                dlogvar,
+                dz,
+                eps,
+                logvar,
+                n,
+            },
+            Some(&Op::KlBackward {
+                dmu: kl_dmu,
+                dlogvar: kl_dlogvar,
+                mu,
+                logvar: kl_logvar,
+                n: kl_n,
+                scale,
+            }),
+        ) = (&program[i], program.get(i + 1))
+        {
+            if (kl_dmu, kl_dlogvar, kl_logvar, kl_n) == (dmu, dlogvar, logvar, n) {
+                dispatches.push(ops::reparam_kl_backward(
+                    ctx,
+                    &t(dmu),
+                    &t(dlogvar),
+                    &t(dz),
+                    &t(eps),
+                    &t(mu),
+                    &t(logvar),
+                    n,
+                    scale,
+                )?);
+                i += 2;
+                continue;
+            }
+        }
         dispatches.push(one(&program[i])?);
         i += 1;
     }
