@@ -235,6 +235,12 @@ pub struct TrainArgs {
     /// With --patch: flip and rotate each patch at random (the square's 8 symmetries).
     #[arg(long)]
     pub augment: bool,
+    /// Denoising VAE (for `restore --method project`): the encoder reads each training sample
+    /// plus Gaussian noise (not clipped) whose sigma is drawn per sample uniform in [0, S]
+    /// (pixels on [0, 1]; 0.235 = 60/255), the decoder is still scored against the clean
+    /// sample. Evaluation (the epoch's test loss, `eval`) stays on clean inputs. 0: off.
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = fraction)]
+    pub corrupt_noise: f32,
     /// Size of the latent code z.
     #[arg(long, default_value_t = 20, value_parser = in_range(1, 4096))]
     pub latent: usize,

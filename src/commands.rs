@@ -91,6 +91,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             count: a.patches,
             augment: a.augment,
         }),
+        corrupt_noise: a.corrupt_noise,
     };
     // refuse impossible flags before announcing anything
     cfg.validate().map_err(UsageError)?;
@@ -111,7 +112,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         }
     };
     say(format!(
-        "training {} on {data_name}{}, batch {}, lr {}, seed {}",
+        "training {} on {data_name}{}{}, batch {}, lr {}, seed {}",
         crate::inspect::architecture(&cfg),
         tc.patch.map_or(String::new(), |p| format!(
             " ({} random {}x{} patches per epoch{})",
@@ -124,6 +125,11 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
                 ""
             }
         )),
+        if tc.corrupt_noise > 0.0 {
+            format!(", denoising (input noise sigma up to {})", tc.corrupt_noise)
+        } else {
+            String::new()
+        },
         tc.batch,
         tc.adam.lr,
         tc.seed

@@ -227,6 +227,7 @@ fn optional_metadata_is_optional() {
             test_count: 2000,
             patch: Some(16),
             augment: true,
+            corrupt_noise: Some(0.235),
         }),
         ..m
     };

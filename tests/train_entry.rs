@@ -146,6 +146,7 @@ fn train_entry_point_equals_the_cpu_reference_steps() {
         checkpoint_every: None,
         variant: None,
         patch: None,
+        corrupt_noise: 0.0,
     };
     let cfg = cfg();
     let reports = train::train(ctx, &cfg, &tc, |_| {}).unwrap();

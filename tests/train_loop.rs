@@ -24,6 +24,7 @@ fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
         checkpoint_every: None,
         variant: None,
         patch: None,
+        corrupt_noise: 0.0,
     }
 }
 
