@@ -239,7 +239,8 @@ pub struct TrainArgs {
     /// plus Gaussian noise (not clipped) whose sigma is drawn per sample uniform in [0, S]
     /// (pixels on [0, 1]; 0.235 = 60/255), the decoder is still scored against the clean
     /// sample. Evaluation (the epoch's test loss, `eval`) stays on clean inputs. 0: off.
-    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = fraction)]
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = fraction,
+          allow_negative_numbers = true)]
     pub corrupt_noise: f32,
     /// Size of the latent code z.
     #[arg(long, default_value_t = 20, value_parser = in_range(1, 4096))]

@@ -239,6 +239,10 @@ fn optional_metadata_is_optional() {
     )
     .unwrap();
     assert_eq!(load_model(&path, None).unwrap().0, with_data);
+    // data records written before --corrupt-noise load as clean training
+    let old_data: TrainingData =
+        serde_json::from_str(r#"{"source": "x", "train_count": 3, "test_count": 1}"#).unwrap();
+    assert_eq!((old_data.corrupt_noise, old_data.augment), (None, false));
 }
 
 #[test]
