@@ -180,6 +180,14 @@ pub enum ArchArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LrScheduleArg {
+    /// --lr at every step
+    Constant,
+    /// from --lr down to 0 by a half cosine over the run's total steps (all of --epochs)
+    Cosine,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorArg {
     /// one channel (colour images are converted to luma)
     #[value(alias = "gray")]
@@ -263,6 +271,9 @@ pub struct TrainArgs {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, value_parser = positive)]
     pub lr: f32,
+    /// How Adam's learning rate moves over the run.
+    #[arg(long, value_enum, default_value_t = LrScheduleArg::Constant)]
+    pub lr_schedule: LrScheduleArg,
     /// Decoupled (AdamW) weight decay.
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub weight_decay: f32,

@@ -8,7 +8,7 @@ use wgvae::checkpoint;
 use wgvae::config::ModelConfig;
 use wgvae::cpu::ops::AdamHyper;
 use wgvae::data::{embedded, Split};
-use wgvae::train::{self, TrainConfig};
+use wgvae::train::{self, LrSchedule, TrainConfig};
 
 fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
     TrainConfig {
@@ -25,6 +25,7 @@ fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
         variant: None,
         patch: None,
         corrupt_noise: 0.0,
+        lr_schedule: LrSchedule::Constant,
     }
 }
 

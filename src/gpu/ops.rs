@@ -919,6 +919,8 @@ struct AdamParams {
     weight_decay: f32,
     ln_beta1: f32,
     ln_beta2: f32,
+    cosine_steps: u32,
+    pad: [u32; 3],
 }
 
 /// One Adam update over `n` elements; t = state.step + 1.
@@ -957,6 +959,8 @@ pub fn adam_step(
             weight_decay: hp.weight_decay,
             ln_beta1: hp.ln_betas().0,
             ln_beta2: hp.ln_betas().1,
+            cosine_steps: hp.cosine_steps,
+            pad: [0; 3],
         },
         grid_1d(n.div_ceil(per_invocation) as u64, 64),
         16.0 * n as f64,

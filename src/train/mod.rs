@@ -97,6 +97,19 @@ pub struct TrainConfig {
     /// per sample uniform in [0, this] (pixels on [0, 1]); the loss and evaluation stay clean.
     /// 0 trains as before, step for step.
     pub corrupt_noise: f32,
+    /// How Adam's lr moves over the run's steps.
+    pub lr_schedule: LrSchedule,
+}
+
+/// `--lr-schedule`: Adam's learning rate over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LrSchedule {
+    /// --lr at every step.
+    #[default]
+    Constant,
+    /// From --lr down to 0 by a half cosine over all the steps of --epochs (the whole run,
+    /// resumed parts included, so a resumed run follows the same curve).
+    Cosine,
 }
 
 impl TrainConfig {
@@ -312,8 +325,17 @@ pub fn train(
             4 * steps_per_epoch as u64,
         )),
     };
+    let adam = AdamHyper {
+        cosine_steps: match tc.lr_schedule {
+            LrSchedule::Constant => 0,
+            LrSchedule::Cosine => u32::try_from(steps_per_epoch * tc.epochs).map_err(|_| {
+                TrainError::Config("--lr-schedule cosine: the run has over 2^32 steps".into())
+            })?,
+        },
+        ..tc.adam
+    };
     let record_step = |rows: usize| {
-        let program = spec.train_step_corrupt(rows, &tc.adam, tc.seed, tc.corrupt_noise);
+        let program = spec.train_step_corrupt(rows, &adam, tc.seed, tc.corrupt_noise);
         recorder::record(ctx, &program, &model, &acts, &io)
     };
     let full_step = record_step(batch)?;
