@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_close, gpu, out, random, read, state, up};
+use common::{all_close, gpu, random, read, state, up};
 use wgvae::config::ModelConfig;
 use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use wgvae::cpu::ops::{adam_step, AdamHyper};
