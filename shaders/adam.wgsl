@@ -3,6 +3,8 @@
 //   t = state.step + 1
 //   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
 //   p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr wd p
+//   lr = hp.lr, or with cosine_steps T > 0: hp.lr (1 + cos(pi min(step, T) / T)) / 2, formed
+//   here from the step state so that every step replayed from one submit gets its own
 // 1 - b^t is formed as -expm1(t ln b) with ln b computed on the host in f64: the plain
 // 1 - pow(b, t) cancels catastrophically for b2 = 0.999 (pow's few-ulp error on the GPU became
 // a 1e-4 relative error in the step size at t = 3).
@@ -16,6 +18,10 @@ struct AdamParams {
     weight_decay: f32,
     ln_beta1: f32,
     ln_beta2: f32,
+    cosine_steps: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct StepState {
@@ -31,6 +37,14 @@ struct StepState {
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 @group(0) @binding(4) var<storage, read> state: StepState;
 @group(0) @binding(5) var<uniform> hp: AdamParams;
+
+fn step_lr() -> f32 {
+    if (hp.cosine_steps == 0u) {
+        return hp.lr;
+    }
+    let phase = f32(min(state.step, hp.cosine_steps)) / f32(hp.cosine_steps);
+    return hp.lr * 0.5 * (1.0 + cos(3.14159265358979 * phase));
+}
 
 // 1 - exp(x) for x <= 0 without cancellation: a Taylor series where exp(x) is near 1.
 fn one_minus_exp(x: f32) -> f32 {
@@ -66,7 +80,7 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let m_hat = mi / one_minus_exp(t * hp.ln_beta1);
     let v_hat = vi / one_minus_exp(t * hp.ln_beta2);
     let p = params[i];
-    params[i] = p - hp.lr * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+    params[i] = p - step_lr() * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
 }
 
 // v2, adam_step_vec4: the same update four elements per invocation (n a multiple of 4, which
@@ -92,5 +106,5 @@ fn adam_step_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let m_hat = mi / one_minus_exp(t * hp.ln_beta1);
     let v_hat = vi / one_minus_exp(t * hp.ln_beta2);
     let p = params4[i];
-    params4[i] = p - hp.lr * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+    params4[i] = p - step_lr() * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
 }

@@ -18,7 +18,8 @@
 //!   `seed`, `format_version` ([`FORMAT_VERSION`]) and `normalisation` ([`NORMALISATION`]: pixels
 //!   are `u8 / 255`). This key is the one the loader reads.
 //!   Optional fields: `pixel_var_scale` (see restore) and `data` ([`TrainingData`]: the source,
-//!   image counts and patch settings `train` used); files without them still load.
+//!   image counts, patch settings and input corruption `train` used); files without them still
+//!   load.
 //! - `"format": "pt"`, which Hugging Face's loaders check (the tensors are PyTorch's); older
 //!   files without it load as well.
 //! - `"config"` (the config's JSON), `"epoch"`, `"step"`, `"seed"`: copies for human readers and
@@ -212,7 +213,7 @@ pub struct MidEpoch {
 }
 
 /// The data a run trained on (the last run, for a resumed checkpoint).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingData {
     /// `--data` as given, or [`EMBEDDED_DATA`].
     pub source: String,
@@ -226,6 +227,10 @@ pub struct TrainingData {
     /// `--augment`: the patches were flipped and rotated at random.
     #[serde(default)]
     pub augment: bool,
+    /// `--corrupt-noise`: a denoising VAE, its encoder trained on inputs with Gaussian noise of
+    /// a per-sample level uniform in [0, this] (absent: clean inputs, and older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrupt_noise: Option<f32>,
 }
 
 /// [`TrainingData::source`] of the MNIST subset embedded in the binary.

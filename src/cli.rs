@@ -180,6 +180,14 @@ pub enum ArchArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LrScheduleArg {
+    /// --lr at every step
+    Constant,
+    /// from --lr down to 0 by a half cosine over the run's total steps (all of --epochs)
+    Cosine,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorArg {
     /// one channel (colour images are converted to luma)
     #[value(alias = "gray")]
@@ -235,6 +243,13 @@ pub struct TrainArgs {
     /// With --patch: flip and rotate each patch at random (the square's 8 symmetries).
     #[arg(long)]
     pub augment: bool,
+    /// Denoising VAE (for `restore --method project`): the encoder reads each training sample
+    /// plus Gaussian noise (not clipped) whose sigma is drawn per sample uniform in [0, S]
+    /// (pixels on [0, 1]; 0.235 = 60/255), the decoder is still scored against the clean
+    /// sample. Evaluation (the epoch's test loss, `eval`) stays on clean inputs. 0: off.
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = fraction,
+          allow_negative_numbers = true)]
+    pub corrupt_noise: f32,
     /// Size of the latent code z.
     #[arg(long, default_value_t = 20, value_parser = in_range(1, 4096))]
     pub latent: usize,
@@ -256,6 +271,9 @@ pub struct TrainArgs {
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, value_parser = positive)]
     pub lr: f32,
+    /// How Adam's learning rate moves over the run.
+    #[arg(long, value_enum, default_value_t = LrScheduleArg::Constant)]
+    pub lr_schedule: LrScheduleArg,
     /// Decoupled (AdamW) weight decay.
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     pub weight_decay: f32,

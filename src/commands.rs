@@ -4,8 +4,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::checkpoint;
 use crate::cli::{
-    ArchArg, BenchArgs, BenchWhat, ColorArg, EnhanceArgs, EvalArgs, LikelihoodArg, SampleArgs,
-    TrainArgs, VariantArg,
+    ArchArg, BenchArgs, BenchWhat, ColorArg, EnhanceArgs, EvalArgs, LikelihoodArg, LrScheduleArg,
+    SampleArgs, TrainArgs, VariantArg,
 };
 use crate::config::{ArchKind, Likelihood, ModelConfig};
 use crate::cpu::ops::AdamHyper;
@@ -17,7 +17,7 @@ use crate::gpu::recorder::{GpuActs, GpuModel};
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::Picture;
-use crate::train::{self, TrainConfig};
+use crate::train::{self, LrSchedule, TrainConfig};
 use crate::{bench, enhance, plot, sample};
 
 fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
@@ -91,6 +91,11 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             count: a.patches,
             augment: a.augment,
         }),
+        corrupt_noise: a.corrupt_noise,
+        lr_schedule: match a.lr_schedule {
+            LrScheduleArg::Constant => LrSchedule::Constant,
+            LrScheduleArg::Cosine => LrSchedule::Cosine,
+        },
     };
     // refuse impossible flags before announcing anything
     cfg.validate().map_err(UsageError)?;
@@ -111,7 +116,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         }
     };
     say(format!(
-        "training {} on {data_name}{}, batch {}, lr {}, seed {}",
+        "training {} on {data_name}{}{}, batch {}, lr {}, seed {}",
         crate::inspect::architecture(&cfg),
         tc.patch.map_or(String::new(), |p| format!(
             " ({} random {}x{} patches per epoch{})",
@@ -124,6 +129,11 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
                 ""
             }
         )),
+        if tc.corrupt_noise > 0.0 {
+            format!(", denoising (input noise sigma up to {})", tc.corrupt_noise)
+        } else {
+            String::new()
+        },
         tc.batch,
         tc.adam.lr,
         tc.seed

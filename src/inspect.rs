@@ -175,6 +175,13 @@ fn data_line(data: Option<&TrainingData>) -> String {
     let Some(d) = data else {
         return "not recorded (written before wgvae recorded it)".to_string();
     };
+    let noise = d.corrupt_noise.map_or(String::new(), |s| {
+        format!(", encoder inputs corrupted by Gaussian noise of sigma up to {s} (denoising)")
+    });
+    format!("{}{noise}", images_line(d))
+}
+
+fn images_line(d: &TrainingData) -> String {
     match d.patch {
         None => format!(
             "{} ({} training, {} test images)",

@@ -227,6 +227,7 @@ fn optional_metadata_is_optional() {
             test_count: 2000,
             patch: Some(16),
             augment: true,
+            corrupt_noise: Some(0.235),
         }),
         ..m
     };
@@ -238,6 +239,10 @@ fn optional_metadata_is_optional() {
     )
     .unwrap();
     assert_eq!(load_model(&path, None).unwrap().0, with_data);
+    // data records written before --corrupt-noise load as clean training
+    let old_data: TrainingData =
+        serde_json::from_str(r#"{"source": "x", "train_count": 3, "test_count": 1}"#).unwrap();
+    assert_eq!((old_data.corrupt_noise, old_data.augment), (None, false));
 }
 
 #[test]

@@ -75,6 +75,45 @@ fn no_adapter_is_one_line_and_exit_1() {
     );
 }
 
+/// A noise level outside [0, 1] (or not a number) is refused while parsing: exit 2, one line
+/// naming the flag, before any data or adapter is touched.
+#[test]
+fn corrupt_noise_out_of_range_is_a_usage_error() {
+    for bad in ["-0.1", "NaN", "1.5", "inf", "x"] {
+        usage_error(
+            wgvae().args(["train", "--corrupt-noise", bad]),
+            "--corrupt-noise",
+        );
+    }
+}
+
+/// `--corrupt-noise` trains (announced on the first line) and `inspect` shows the level.
+#[test]
+fn denoising_run_is_announced_and_inspect_shows_it() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = tiny_train(dir.path(), "1", "4", &["--corrupt-noise", "0.2"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("denoising (input noise sigma up to 0.2)"),
+        "{said}"
+    );
+    let model = dir.path().join("m.safetensors");
+    let shown = wgvae().arg("inspect").arg(&model).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("Gaussian noise of sigma up to 0.2 (denoising)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn info_lists_adapters_and_limits() {
     if common::gpu().is_none() {

@@ -16,7 +16,7 @@ use wgvae::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use wgvae::cpu::ops::AdamHyper;
 use wgvae::model::init::init_params;
 use wgvae::model::Model;
-use wgvae::train::{self, epoch_order, TrainConfig};
+use wgvae::train::{self, epoch_order, LrSchedule, TrainConfig};
 
 const COUNT: usize = 10;
 const BATCH: usize = 4; // two batches of 4, then one of 2
@@ -146,6 +146,8 @@ fn train_entry_point_equals_the_cpu_reference_steps() {
         checkpoint_every: None,
         variant: None,
         patch: None,
+        corrupt_noise: 0.0,
+        lr_schedule: LrSchedule::Constant,
     };
     let cfg = cfg();
     let reports = train::train(ctx, &cfg, &tc, |_| {}).unwrap();

@@ -8,7 +8,7 @@ use wgvae::checkpoint;
 use wgvae::config::ModelConfig;
 use wgvae::cpu::ops::AdamHyper;
 use wgvae::data::{embedded, Split};
-use wgvae::train::{self, TrainConfig};
+use wgvae::train::{self, LrSchedule, TrainConfig};
 
 fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
     TrainConfig {
@@ -24,6 +24,8 @@ fn config(out: &std::path::Path, epochs: usize) -> TrainConfig {
         checkpoint_every: None,
         variant: None,
         patch: None,
+        corrupt_noise: 0.0,
+        lr_schedule: LrSchedule::Constant,
     }
 }
 
@@ -132,6 +134,25 @@ fn resuming_equals_an_uninterrupted_run() {
     let mut tc = config(&dir.path().join("unused"), 1);
     tc.batch = 500;
     check_resume(ctx, &cfg, &tc, dir.path());
+}
+
+/// A denoising run (`--corrupt-noise`): the input noise is keyed by (seed, step) too, and the
+/// checkpoint records the level.
+#[test]
+fn resuming_a_denoising_run_equals_an_uninterrupted_one() {
+    let Some(ctx) = gpu() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ModelConfig {
+        hidden: vec![32],
+        latent: 4,
+        ..ModelConfig::default()
+    };
+    let mut tc = config(&dir.path().join("unused"), 1);
+    tc.batch = 500;
+    tc.corrupt_noise = 0.235;
+    check_resume(ctx, &cfg, &tc, dir.path());
+    let (meta, _) = checkpoint::load_model(&dir.path().join("split.safetensors"), None).unwrap();
+    assert_eq!(meta.data.unwrap().corrupt_noise, Some(0.235));
 }
 
 /// The same for a conv model on RGB patches: the patches of an epoch are a function of (seed,

@@ -38,6 +38,11 @@ fn digits(cfg: &ModelConfig) -> Dataset {
 }
 
 fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
+    check_step_corrupt(cfg, rows, variant, 0.0);
+}
+
+/// `check_step` of a denoising step (`train --corrupt-noise`) when `corrupt_noise` > 0.
+fn check_step_corrupt(cfg: &ModelConfig, rows: usize, variant: LinearVariant, corrupt_noise: f32) {
     let Some(ctx) = gpu() else { return };
     let model = Model::new(cfg).unwrap();
     let set = digits(cfg);
@@ -53,7 +58,7 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
         .map(|i| (i * 7 + 3) % set.count as u32)
         .collect();
     let cursor = 11u32;
-    let program = model.train_step(rows, &hp, seed);
+    let program = model.train_step_corrupt(rows, &hp, seed, corrupt_noise);
 
     let mut cpu = CpuModel::new(&model, params.clone());
     cpu.adam_m = m0.clone();
@@ -79,7 +84,7 @@ fn check_step(cfg: &ModelConfig, rows: usize, variant: LinearVariant) {
     recorder::run(ctx, &program, &gpu_model, &gpu_acts, &io).unwrap();
 
     let tag = format!(
-        "{:?} {:?} hidden {:?} rows {rows} {}",
+        "{:?} {:?} hidden {:?} rows {rows} {} corrupt {corrupt_noise}",
         cfg.arch,
         cfg.likelihood,
         cfg.hidden,
@@ -162,6 +167,17 @@ fn mixed_widths_step_matches_cpu_reg8x8() {
         ..deep_gaussian(true)
     };
     check_step(&cfg, 3, LinearVariant::Reg8x8);
+}
+
+/// A denoising step: the encoder reads x plus per-row noise, the loss the clean x.
+#[test]
+fn denoising_step_matches_cpu_reg8x8() {
+    check_step_corrupt(&ModelConfig::default(), 33, LinearVariant::Reg8x8, 0.235);
+}
+
+#[test]
+fn denoising_conv_step_matches_cpu() {
+    check_step_corrupt(&ModelConfig::conv_default(), 5, LinearVariant::Reg4x4, 1.0);
 }
 
 #[test]

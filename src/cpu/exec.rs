@@ -2,7 +2,7 @@
 //! of `cpu::ops`, one call per op, on plain vectors. The GPU records the same list
 //! (`gpu::recorder`); the tests compare the two tensor by tensor.
 
-use crate::cpu::{conv, ops, restore};
+use crate::cpu::{conv, corrupt, ops, restore};
 use crate::model::init::init_params;
 use crate::model::program::{Buf, Op, T};
 use crate::model::tensors::ActId;
@@ -170,6 +170,26 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
         match *op {
             Op::Gather { out, rows, dim } => b.write(out, |o, _| {
                 ops::gather_batch(o, &io.data, &io.perm, io.state[1] as usize, rows, dim)
+            }),
+            Op::Corrupt {
+                dst,
+                src,
+                rows,
+                dim,
+                max_sigma,
+                seed,
+                stream,
+            } => b.write(dst, |o, r| {
+                corrupt::corrupt_noise(
+                    o,
+                    r.read(src),
+                    io.state[0],
+                    rows,
+                    dim,
+                    max_sigma,
+                    seed,
+                    stream,
+                )
             }),
             Op::Linear {
                 y,

@@ -2,6 +2,7 @@
 //! `gpu::ops`, outputs first, shapes in comments. Slow and obvious on purpose.
 
 pub mod conv;
+pub mod corrupt;
 pub mod enhance;
 pub mod exec;
 pub mod ops;

@@ -46,6 +46,10 @@ pub struct AdamHyper {
     pub eps: f32,
     /// Decoupled (AdamW) weight decay; 0 gives plain Adam.
     pub weight_decay: f32,
+    /// 0: constant lr. T > 0: the lr of step s is lr (1 + cos(pi min(s, T) / T)) / 2, from lr
+    /// at s = 0 down to 0 at T (`train --lr-schedule cosine`, T the run's total steps). The
+    /// kernel forms it from the step state, so replayed steps of one submit each get theirs.
+    pub cosine_steps: u32,
 }
 
 impl Default for AdamHyper {
@@ -56,6 +60,7 @@ impl Default for AdamHyper {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            cosine_steps: 0,
         }
     }
 }
@@ -343,6 +348,15 @@ impl AdamHyper {
             (self.beta2 as f64).ln() as f32,
         )
     }
+
+    /// The learning rate of the update at `step` (t = step + 1), as `adam.wgsl` forms it.
+    pub fn lr_at(&self, step: u32) -> f32 {
+        if self.cosine_steps == 0 {
+            return self.lr;
+        }
+        let phase = step.min(self.cosine_steps) as f32 / self.cosine_steps as f32;
+        self.lr * 0.5 * (1.0 + (std::f32::consts::PI * phase).cos())
+    }
 }
 
 /// Adam with bias correction at step t = step + 1, decoupled weight decay, in place.
@@ -360,6 +374,7 @@ pub fn adam_step(
     let (ln_b1, ln_b2) = hp.ln_betas();
     let c1 = one_minus_exp(t * ln_b1);
     let c2 = one_minus_exp(t * ln_b2);
+    let lr = hp.lr_at(step);
     for i in 0..n {
         let g = grads[i];
         m[i] = hp.beta1 * m[i] + (1.0 - hp.beta1) * g;
@@ -367,7 +382,7 @@ pub fn adam_step(
         let m_hat = m[i] / c1;
         let v_hat = v[i] / c2;
         let p = params[i];
-        params[i] = p - hp.lr * (m_hat / (v_hat.sqrt() + hp.eps) + hp.weight_decay * p);
+        params[i] = p - lr * (m_hat / (v_hat.sqrt() + hp.eps) + hp.weight_decay * p);
     }
 }
 

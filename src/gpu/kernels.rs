@@ -18,12 +18,13 @@ pub enum ShaderFile {
     Conv,
     Restore,
     Enhance,
+    Corrupt,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 12] = [
+    pub const ALL: [ShaderFile; 13] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -36,6 +37,7 @@ impl ShaderFile {
         ShaderFile::Conv,
         ShaderFile::Restore,
         ShaderFile::Enhance,
+        ShaderFile::Corrupt,
     ];
 
     /// The file name under `shaders/`.
@@ -53,6 +55,7 @@ impl ShaderFile {
             ShaderFile::Conv => "conv.wgsl",
             ShaderFile::Restore => "restore.wgsl",
             ShaderFile::Enhance => "enhance.wgsl",
+            ShaderFile::Corrupt => "corrupt.wgsl",
         }
     }
 
@@ -70,12 +73,13 @@ impl ShaderFile {
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
             ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
             ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
+            ShaderFile::Corrupt => include_str!("../../shaders/corrupt.wgsl"),
         }
     }
 
     /// Whether the file is compiled after `rng.wgsl`.
     pub fn needs_rng(self) -> bool {
-        matches!(self, ShaderFile::Reparam)
+        matches!(self, ShaderFile::Reparam | ShaderFile::Corrupt)
     }
 
     /// The complete WGSL module as the device compiles it.
@@ -121,6 +125,7 @@ pub enum Kernel {
     ReparamBackward,
     ReparamKlBackward,
     PhiloxRaw,
+    CorruptNoise,
     KlForward,
     KlBackward,
     BceForward,
@@ -165,7 +170,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 55] = [
+    pub const ALL: [Kernel; 56] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -180,6 +185,7 @@ impl Kernel {
         Kernel::ReparamBackward,
         Kernel::ReparamKlBackward,
         Kernel::PhiloxRaw,
+        Kernel::CorruptNoise,
         Kernel::KlForward,
         Kernel::KlBackward,
         Kernel::BceForward,
@@ -292,6 +298,11 @@ impl Kernel {
                 &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U), (6, R)],
             ),
             Kernel::PhiloxRaw => (ShaderFile::Reparam, "philox_raw", &[(0, R), (1, W), (2, U)]),
+            Kernel::CorruptNoise => (
+                ShaderFile::Corrupt,
+                "corrupt_noise",
+                &[(0, R), (1, W), (2, R), (3, U)],
+            ),
             Kernel::KlForward => (
                 ShaderFile::Kl,
                 "kl_forward",

@@ -642,6 +642,56 @@ pub fn philox_raw(
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
+struct CorruptParams {
+    rows: u32,
+    dim: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    stream: u32,
+    max_sigma: f32,
+    pad: [u32; 2],
+}
+
+/// dst[r, c] = src[r, c] + max_sigma u_r eps[r, c], u_r ~ U(0, 1) per row and eps ~ N(0, 1)
+/// per element, keyed by (seed, state.step, stream); see `shaders/corrupt.wgsl`.
+#[allow(clippy::too_many_arguments)]
+pub fn corrupt_noise(
+    ctx: &GpuContext,
+    dst: &View,
+    src: &View,
+    state: &View,
+    rows: usize,
+    dim: usize,
+    max_sigma: f32,
+    seed: u64,
+    stream: u32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "corrupt_noise";
+    let n = rows * dim;
+    dst.require(OP, "dst", n as u64)?;
+    src.require(OP, "src", n as u64)?;
+    state.require(OP, "step state", 4)?;
+    build(
+        ctx,
+        Kernel::CorruptNoise,
+        &[src, dst, state],
+        &CorruptParams {
+            rows: rows as u32,
+            dim: dim as u32,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            stream,
+            max_sigma,
+            pad: [0; 2],
+        },
+        grid_1d(n.div_ceil(4) as u64, 64),
+        3.0 * n as f64,
+        8.0 * n as f64,
+    )
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
 struct ScaleParams {
     n: u32,
     scale: f32,
@@ -869,6 +919,8 @@ struct AdamParams {
     weight_decay: f32,
     ln_beta1: f32,
     ln_beta2: f32,
+    cosine_steps: u32,
+    pad: [u32; 3],
 }
 
 /// One Adam update over `n` elements; t = state.step + 1.
@@ -907,6 +959,8 @@ pub fn adam_step(
             weight_decay: hp.weight_decay,
             ln_beta1: hp.ln_betas().0,
             ln_beta2: hp.ln_betas().1,
+            cosine_steps: hp.cosine_steps,
+            pad: [0; 3],
         },
         grid_1d(n.div_ceil(per_invocation) as u64, 64),
         16.0 * n as f64,

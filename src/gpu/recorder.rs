@@ -184,6 +184,25 @@ pub fn record(
         Op::Gather { out, rows, dim } => {
             ops::gather_batch(ctx, &t(out), &io.data, &io.perm, &io.state, rows, dim)
         }
+        Op::Corrupt {
+            dst,
+            src,
+            rows,
+            dim,
+            max_sigma,
+            seed,
+            stream,
+        } => ops::corrupt_noise(
+            ctx,
+            &t(dst),
+            &t(src),
+            &io.state,
+            rows,
+            dim,
+            max_sigma,
+            seed,
+            stream,
+        ),
         Op::Linear {
             y,
             x,

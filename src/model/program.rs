@@ -20,6 +20,8 @@ pub const STREAM_TRAIN: u32 = 0;
 pub const STREAM_EVAL: u32 = 1;
 pub const STREAM_SAMPLE: u32 = 2;
 pub const STREAM_RESTORE: u32 = 3;
+/// The denoising VAE's input noise (`Op::Corrupt`), apart from z's eps of `STREAM_TRAIN`.
+pub const STREAM_CORRUPT: u32 = 4;
 
 /// The buffer a tensor lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,17 @@ pub enum Op {
         out: T,
         rows: usize,
         dim: usize,
+    },
+    /// dst[r, :] = src[r, :] + max_sigma u_r eps[r, :], u_r ~ U(0, 1) per row, eps ~ N(0, 1)
+    /// per element, keyed by (seed, state.step, stream); not clipped (`shaders/corrupt.wgsl`)
+    Corrupt {
+        dst: T,
+        src: T,
+        rows: usize,
+        dim: usize,
+        max_sigma: f32,
+        seed: u64,
+        stream: u32,
     },
     /// y[m, n] = act(x[m, k] w[n, k]^T + b[n])
     Linear {
@@ -494,17 +507,22 @@ impl Model {
 
     /// x -> encoder -> (mu, logvar).
     pub fn encode(&self, rows: usize) -> Vec<Op> {
+        self.encode_from(rows, self.acts.x)
+    }
+
+    /// `input` (x, or the corrupted x_in of a denoising step) -> encoder -> (mu, logvar).
+    fn encode_from(&self, rows: usize, input: ActId) -> Vec<Op> {
         let a = &self.acts;
-        let mut ops = self.chain_forward(&self.arch.encoder, self.act(a.x, rows), &a.enc, rows);
-        let top = self.encoder_top(rows);
+        let mut ops = self.chain_forward(&self.arch.encoder, self.act(input, rows), &a.enc, rows);
+        let top = self.encoder_top(rows, input);
         ops.push(self.layer_forward(&self.arch.mu, self.act(a.mu, rows), top, rows));
         ops.push(self.layer_forward(&self.arch.logvar, self.act(a.logvar, rows), top, rows));
         ops
     }
 
-    /// The encoder's output (the heads' input).
-    fn encoder_top(&self, rows: usize) -> T {
-        self.act(*self.acts.enc.last().unwrap_or(&self.acts.x), rows)
+    /// The encoder's output (the heads' input) when it reads `input`.
+    fn encoder_top(&self, rows: usize, input: ActId) -> T {
+        self.act(*self.acts.enc.last().unwrap_or(&input), rows)
     }
 
     /// `from` (z, or mu for reconstructions, or eps for prior samples) -> decoder -> out, with
@@ -521,6 +539,18 @@ impl Model {
     /// Gather a batch at the state's cursor, the forward pass and the loss, ending with the
     /// loss record at the state's slot. Leaves every activation the backward pass needs.
     pub fn forward_loss(&self, rows: usize, seed: u64, stream: u32) -> Vec<Op> {
+        self.forward_loss_corrupt(rows, seed, stream, 0.0)
+    }
+
+    /// `forward_loss` whose encoder reads x corrupted by `Op::Corrupt` (noise up to
+    /// `corrupt_noise`) while the loss still compares with the clean x; 0 gives `forward_loss`.
+    pub fn forward_loss_corrupt(
+        &self,
+        rows: usize,
+        seed: u64,
+        stream: u32,
+        corrupt_noise: f32,
+    ) -> Vec<Op> {
         let a = &self.acts;
         let (d, l) = (self.cfg.input_dim(), self.cfg.latent);
         let t = |id| self.act(id, rows);
@@ -529,7 +559,19 @@ impl Model {
             rows,
             dim: d,
         }];
-        ops.extend(self.encode(rows));
+        let input = self.encoder_input(corrupt_noise);
+        if input != a.x {
+            ops.push(Op::Corrupt {
+                dst: t(input),
+                src: t(a.x),
+                rows,
+                dim: d,
+                max_sigma: corrupt_noise,
+                seed,
+                stream: STREAM_CORRUPT,
+            });
+        }
+        ops.extend(self.encode_from(rows, input));
         ops.push(Op::ReparamForward {
             z: t(a.z),
             eps: t(a.eps),
@@ -595,9 +637,23 @@ impl Model {
         }
     }
 
+    /// The tensor the encoder reads: x, or x_in when training corrupts its input.
+    fn encoder_input(&self, corrupt_noise: f32) -> ActId {
+        if corrupt_noise > 0.0 {
+            self.acts.x_in
+        } else {
+            self.acts.x
+        }
+    }
+
     /// Gradients of the summed loss (recon + beta KL over the batch, as pytorch/examples/vae
     /// back-propagates it) into the gradient buffer, every tensor overwritten.
     pub fn backward(&self, rows: usize) -> Vec<Op> {
+        self.backward_from(rows, self.acts.x)
+    }
+
+    /// `backward` for an encoder that read `input`.
+    fn backward_from(&self, rows: usize, input: ActId) -> Vec<Op> {
         let a = &self.acts;
         let t = |id| self.act(id, rows);
         let mut ops = Vec::new();
@@ -644,7 +700,7 @@ impl Model {
             n: rows * l,
             scale: self.cfg.beta,
         });
-        self.heads_and_encoder_backward(rows, None, ParamGrads::Yes, &mut ops);
+        self.heads_and_encoder_backward(rows, input, None, ParamGrads::Yes, &mut ops);
         ops
     }
 
@@ -653,13 +709,14 @@ impl Model {
     fn heads_and_encoder_backward(
         &self,
         rows: usize,
+        input: ActId,
         d_input: Option<T>,
         grads: ParamGrads,
         ops: &mut Vec<Op>,
     ) {
         let a = &self.acts;
         let t = |id| self.act(id, rows);
-        let top = self.encoder_top(rows);
+        let top = self.encoder_top(rows, input);
         let last = self.arch.encoder.iter().rfind(|l| l.has_params());
         // the gradient of the heads' input: the encoder's top (masked by its relu), or x
         let (d_top, mask) = match (a.d_enc.last(), last) {
@@ -680,7 +737,7 @@ impl Model {
         if !a.d_enc.is_empty() {
             self.chain_backward(
                 &self.arch.encoder,
-                t(a.x),
+                t(input),
                 &a.enc,
                 &a.d_enc,
                 d_input,
@@ -714,7 +771,8 @@ impl Model {
     pub fn encoder_backward_to_x(&self, rows: usize) -> Vec<Op> {
         let mut ops = Vec::new();
         let dx = self.act(self.acts.dx, rows);
-        self.heads_and_encoder_backward(rows, Some(dx), ParamGrads::No, &mut ops);
+        let x = self.acts.x;
+        self.heads_and_encoder_backward(rows, x, Some(dx), ParamGrads::No, &mut ops);
         ops
     }
 
@@ -728,8 +786,21 @@ impl Model {
 
     /// One whole training step on `rows` images gathered at the state's cursor.
     pub fn train_step(&self, rows: usize, hp: &AdamHyper, seed: u64) -> Vec<Op> {
-        let mut ops = self.forward_loss(rows, seed, STREAM_TRAIN);
-        ops.extend(self.backward(rows));
+        self.train_step_corrupt(rows, hp, seed, 0.0)
+    }
+
+    /// A denoising training step (Im et al. 2017): the encoder reads x plus Gaussian noise of
+    /// a per-sample level uniform in [0, `corrupt_noise`], the decoder is scored against the
+    /// clean x. With 0 it is exactly `train_step`.
+    pub fn train_step_corrupt(
+        &self,
+        rows: usize,
+        hp: &AdamHyper,
+        seed: u64,
+        corrupt_noise: f32,
+    ) -> Vec<Op> {
+        let mut ops = self.forward_loss_corrupt(rows, seed, STREAM_TRAIN, corrupt_noise);
+        ops.extend(self.backward_from(rows, self.encoder_input(corrupt_noise)));
         ops.push(Op::Adam {
             n: self.trainable_len(),
             hp: *hp,

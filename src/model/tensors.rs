@@ -61,6 +61,8 @@ pub struct RestoreActs {
 pub struct ActSpec {
     pub tensors: Vec<ActInfo>,
     pub x: ActId,
+    /// The encoder's input of a denoising training step: x plus noise (`Op::Corrupt`).
+    pub x_in: ActId,
     pub enc: Vec<ActId>,
     pub mu: ActId,
     pub logvar: ActId,
@@ -141,6 +143,7 @@ impl ActSpec {
             .iter()
             .map(|(n, s)| add(format!("d_dec.{n}"), *s))
             .collect();
+        let x_in = add("x_in".into(), d);
         let mut r = |name: &str, per_sample: usize| add(format!("restore.{name}"), per_sample);
         let restore = RestoreActs {
             obs: r("obs", d),
@@ -165,6 +168,7 @@ impl ActSpec {
         ActSpec {
             tensors,
             x,
+            x_in,
             enc,
             mu,
             logvar,
