@@ -5,5 +5,6 @@ pub mod conv;
 pub mod enhance;
 pub mod exec;
 pub mod ops;
+pub mod probe;
 pub mod restore;
 pub mod rng;

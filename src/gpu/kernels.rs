@@ -18,12 +18,13 @@ pub enum ShaderFile {
     Conv,
     Restore,
     Enhance,
+    Probe,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 12] = [
+    pub const ALL: [ShaderFile; 13] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -36,6 +37,7 @@ impl ShaderFile {
         ShaderFile::Conv,
         ShaderFile::Restore,
         ShaderFile::Enhance,
+        ShaderFile::Probe,
     ];
 
     /// The file name under `shaders/`.
@@ -53,6 +55,7 @@ impl ShaderFile {
             ShaderFile::Conv => "conv.wgsl",
             ShaderFile::Restore => "restore.wgsl",
             ShaderFile::Enhance => "enhance.wgsl",
+            ShaderFile::Probe => "probe.wgsl",
         }
     }
 
@@ -70,6 +73,7 @@ impl ShaderFile {
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
             ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
             ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
+            ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }
 
@@ -161,10 +165,12 @@ pub enum Kernel {
     Levels,
     Histogram,
     HistogramStats,
+    FmaPeak,
+    CopyVec4,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 54] = [
+    pub const ALL: [Kernel; 56] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -219,6 +225,8 @@ impl Kernel {
         Kernel::Levels,
         Kernel::Histogram,
         Kernel::HistogramStats,
+        Kernel::FmaPeak,
+        Kernel::CopyVec4,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -462,6 +470,8 @@ impl Kernel {
                 "histogram_stats",
                 &[(2, U), (4, W), (5, W)],
             ),
+            Kernel::FmaPeak => (ShaderFile::Probe, "fma_peak", &[(1, W), (2, U)]),
+            Kernel::CopyVec4 => (ShaderFile::Probe, "copy_vec4", &[(0, R), (1, W), (2, U)]),
         };
         KernelSpec {
             file,
