@@ -1,8 +1,10 @@
 // probe.wgsl: the adapter's measured peaks, which `wgvae bench kernels` divides every row by
 // (its roofline columns). Flat index = x + y * (groups in x) * 64, as elsewhere.
-//   fma_peak  v1: each invocation runs `iters` rounds of 8 independent vec4 multiply-adds
+//   fma_peak  v1: each invocation runs `iters` rounds of 4 independent vec4 multiply-adds
 //                 (a = a m + c) in registers and stores one vec4 at the end: no memory traffic
-//                 to speak of, 8 chains deep enough to hide the FMA latency. Peak FLOP/s.
+//                 to speak of. 4 chains of vec4 are 16 independent FMAs per lane: enough to
+//                 hide the FMA latency, and on llvmpipe (each vec4 component an 8-lane AVX2
+//                 register) 16 registers plus m and c, where 8 chains spilled. Peak FLOP/s.
 //   copy_vec4 v1: dst[i] = src[i], one vec4 per invocation: peak bandwidth (read + write).
 // m and c come from the uniform block, so no compiler can fold the chains away.
 
@@ -29,10 +31,6 @@ fn fma_peak(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     var a1 = a0 + vec4<f32>(0.5);
     var a2 = a0 + vec4<f32>(1.0);
     var a3 = a0 + vec4<f32>(1.5);
-    var a4 = a0 + vec4<f32>(2.0);
-    var a5 = a0 + vec4<f32>(2.5);
-    var a6 = a0 + vec4<f32>(3.0);
-    var a7 = a0 + vec4<f32>(3.5);
     let m = vec4<f32>(p.m);
     let c = vec4<f32>(p.c);
     for (var r = 0u; r < p.iters; r++) {
@@ -40,12 +38,8 @@ fn fma_peak(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         a1 = fma(a1, m, c);
         a2 = fma(a2, m, c);
         a3 = fma(a3, m, c);
-        a4 = fma(a4, m, c);
-        a5 = fma(a5, m, c);
-        a6 = fma(a6, m, c);
-        a7 = fma(a7, m, c);
     }
-    dst[i] = ((((((a0 + a1) + a2) + a3) + a4) + a5) + a6) + a7;
+    dst[i] = ((a0 + a1) + a2) + a3;
 }
 
 @compute @workgroup_size(64)

@@ -356,14 +356,20 @@ pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
         ctx.info.driver_info
     );
     println!(
-        "peaks ({}): {:.2} GFLOP/s (fma_peak, {} invocations x {} rounds of 8 vec4 FMAs), \
-         {:.2} GB/s (copy_vec4 of {} MiB, read + write); ridge {:.2} FLOP/byte",
+        "peaks ({}): {:.2} GFLOP/s (fma_peak, {} invocations x {} rounds of 4 vec4 FMAs), \
+         {:.2} GB/s (copy_vec4 of {} MiB, read + write; {}); ridge {:.2} FLOP/byte",
         peaks.timer,
         peaks.gflops,
         peaks.fma_invocations,
         peaks.fma_rounds,
         peaks.gbps,
         peaks.copy_bytes >> 20,
+        peaks
+            .copy_rates
+            .iter()
+            .map(|(b, r)| format!("{} MiB {r:.2}", b >> 20))
+            .collect::<Vec<_>>()
+            .join(", "),
         peaks.ridge()
     );
     let kw = rows

@@ -19,7 +19,9 @@ pub struct Peaks {
     /// The probes' sizes, as measured.
     pub fma_invocations: usize,
     pub fma_rounds: usize,
+    /// The copy size that gave the peak bandwidth, and (bytes, GB/s) of every size tried.
     pub copy_bytes: u64,
+    pub copy_rates: Vec<(u64, f64)>,
     pub timer: &'static str,
 }
 
@@ -33,13 +35,14 @@ impl Peaks {
 /// Runs both probes (each first checked against its CPU twin), `reps` timed runs each.
 pub fn measure(ctx: &GpuContext, reps: usize) -> Result<Peaks, GpuError> {
     let (gflops, invocations, rounds, timer) = fma(ctx, reps)?;
-    let (gbps, copy_bytes) = bandwidth(ctx, reps)?;
+    let (gbps, copy_bytes, copy_rates) = bandwidth(ctx, reps)?;
     Ok(Peaks {
         gflops,
         gbps,
         fma_invocations: invocations,
         fma_rounds: rounds,
         copy_bytes,
+        copy_rates,
         timer,
     })
 }
@@ -81,12 +84,30 @@ fn fma(ctx: &GpuContext, reps: usize) -> Result<(f64, usize, usize, &'static str
     }
 }
 
-/// Peak bandwidth: a copy of 64 MiB (or the largest buffer the adapter binds), larger than the
-/// caches of the CPUs lavapipe runs on.
-fn bandwidth(ctx: &GpuContext, reps: usize) -> Result<(f64, u64), GpuError> {
+/// Copy sizes of the bandwidth probe: from what fits a CPU's last-level cache to what does not.
+const COPY_MIB: [u64; 4] = [1, 4, 16, 64];
+
+/// Peak bandwidth: the fastest copy over [`COPY_MIB`] (capped by the largest buffer the adapter
+/// binds). The peak is the best the adapter reached, cache included, because the kernels' own
+/// working sets (a few MiB at the model's shapes) live there too; each size's rate is kept.
+fn bandwidth(ctx: &GpuContext, reps: usize) -> Result<(f64, u64, Vec<(u64, f64)>), GpuError> {
     let limits = ctx.device.limits();
     let cap = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
-    let bytes = (64u64 << 20).min(cap) / 16 * 16;
+    let mut rates = Vec::new();
+    for mib in COPY_MIB {
+        let bytes = (mib << 20).min(cap) / 16 * 16;
+        let gbps = copy_rate(ctx, bytes, reps)?;
+        rates.push((bytes, gbps));
+    }
+    let &(bytes, gbps) = rates
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("sizes");
+    Ok((gbps, bytes, rates))
+}
+
+/// GB/s (read + write) of one copy of `bytes`, checked against the twin.
+fn copy_rate(ctx: &GpuContext, bytes: u64, reps: usize) -> Result<f64, GpuError> {
     let floats = (bytes / 4) as usize;
     let pattern: Vec<f32> = (0..floats).map(|i| (i % (1 << 24)) as f32).collect();
     let src = View::whole(&buffers::upload(ctx, "copy src", &pattern));
@@ -103,7 +124,7 @@ fn bandwidth(ctx: &GpuContext, reps: usize) -> Result<(f64, u64), GpuError> {
             return Err(mismatch("copy_vec4", start + j, got[j], want[j]));
         }
     }
-    Ok((d.bytes / secs * 1e-9, bytes))
+    Ok(d.bytes / secs * 1e-9)
 }
 
 /// Fills each row's bound and its fraction of that bound's peak.
