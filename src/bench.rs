@@ -19,9 +19,9 @@ use crate::gpu::{conv, profiler};
 pub mod elementwise;
 pub mod peak;
 
+use crate::shape::ConvGeom;
 pub use elementwise::elementwise_ops;
 pub use peak::Peaks;
-use crate::shape::ConvGeom;
 
 /// (m, k, n): batch x in -> out. The first four are the default VAE's layers at batch 128
 /// (fc21 and fc22 side by side as one 400 -> 40).

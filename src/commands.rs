@@ -440,11 +440,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                     println!(
                         "batch {}: first step {:.0} ms = choosing the linear kernels {:.0} ms + \
                          pipelines, buffers and data {:.0} ms + the step; linear kernels {}",
-                        r.batch,
-                        r.first_step_ms,
-                        r.tuning_ms,
-                        r.pipelines_ms,
-                        r.variant_source
+                        r.batch, r.first_step_ms, r.tuning_ms, r.pipelines_ms, r.variant_source
                     );
                 }
                 for r in &results {

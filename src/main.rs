@@ -65,8 +65,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         stop_training_cleanly_on_signals();
     }
     let ctx = GpuContext::new(wanted)?;
-    ctx.tuning
-        .set(wgvae::gpu::autotune::Settings::from_flags(cli.gpu.no_autotune));
+    ctx.tuning.set(wgvae::gpu::autotune::Settings::from_flags(
+        cli.gpu.no_autotune,
+    ));
     // stderr, so that stdout stays the command's output (and pure JSON with --json)
     eprintln!("adapter {}", ctx.describe());
     let done = match cli.command {

@@ -55,12 +55,20 @@ fn a_corrupt_or_unreadable_cache_is_ignored_with_a_note() {
     // missing: empty, and nothing to say
     let (file, note) = cache::load(&path);
     assert!(file.entries.is_empty() && note.is_none());
-    for garbage in ["{not json", "[1, 2]", "{\"format\": 99, \"entries\": {}}", ""] {
+    for garbage in [
+        "{not json",
+        "[1, 2]",
+        "{\"format\": 99, \"entries\": {}}",
+        "",
+    ] {
         std::fs::write(&path, garbage).unwrap();
         let (file, note) = cache::load(&path);
         assert!(file.entries.is_empty(), "{garbage}");
         let note = note.unwrap_or_else(|| panic!("no note for {garbage:?}"));
-        assert!(note.contains("ignoring") && note.contains("replaced"), "{note}");
+        assert!(
+            note.contains("ignoring") && note.contains("replaced"),
+            "{note}"
+        );
     }
     // a corrupt file is replaced by the next store
     assert!(cache::store(&path, "k", entry("tiled")).is_none());
@@ -153,7 +161,9 @@ fn a_variant_failing_validation_is_never_chosen() {
     for bad in LinearVariant::ALL {
         let m = autotune::measure(ctx, &class, Some(bad)).unwrap();
         assert!(
-            m.failed.iter().any(|(v, why)| *v == bad && why.contains("exceeds")),
+            m.failed
+                .iter()
+                .any(|(v, why)| *v == bad && why.contains("exceeds")),
             "{bad:?}: {m:?}"
         );
         assert!(m.totals.iter().all(|(v, _)| *v != bad), "{bad:?}: {m:?}");

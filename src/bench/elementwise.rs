@@ -88,8 +88,20 @@ pub fn elementwise_ops(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, 
         let (lv, gv) = (zeros(), zeros());
         let d = ops::bce_forward(ctx, &lv, &gv, &up(ctx, &logits), &up(ctx, &x), n, scale)?;
         ops::run(ctx, &[&d])?;
-        let e1 = check("bce_forward", &buffers::read(ctx, &lv)?, &want_loss, 1e-5, 1e-5)?;
-        let e2 = check("bce_forward", &buffers::read(ctx, &gv)?, &want_grad, 1e-7, 1e-5)?;
+        let e1 = check(
+            "bce_forward",
+            &buffers::read(ctx, &lv)?,
+            &want_loss,
+            1e-5,
+            1e-5,
+        )?;
+        let e2 = check(
+            "bce_forward",
+            &buffers::read(ctx, &gv)?,
+            &want_grad,
+            1e-7,
+            1e-5,
+        )?;
         rows.push(row(ctx, &d, n, e1.max(e2), reps)?);
     }
     let dy = random(HIDDEN, -1.0, 1.0, &mut rng);

@@ -84,15 +84,20 @@ fn fma(ctx: &GpuContext, reps: usize) -> Result<(f64, usize, usize, &'static str
     }
 }
 
+/// The peak GB/s, the copy size that gave it, and (bytes, GB/s) of every size.
+type Bandwidth = (f64, u64, Vec<(u64, f64)>);
+
 /// Copy sizes of the bandwidth probe: from what fits a CPU's last-level cache to what does not.
 const COPY_MIB: [u64; 4] = [1, 4, 16, 64];
 
 /// Peak bandwidth: the fastest copy over [`COPY_MIB`] (capped by the largest buffer the adapter
 /// binds). The peak is the best the adapter reached, cache included, because the kernels' own
 /// working sets (a few MiB at the model's shapes) live there too; each size's rate is kept.
-fn bandwidth(ctx: &GpuContext, reps: usize) -> Result<(f64, u64, Vec<(u64, f64)>), GpuError> {
+fn bandwidth(ctx: &GpuContext, reps: usize) -> Result<Bandwidth, GpuError> {
     let limits = ctx.device.limits();
-    let cap = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+    let cap = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     let mut rates = Vec::new();
     for mib in COPY_MIB {
         let bytes = (mib << 20).min(cap) / 16 * 16;
@@ -130,7 +135,11 @@ fn copy_rate(ctx: &GpuContext, bytes: u64, reps: usize) -> Result<f64, GpuError>
 /// Fills each row's bound and its fraction of that bound's peak.
 pub fn annotate(rows: &mut [KernelRow], peaks: &Peaks) {
     for r in rows {
-        let intensity = if r.gbps > 0.0 { r.gflops / r.gbps } else { f64::INFINITY };
+        let intensity = if r.gbps > 0.0 {
+            r.gflops / r.gbps
+        } else {
+            f64::INFINITY
+        };
         if intensity >= peaks.ridge() {
             r.bound = "compute";
             r.peak_percent = 100.0 * r.gflops / peaks.gflops;

@@ -4,8 +4,8 @@
 
 use crate::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use crate::error::GpuError;
-use crate::gpu::buffers;
 use crate::gpu::autotune;
+use crate::gpu::buffers;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::program::Op;
