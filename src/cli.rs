@@ -34,7 +34,8 @@ pub struct GpuArgs {
     /// Without it, the first use of a model's shapes on an adapter times each linear-kernel
     /// variant (each first checked against the CPU) and keeps the fastest, remembered in
     /// $WGVAE_CACHE_DIR/autotune.json (default ~/.cache/wgvae). `train --variant` forces one.
-    #[arg(long, global = true, env = "WGVAE_NO_AUTOTUNE")]
+    #[arg(long, global = true, env = "WGVAE_NO_AUTOTUNE",
+          value_parser = clap::builder::BoolishValueParser::new())]
     pub no_autotune: bool,
 }
 
