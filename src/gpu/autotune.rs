@@ -6,8 +6,8 @@
 //!
 //! Cheap by construction: each product runs three times per candidate (a checked warm-up, then
 //! two timed runs), smallest products first, and a candidate clearly slower than the best so
-//! far (twice as slow and a millisecond behind) is dropped at once. Most of the cost on lavapipe
-//! is pipeline creation, of which the winner's would be paid by the first step anyway.
+//! far (twice as slow and a millisecond behind) is dropped at once. About 40% of the cost on
+//! lavapipe is pipeline creation, mostly the winner's, which the first step would pay anyway.
 //! A forced variant (`--variant`) or `--no-autotune` skips all of it, which keeps tests and
 //! benchmarks reproducible; a context starts with autotuning off (the library default).
 
