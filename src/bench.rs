@@ -1,6 +1,8 @@
-//! `wgvae bench kernels`: every variant of the three linear products on the shapes of the
-//! default model and 512^3, and every conv op on the conv VAE's layers, each validated against the CPU reference
-//! before it is timed (llm.c's kernel-lab habit), reported in GFLOP/s and GB/s.
+//! `wgvae bench kernels`: the adapter's peaks first (`peak`), then every variant of the three
+//! linear products on the shapes of the default model and 512^3 (or, `--sweep`, at batches 1 to
+//! 4096), every conv op on the conv VAE's layers and the element-wise kernels (`elementwise`),
+//! each validated against the CPU reference before it is timed (llm.c's kernel-lab habit),
+//! reported in GFLOP/s, GB/s and the fraction of the peak that bounds it.
 
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -9,10 +11,17 @@ use crate::cpu;
 use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
-use crate::gpu::ops::{self, Dispatch, LinearVariant};
+use crate::gpu::linear_trial::{LinearTrial, Product};
+use crate::gpu::ops::{self, Dispatch};
 use crate::gpu::GpuContext;
 use crate::gpu::{conv, profiler};
+
+pub mod elementwise;
+pub mod peak;
+
 use crate::shape::ConvGeom;
+pub use elementwise::elementwise_ops;
+pub use peak::Peaks;
 
 /// (m, k, n): batch x in -> out. The first four are the default VAE's layers at batch 128
 /// (fc21 and fc22 side by side as one 400 -> 40).
@@ -65,165 +74,80 @@ pub struct KernelRow {
     pub gbps: f64,
     pub max_abs_error: f32,
     pub timer: &'static str,
-}
-
-fn random(len: usize, rng: &mut impl Rng) -> Vec<f32> {
-    (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
-}
-
-/// The three products of a linear layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LinearOp {
-    Forward,
-    BackwardInput,
-    BackwardWeight,
-}
-
-impl LinearOp {
-    fn name(self) -> &'static str {
-        match self {
-            LinearOp::Forward => "linear_forward",
-            LinearOp::BackwardInput => "linear_backward_input",
-            LinearOp::BackwardWeight => "linear_backward_weight",
-        }
-    }
-
-    /// The variants that have their own kernel for this product: the backward products of
-    /// `tiled` are reg4x4's.
-    fn variants(self) -> &'static [LinearVariant] {
-        match self {
-            LinearOp::Forward => &LinearVariant::ALL,
-            _ => &[LinearVariant::Reg4x4, LinearVariant::Reg8x8],
-        }
-    }
+    /// FLOP per byte of the operands (each counted once); set by [`peak::annotate`].
+    pub intensity: f64,
+    /// "compute" or "memory": the roof that applies at this intensity.
+    pub bound: &'static str,
+    /// GFLOP/s over peak FLOP/s (compute-bound) or GB/s over peak bandwidth (memory-bound).
+    pub peak_percent: f64,
 }
 
 /// Every variant of the three linear products (forward with relu, backward-input through a
-/// relu mask, backward-weight) on [`LINEAR_SHAPES`], each checked against `cpu::ops`, then
-/// timed; `reps` repetitions per measurement.
+/// relu mask, backward-weight) on [`LINEAR_SHAPES`], each checked against `cpu::ops` on sampled
+/// rows ([`LinearTrial`]), then timed; `reps` repetitions per measurement.
 pub fn linear_ops(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuError> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    linear_rows(ctx, reps, &LINEAR_SHAPES)
+}
+
+/// [`linear_ops`] on any list of (m, k, n). A shape a variant's builder refuses (a loop past
+/// the driver's limit) gives no row for that variant.
+pub fn linear_rows(
+    ctx: &GpuContext,
+    reps: usize,
+    shapes: &[(usize, usize, usize)],
+) -> Result<Vec<KernelRow>, GpuError> {
     let mut rows = Vec::new();
-    for &(m, k, n) in &LINEAR_SHAPES {
-        let x = random(m * k, &mut rng);
-        let w = random(n * k, &mut rng);
-        let b = random(n, &mut rng);
-        let dy = random(m * n, &mut rng);
-        let mask: Vec<f32> = random(m * k, &mut rng)
-            .into_iter()
-            .map(|v| v.max(0.0))
-            .collect();
-        let up = |name: &str, data: &[f32]| View::whole(&buffers::upload(ctx, name, data));
-        let (xv, wv, bv, dyv, maskv) = (
-            up("x", &x),
-            up("w", &w),
-            up("b", &b),
-            up("dy", &dy),
-            up("mask", &mask),
-        );
-        for op in [
-            LinearOp::Forward,
-            LinearOp::BackwardInput,
-            LinearOp::BackwardWeight,
-        ] {
-            // the expected output and the number of products summed per element
-            let (expected, terms) = match op {
-                LinearOp::Forward => {
-                    let mut y = vec![0.0f32; m * n];
-                    cpu::ops::linear_forward(&mut y, &x, &w, &b, m, k, n, Act::Relu);
-                    (y, k)
-                }
-                LinearOp::BackwardInput => {
-                    let mut dx = vec![0.0f32; m * k];
-                    cpu::ops::linear_backward_input(&mut dx, &dy, &w, Some(&mask), m, k, n, false);
-                    (dx, n)
-                }
-                LinearOp::BackwardWeight => {
-                    let mut dw = vec![0.0f32; n * k];
-                    cpu::ops::linear_backward_weight(&mut dw, &dy, &x, m, k, n, false);
-                    (dw, m)
-                }
-            };
-            let out = View::whole(&buffers::zeros(ctx, "out", expected.len() as u64));
-            for &variant in op.variants() {
-                let d = match op {
-                    LinearOp::Forward => {
-                        ops::linear_forward(ctx, variant, &out, &xv, &wv, &bv, m, k, n, Act::Relu)?
-                    }
-                    LinearOp::BackwardInput => ops::linear_backward_input(
-                        ctx,
-                        variant,
-                        &out,
-                        &dyv,
-                        &wv,
-                        Some(&maskv),
-                        m,
-                        k,
-                        n,
-                        false,
-                    )?,
-                    LinearOp::BackwardWeight => ops::linear_backward_weight(
-                        ctx, variant, &out, None, &dyv, &xv, m, k, n, false,
-                    )?,
+    for &(m, k, n) in shapes {
+        let trial = LinearTrial::new(ctx, m, k, n, 7);
+        for p in Product::ALL {
+            for &variant in p.variants() {
+                let d = match trial.dispatch(ctx, variant, p) {
+                    Ok(d) => d,
+                    Err(GpuError::Shape { .. }) => continue,
+                    Err(e) => return Err(e),
                 };
-                rows.push(timed_row(
-                    ctx,
-                    op.name(),
-                    variant.name(),
-                    (m, k, n),
-                    &d,
-                    &out,
-                    &expected,
-                    terms,
-                    reps,
-                )?);
+                ops::run(ctx, &[&d])?;
+                let max_abs_error = trial.check(ctx, p, false)?;
+                let (secs, timer) = profiler::time_dispatches(ctx, &[&d], reps)?;
+                rows.push(KernelRow {
+                    kernel: p.name().into(),
+                    variant: variant.name().into(),
+                    shape: format!("{m}x{k}->{n}"),
+                    m,
+                    k,
+                    n,
+                    microseconds: secs * 1e6,
+                    gflops: d.flops / secs * 1e-9,
+                    gbps: d.bytes / secs * 1e-9,
+                    max_abs_error,
+                    timer: timer.name(),
+                    intensity: 0.0,
+                    bound: "",
+                    peak_percent: 0.0,
+                });
             }
         }
     }
     Ok(rows)
 }
 
-/// Runs `d`, checks `out` against `expected` (sums of `terms` products of values in [-1, 1]:
-/// rounding grows like sqrt(terms) ulps), then times it.
-#[allow(clippy::too_many_arguments)]
-fn timed_row(
-    ctx: &GpuContext,
-    kernel: &str,
-    variant: &str,
-    (m, k, n): (usize, usize, usize),
-    d: &Dispatch,
-    out: &View,
-    expected: &[f32],
-    terms: usize,
-    reps: usize,
-) -> Result<KernelRow, GpuError> {
-    ops::run(ctx, &[d])?;
-    let got: Vec<f32> = buffers::read(ctx, out)?;
-    let max_abs_error = got
+/// Batches of the linear sweep, and the default model's layers (k, n) it runs them through:
+/// fc1, one head, fc3, fc4.
+pub const SWEEP_BATCHES: [usize; 7] = [1, 8, 32, 128, 512, 1024, 4096];
+pub const SWEEP_LAYERS: [(usize, usize); 4] = [(784, 400), (400, 20), (20, 400), (400, 784)];
+
+/// Every variant of every linear product of the default model's layers at each batch of
+/// [`SWEEP_BATCHES`].
+pub fn linear_sweep(ctx: &GpuContext, reps: usize) -> Result<Vec<KernelRow>, GpuError> {
+    let shapes: Vec<(usize, usize, usize)> = SWEEP_BATCHES
         .iter()
-        .zip(expected)
-        .map(|(g, e)| (g - e).abs())
-        .fold(0.0f32, f32::max);
-    let bound = 1e-5 * terms as f32;
-    if max_abs_error.is_nan() || max_abs_error > bound {
-        return Err(GpuError::Validation(format!(
-            "{kernel} {variant} at {m}x{k}->{n}: max error {max_abs_error} exceeds {bound}"
-        )));
-    }
-    let (secs, timer) = profiler::time_dispatches(ctx, &[d], reps)?;
-    Ok(KernelRow {
-        kernel: kernel.into(),
-        variant: variant.into(),
-        shape: format!("{m}x{k}->{n}"),
-        m,
-        k,
-        n,
-        microseconds: secs * 1e6,
-        gflops: d.flops / secs * 1e-9,
-        gbps: d.bytes / secs * 1e-9,
-        max_abs_error,
-        timer: timer.name(),
-    })
+        .flat_map(|&m| SWEEP_LAYERS.map(|(k, n)| (m, k, n)))
+        .collect();
+    linear_rows(ctx, reps, &shapes)
+}
+
+fn random(len: usize, rng: &mut impl Rng) -> Vec<f32> {
+    (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
 /// Which conv op a benchmark row measures.
@@ -395,10 +319,34 @@ fn conv_op(
         gbps: d.bytes / secs * 1e-9,
         max_abs_error,
         timer: timer.name(),
+        intensity: 0.0,
+        bound: "",
+        peak_percent: 0.0,
     })
 }
 
-pub fn print_table(ctx: &GpuContext, rows: &[KernelRow]) {
+/// Everything `wgvae bench kernels` measures: the peaks, then the linear products (the model's
+/// shapes, or the batch sweep), the conv ops and the element-wise kernels, each row placed on
+/// the roofline.
+pub fn kernel_report(
+    ctx: &GpuContext,
+    reps: usize,
+    sweep: bool,
+) -> Result<(Peaks, Vec<KernelRow>), GpuError> {
+    let peaks = peak::measure(ctx, reps)?;
+    let mut rows = if sweep {
+        linear_sweep(ctx, reps)?
+    } else {
+        linear_ops(ctx, reps)?
+    };
+    rows.extend(conv_ops(ctx, reps)?);
+    rows.extend(elementwise_ops(ctx, reps)?);
+    peak::annotate(&mut rows, &peaks);
+    Ok((peaks, rows))
+}
+
+/// The rows as a table, after the adapter and its peaks.
+pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
     println!(
         "adapter: {} ({:?}, {:?}, driver {} {})",
         ctx.info.name,
@@ -406,6 +354,23 @@ pub fn print_table(ctx: &GpuContext, rows: &[KernelRow]) {
         ctx.info.device_type,
         ctx.info.driver,
         ctx.info.driver_info
+    );
+    println!(
+        "peaks ({}): {:.2} GFLOP/s (fma_peak, {} invocations x {} rounds of 4 vec4 FMAs), \
+         {:.2} GB/s (copy_vec4 of {} MiB, read + write; {}); ridge {:.2} FLOP/byte",
+        peaks.timer,
+        peaks.gflops,
+        peaks.fma_invocations,
+        peaks.fma_rounds,
+        peaks.gbps,
+        peaks.copy_bytes >> 20,
+        peaks
+            .copy_rates
+            .iter()
+            .map(|(b, r)| format!("{} MiB {r:.2}", b >> 20))
+            .collect::<Vec<_>>()
+            .join(", "),
+        peaks.ridge()
     );
     let kw = rows
         .iter()
@@ -426,18 +391,21 @@ pub fn print_table(ctx: &GpuContext, rows: &[KernelRow]) {
         .unwrap_or(0)
         .max(10);
     println!(
-        "{:<kw$} {:<vw$} {:>sw$} {:>12} {:>10} {:>8} {:>10}  timer",
-        "kernel", "variant", "shape", "us", "GFLOP/s", "GB/s", "max err"
+        "{:<kw$} {:<vw$} {:>sw$} {:>12} {:>10} {:>8} {:>8} {:>14} {:>10}  timer",
+        "kernel", "variant", "shape", "us", "GFLOP/s", "GB/s", "FLOP/B", "% of peak", "max err"
     );
     for r in rows {
         println!(
-            "{:<kw$} {:<vw$} {:>sw$} {:>12.1} {:>10.2} {:>8.2} {:>10.2e}  {}",
+            "{:<kw$} {:<vw$} {:>sw$} {:>12.1} {:>10.2} {:>8.2} {:>8.2} {:>5.1}% {:<7} {:>10.2e}  {}",
             r.kernel,
             r.variant,
             r.shape,
             r.microseconds,
             r.gflops,
             r.gbps,
+            r.intensity,
+            r.peak_percent,
+            r.bound,
             r.max_abs_error,
             r.timer
         );

@@ -29,6 +29,14 @@ pub struct GpuArgs {
     /// then CPU). The backends searched are set with WGPU_BACKEND (vulkan, metal, dx12, gl).
     #[arg(long, global = true, env = "WGVAE_ADAPTER", value_name = "INDEX|NAME")]
     pub adapter: Option<String>,
+    /// Use the adapter type's default linear kernel instead of measuring the fastest.
+    ///
+    /// Without it, the first use of a model's shapes on an adapter times each linear-kernel
+    /// variant (each first checked against the CPU) and keeps the fastest, remembered in
+    /// $WGVAE_CACHE_DIR/autotune.json (default ~/.cache/wgvae). `train --variant` forces one.
+    #[arg(long, global = true, env = "WGVAE_NO_AUTOTUNE",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_autotune: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -110,6 +118,7 @@ Examples:
     pub const BENCH: &str = "\
 Examples:
   wgvae bench                                     every kernel, validated, then timed
+  wgvae bench kernels --sweep --reps 3            linear products at batches 1 to 4096
   wgvae bench train --batch 128 1024
   wgvae bench restore --json";
     pub const DEGRADE: &str = "\
@@ -302,7 +311,8 @@ pub struct TrainArgs {
     /// batch. SIGINT and SIGTERM checkpoint where the run stands before it stops.
     #[arg(long, value_name = "N", value_parser = at_least_one_u64)]
     pub checkpoint_every: Option<u64>,
-    /// Linear forward kernel (default: the one preferred for the adapter).
+    /// Linear kernel variant [default: the fastest measured on this adapter, or with
+    /// --no-autotune the adapter type's default].
     #[arg(long, value_enum)]
     pub variant: Option<VariantArg>,
     /// Print one JSON object per epoch on stdout and nothing else there (other lines go to
@@ -459,6 +469,13 @@ pub struct BenchArgs {
     /// The prior `restore` measures [default: models/mnist-mlp.safetensors].
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// `kernels`: run the linear products at batches 1, 8, 32, 128, 512, 1024 and 4096
+    /// through the default model's layers (about a minute on lavapipe with --reps 3).
+    #[arg(long)]
+    pub sweep: bool,
+    /// `train`: the linear kernel variant [default: as `train` picks it].
+    #[arg(long, value_enum)]
+    pub variant: Option<VariantArg>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

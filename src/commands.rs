@@ -12,6 +12,7 @@ use crate::cpu::ops::AdamHyper;
 use crate::data::patches::PatchSpec;
 use crate::data::Split;
 use crate::error::UsageError;
+use crate::gpu::autotune;
 use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::{GpuActs, GpuModel};
 use crate::gpu::GpuContext;
@@ -208,13 +209,20 @@ fn epoch_json(r: &train::EpochReport, epochs: usize) -> serde_json::Value {
     })
 }
 
+/// The model on the GPU with the linear variant the context picks for `batch` rows.
+fn gpu_model(ctx: &GpuContext, spec: &Model, params: &[f32], batch: usize) -> Result<GpuModel> {
+    let variant = autotune::linear_variant(ctx, spec, batch, None)?.variant;
+    Ok(GpuModel::new(ctx, spec, params, variant)?)
+}
+
 fn load_with_meta(
     ctx: &GpuContext,
     path: &std::path::Path,
+    batch: usize,
 ) -> Result<(checkpoint::CheckpointMeta, GpuModel)> {
     let (meta, params) = checkpoint::load_model(path, None)?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    let gpu = GpuModel::new(ctx, &model, &params, LinearVariant::preferred(&ctx.info))?;
+    let gpu = gpu_model(ctx, &model, &params, batch)?;
     Ok((meta, gpu))
 }
 
@@ -222,7 +230,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
-    let (meta, model) = load_with_meta(ctx, &a.model)?;
+    let (meta, model) = load_with_meta(ctx, &a.model, a.batch)?;
     // the seed train's test pass used, so the figure is the last epoch's
     let seed = a.seed.unwrap_or(meta.seed);
     let cfg = &model.model.cfg;
@@ -304,7 +312,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     if !a.reconstruct {
         GpuActs::check(ctx, &spec, a.n, |max| format!("lower -n to {max} or less"))?;
     }
-    let model = GpuModel::new(ctx, &spec, &params, LinearVariant::preferred(&ctx.info))?;
+    let model = gpu_model(ctx, &spec, &params, a.n)?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
     let channels = model.model.cfg.channels;
     let grid = if a.reconstruct {
@@ -343,12 +351,12 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
 pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
     match a.what {
         BenchWhat::Kernels => {
-            let mut rows = bench::linear_ops(ctx, a.reps as usize)?;
-            rows.extend(bench::conv_ops(ctx, a.reps as usize)?);
+            let (peaks, rows) = bench::kernel_report(ctx, a.reps as usize, a.sweep)?;
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let report = serde_json::json!({ "peaks": peaks, "rows": rows });
+                println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                bench::print_table(ctx, &rows);
+                bench::print_table(ctx, &peaks, &rows);
             }
         }
         BenchWhat::Restore => {
@@ -407,6 +415,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                     b,
                     a.steps.max(1),
                     a.steps_per_submit,
+                    variant(a.variant),
                 )?);
             }
             if a.json {
@@ -435,6 +444,13 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                         r.submits_per_step,
                         r.host_ms_per_step,
                         r.first_step_ms
+                    );
+                }
+                for r in &results {
+                    println!(
+                        "batch {}: first step {:.0} ms = choosing the linear kernels {:.0} ms + \
+                         pipelines, buffers and data {:.0} ms + the step; linear kernels {}",
+                        r.batch, r.first_step_ms, r.tuning_ms, r.pipelines_ms, r.variant_source
                     );
                 }
                 for r in &results {

@@ -189,7 +189,8 @@ fn print_text(r: &Report) {
         println!("{line}");
     }
     println!(
-        "linear forward variant for this adapter: {}",
+        "linear forward variant for this adapter type: {} (the default; commands measure the \
+         fastest per model and batch unless --no-autotune)",
         r.linear_variant
     );
 }

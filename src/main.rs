@@ -65,9 +65,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         stop_training_cleanly_on_signals();
     }
     let ctx = GpuContext::new(wanted)?;
+    ctx.tuning.set(wgvae::gpu::autotune::Settings::from_flags(
+        cli.gpu.no_autotune,
+    ));
     // stderr, so that stdout stays the command's output (and pure JSON with --json)
     eprintln!("adapter {}", ctx.describe());
-    match cli.command {
+    let done = match cli.command {
         Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
@@ -78,7 +81,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sample(a) => commands::sample(&ctx, a),
         Command::Bench(a) => commands::bench(&ctx, a),
         Command::Enhance(a) => commands::enhance(&ctx, a),
+    };
+    // what the autotuner did for commands that do not report it themselves (train does)
+    for note in ctx.tuning.take_notes() {
+        eprintln!("note: {note}");
     }
+    done
 }
 
 /// The first SIGINT or SIGTERM of a training run asks it to stop: it finishes the steps in

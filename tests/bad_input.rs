@@ -73,6 +73,7 @@ impl Work {
         let mut cmd = Command::cargo_bin("wgvae").unwrap();
         cmd.env_remove("WGVAE_ADAPTER")
             .env_remove("WGPU_BACKEND")
+            .env("WGVAE_NO_AUTOTUNE", "1")
             .current_dir(self.dir.path())
             .args(args);
         cmd

@@ -14,6 +14,8 @@ fn wgvae() -> Command {
     let cwd = CWD.get_or_init(|| tempfile::tempdir().unwrap());
     let mut cmd = Command::cargo_bin("wgvae").unwrap();
     cmd.env_remove("WGVAE_ADAPTER").current_dir(cwd.path());
+    // reproducible kernels, and nothing written to the user's cache
+    cmd.env("WGVAE_NO_AUTOTUNE", "1");
     cmd
 }
 

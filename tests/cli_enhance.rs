@@ -11,7 +11,8 @@ use image::{DynamicImage, GrayImage, RgbImage};
 
 fn wgvae() -> Command {
     let mut cmd = Command::cargo_bin("wgvae").unwrap();
-    cmd.env_remove("WGVAE_ADAPTER");
+    cmd.env_remove("WGVAE_ADAPTER")
+        .env("WGVAE_NO_AUTOTUNE", "1");
     cmd
 }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 fn wgvae() -> Command {
     let mut cmd = Command::cargo_bin("wgvae").unwrap();
     cmd.env_remove("WGVAE_ADAPTER").env_remove("WGPU_BACKEND");
+    cmd.env("WGVAE_NO_AUTOTUNE", "1");
     cmd
 }
 
@@ -354,6 +355,7 @@ fn into_closed_pipe(args: &[&str]) -> String {
         .args(args)
         .env_remove("WGVAE_ADAPTER")
         .env_remove("WGPU_BACKEND")
+        .env("WGVAE_NO_AUTOTUNE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

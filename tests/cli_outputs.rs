@@ -15,6 +15,7 @@ use serde_json::Value;
 fn wgvae() -> Command {
     let mut cmd = Command::cargo_bin("wgvae").unwrap();
     cmd.env_remove("WGVAE_ADAPTER").env_remove("WGPU_BACKEND");
+    cmd.env("WGVAE_NO_AUTOTUNE", "1");
     cmd
 }
 
@@ -233,7 +234,7 @@ fn train_and_sample_follow_the_policy() {
 }
 
 /// A folder of small images without train/ and test/, with a batch above its size: each
-/// choice is one "note:" line on stderr, also with --json.
+/// choice is one "note:" line on stderr, also with --json, and so is the time to the first step.
 #[test]
 fn a_run_says_what_it_decided_about_the_data() {
     if common::gpu().is_none() {
@@ -256,7 +257,7 @@ fn a_run_says_what_it_decided_about_the_data() {
     );
     let stderr = text(&out.stderr);
     let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("note: ")).collect();
-    assert_eq!(notes.len(), 3, "{stderr}");
+    assert_eq!(notes.len(), 4, "{stderr}");
     assert!(
         notes[0].contains("has no train/ and test/ folders")
             && notes[0].contains("measures fit, not generalisation"),
@@ -275,6 +276,13 @@ fn a_run_says_what_it_decided_about_the_data() {
             && notes[2].contains("capped to 7"),
         "{}",
         notes[2]
+    );
+    assert!(
+        notes[3].contains("first step after")
+            && notes[3].contains("pipelines and buffers")
+            && notes[3].contains("autotuning off"),
+        "{}",
+        notes[3]
     );
     // stdout stays one JSON object per epoch
     let stdout = text(&out.stdout);
@@ -365,6 +373,7 @@ fn ctrl_c_says_where_the_checkpoint_is_and_exits_130() {
         .arg(&model)
         .env_remove("WGVAE_ADAPTER")
         .env_remove("WGPU_BACKEND")
+        .env("WGVAE_NO_AUTOTUNE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -19,7 +19,9 @@ const RUN: &[&str] = &[
 
 fn wgvae(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wgvae"));
-    cmd.current_dir(dir).env_remove("WGVAE_ADAPTER");
+    cmd.current_dir(dir)
+        .env_remove("WGVAE_ADAPTER")
+        .env("WGVAE_NO_AUTOTUNE", "1");
     cmd
 }
 

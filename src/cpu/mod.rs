@@ -6,5 +6,6 @@ pub mod corrupt;
 pub mod enhance;
 pub mod exec;
 pub mod ops;
+pub mod probe;
 pub mod restore;
 pub mod rng;

@@ -197,6 +197,8 @@ pub struct GpuContext {
     pub timestamps: bool,
     /// Errors and the loss the device reported outside error scopes (see `faults`).
     pub faults: Faults,
+    /// How the linear variant is picked for a model (off until the command line turns it on).
+    pub tuning: crate::gpu::autotune::Tuning,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<Kernel, Arc<CompiledKernel>>>,
 }
@@ -250,6 +252,7 @@ impl GpuContext {
             index,
             timestamps,
             faults,
+            tuning: Default::default(),
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
         })

@@ -19,12 +19,13 @@ pub enum ShaderFile {
     Restore,
     Enhance,
     Corrupt,
+    Probe,
 }
 
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 13] = [
+    pub const ALL: [ShaderFile; 14] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::Activation,
@@ -38,6 +39,7 @@ impl ShaderFile {
         ShaderFile::Restore,
         ShaderFile::Enhance,
         ShaderFile::Corrupt,
+        ShaderFile::Probe,
     ];
 
     /// The file name under `shaders/`.
@@ -56,6 +58,7 @@ impl ShaderFile {
             ShaderFile::Restore => "restore.wgsl",
             ShaderFile::Enhance => "enhance.wgsl",
             ShaderFile::Corrupt => "corrupt.wgsl",
+            ShaderFile::Probe => "probe.wgsl",
         }
     }
 
@@ -74,6 +77,7 @@ impl ShaderFile {
             ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
             ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
             ShaderFile::Corrupt => include_str!("../../shaders/corrupt.wgsl"),
+            ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
     }
 
@@ -167,10 +171,12 @@ pub enum Kernel {
     Levels,
     Histogram,
     HistogramStats,
+    FmaPeak,
+    CopyVec4,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 56] = [
+    pub const ALL: [Kernel; 58] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -227,6 +233,8 @@ impl Kernel {
         Kernel::Levels,
         Kernel::Histogram,
         Kernel::HistogramStats,
+        Kernel::FmaPeak,
+        Kernel::CopyVec4,
     ];
 
     pub fn spec(self) -> KernelSpec {
@@ -480,6 +488,8 @@ impl Kernel {
                 "histogram_stats",
                 &[(2, U), (4, W), (5, W)],
             ),
+            Kernel::FmaPeak => (ShaderFile::Probe, "fma_peak", &[(1, W), (2, U)]),
+            Kernel::CopyVec4 => (ShaderFile::Probe, "copy_vec4", &[(0, R), (1, W), (2, U)]),
         };
         KernelSpec {
             file,

@@ -1,12 +1,15 @@
 //! The GPU side: device choice, the kernel table, buffers, and one dispatch builder per kernel.
 
+pub mod autotune;
 pub mod buffers;
 pub mod context;
 pub mod conv;
 pub mod enhance;
 pub mod faults;
 pub mod kernels;
+pub mod linear_trial;
 pub mod ops;
+pub mod probe;
 pub mod profiler;
 pub mod recorder;
 pub mod restore;

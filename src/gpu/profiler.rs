@@ -138,6 +138,29 @@ pub fn time_dispatches(
     ))
 }
 
+/// Seconds of one run of `work`, cold (no warm-up): the autotuner's single sample, taken on the
+/// same run whose output it then checks. Timestamps where available, else the wall clock around
+/// one synchronised submit.
+pub fn time_once(ctx: &GpuContext, work: &[&Dispatch]) -> Result<(f64, TimeSource), GpuError> {
+    if ctx.timestamps {
+        let stamps = TimestampPairs::new(ctx, 1);
+        let mut encoder = ctx.encoder("profiler");
+        {
+            let mut pass = stamps.pass(&mut encoder, 0);
+            for d in work {
+                d.record(&mut pass);
+            }
+        }
+        let secs = stamps.finish(ctx, encoder)?[0];
+        if secs > 0.0 {
+            return Ok((secs, TimeSource::GpuTimestamps));
+        }
+    }
+    let start = Instant::now();
+    crate::gpu::ops::run(ctx, work)?;
+    Ok((start.elapsed().as_secs_f64(), TimeSource::WallClock))
+}
+
 /// GPU time of each dispatch of `program` as it runs in sequence (each in its own compute pass
 /// between two timestamps), the median over `reps` runs; None without timestamp queries.
 /// The program runs for real: state it advances (Adam, the step counter) moves on.

@@ -4,8 +4,8 @@
 
 use crate::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use crate::error::GpuError;
+use crate::gpu::autotune;
 use crate::gpu::buffers;
-use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::program::Op;
@@ -88,7 +88,7 @@ impl<'a> GpuEngine<'a> {
         params: &[f32],
         rows: usize,
     ) -> Result<Self, GpuError> {
-        let variant = LinearVariant::preferred(&ctx.info);
+        let variant = autotune::linear_variant(ctx, model, rows, None)?.variant;
         Ok(GpuEngine {
             ctx,
             model: GpuModel::new(ctx, model, params, variant)?,

@@ -9,9 +9,9 @@ use crate::data::{self, Split};
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::{Dispatch, LinearVariant};
-use crate::gpu::profiler;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
+use crate::gpu::{autotune, profiler};
 use crate::model::init::init_params;
 use crate::model::Model;
 use crate::train::data::upload_dataset;
@@ -30,7 +30,15 @@ pub struct TrainBench {
     pub submits_per_step: f64,
     /// Host time spent recording and submitting, per step.
     pub host_ms_per_step: f64,
+    /// From before the variant choice to the end of the first (warm-up) step: tuning or the
+    /// cache look-up, pipeline creation, buffers, the dataset upload and the step itself.
     pub first_step_ms: f64,
+    /// Of which choosing the linear variant, and building the model, data and program.
+    pub tuning_ms: f64,
+    pub pipelines_ms: f64,
+    /// The linear variant and how it was chosen.
+    pub variant: &'static str,
+    pub variant_source: String,
     /// GPU time per kernel within one step (timestamp queries; empty without them).
     pub kernels: Vec<KernelShare>,
 }
@@ -92,13 +100,16 @@ pub fn bench_train(
     batch: usize,
     steps: usize,
     steps_per_submit: usize,
+    variant: Option<LinearVariant>,
 ) -> Result<TrainBench, TrainError> {
     let train_set = data::load_split(None, Split::Train, cfg.height, cfg.width, cfg.channels)?;
     let batch = batch.min(train_set.count);
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     let params = init_params(&spec, 1);
+    // the first step's time counts the tuning (or cache look-up) and pipeline creation
     let started = Instant::now();
-    let model = GpuModel::new(ctx, &spec, &params, LinearVariant::preferred(&ctx.info))?;
+    let choice = autotune::linear_variant(ctx, &spec, batch, variant)?;
+    let model = GpuModel::new(ctx, &spec, &params, choice.variant)?;
     let data = upload_dataset(ctx, &train_set)?;
     let acts = GpuActs::new(ctx, &spec, batch)?;
     // The cursor wraps: a permutation repeated so that any number of steps stays in range.
@@ -112,6 +123,7 @@ pub fn bench_train(
     };
     let step = spec.train_step(batch, &AdamHyper::default(), 1);
     let program: Vec<Dispatch> = recorder::record(ctx, &step, &model, &acts, &io)?;
+    let pipelines_ms = started.elapsed().as_secs_f64() * 1e3 - choice.seconds * 1e3;
     ctx.wait_for(recorder::submit_program(ctx, &program, 1))?;
     let first_step_ms = started.elapsed().as_secs_f64() * 1e3;
 
@@ -150,6 +162,10 @@ pub fn bench_train(
         submits_per_step: submits as f64 / steps as f64,
         host_ms_per_step: host * 1e3 / steps as f64,
         first_step_ms,
+        tuning_ms: choice.seconds * 1e3,
+        pipelines_ms,
+        variant: choice.variant.name(),
+        variant_source: choice.describe(),
         kernels,
     })
 }

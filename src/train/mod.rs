@@ -28,6 +28,7 @@ use crate::cpu::ops::AdamHyper;
 use crate::data::patches::PatchSpec;
 use crate::data::DataError;
 use crate::error::GpuError;
+use crate::gpu::autotune::{self, Choice, Source};
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::LinearVariant;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
@@ -169,6 +170,28 @@ pub enum Event<'a> {
     Epoch(&'a EpochReport),
 }
 
+/// What the run's first step waited for, reported as a note once it is done.
+struct FirstStep<'a> {
+    choice: &'a Choice,
+    setup: std::time::Duration,
+}
+
+impl FirstStep<'_> {
+    fn note(&self, total: std::time::Duration) -> Note {
+        let tuning = match self.choice.source {
+            Source::Measured(_) => format!("tuned in {:.2} s", self.choice.seconds),
+            Source::Cached => "tuning cached".into(),
+            Source::Forced => "forced by --variant".into(),
+            Source::Preferred => "autotuning off".into(),
+        };
+        Note::FirstStep {
+            total,
+            setup: self.setup,
+            summary: format!("linear kernels {}, {tuning}", self.choice.variant.name()),
+        }
+    }
+}
+
 /// Where a run starts: fresh parameters, or a checkpoint and its Adam state.
 struct Start {
     params: Vec<f32>,
@@ -260,6 +283,7 @@ pub fn train(
     tc: &TrainConfig,
     mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Vec<EpochReport>, TrainError> {
+    let run_started = Instant::now();
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
     tc.validate()?;
     let (train_set, test_set) = load_data(tc.data.as_deref(), cfg, tc.patch, tc.seed)?;
@@ -296,10 +320,13 @@ pub fn train(
             source,
         })?;
     }
-    let variant = tc
-        .variant
-        .unwrap_or_else(|| LinearVariant::preferred(&ctx.info));
-    let model = GpuModel::new(ctx, &spec, &start.params, variant)?;
+    let batch = tc.batch.min(train_set.count());
+    let choice = autotune::linear_variant(ctx, &spec, batch, tc.variant)?;
+    for note in ctx.tuning.take_notes() {
+        on_event(Event::Note(Note::Tuning(note)));
+    }
+    let building = Instant::now();
+    let model = GpuModel::new(ctx, &spec, &start.params, choice.variant)?;
     if let Some((m, v)) = &start.adam {
         model.write_state(ctx, &start.params, m, v);
     }
@@ -307,7 +334,6 @@ pub fn train(
     let test_data = upload_dataset(ctx, &test_set)?;
     let grids = grids::EpochGrids::new(&tc.out, &test_set, tc.seed);
 
-    let batch = tc.batch.min(train_set.count());
     let (full, rest) = eval::batch_sizes(train_set.count(), batch);
     let steps_per_epoch = full + usize::from(rest > 0);
     let acts = GpuActs::new(ctx, &spec, batch)?;
@@ -344,6 +370,12 @@ pub fn train(
     } else {
         None
     };
+    // pipelines, buffers and the recorded steps (uploads of the data included)
+    let setup = building.elapsed();
+    let mut first_step = Some(FirstStep {
+        choice: &choice,
+        setup,
+    });
 
     let mut curve = if tc.resume {
         curve::read_curve(&tc.out)
@@ -410,7 +442,16 @@ pub fn train(
                 // land exactly on the next multiple
                 n = n.min((every - (step + done as u64) % every) as usize);
             }
+            if first_step.is_some() {
+                // the run's first step alone, waited for: the time a person waits to see
+                // training start
+                n = 1;
+            }
             let index = recorder::submit_program(ctx, &full_step, n);
+            if let Some(first) = first_step.take() {
+                ctx.wait_for(index.clone())?;
+                on_event(Event::Note(first.note(run_started.elapsed())));
+            }
             // Keep one submission in flight: the GPU never idles while the host records.
             if let Some(previous) = in_flight.replace(index) {
                 ctx.wait_for(previous)?;

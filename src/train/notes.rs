@@ -29,6 +29,15 @@ pub enum Note {
     },
     /// `--batch` above the images of an epoch: each step takes them all.
     BatchCapped { asked: usize, count: usize },
+    /// What the autotuner measured, or why it ignored its cache file.
+    Tuning(String),
+    /// The first step is done: `total` since the run began (data loading, tuning and `setup`,
+    /// which is pipeline creation, buffers and the recorded steps, included).
+    FirstStep {
+        total: std::time::Duration,
+        setup: std::time::Duration,
+        summary: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -64,6 +73,17 @@ impl fmt::Display for Note {
                 f,
                 "--batch {asked} is more than the {count} images of an epoch; the batch is \
                  capped to {count}"
+            ),
+            Note::Tuning(text) => f.write_str(text),
+            Note::FirstStep {
+                total,
+                setup,
+                summary,
+            } => write!(
+                f,
+                "first step after {:.2} s (pipelines and buffers {:.2} s, {summary})",
+                total.as_secs_f64(),
+                setup.as_secs_f64()
             ),
         }
     }
