@@ -689,6 +689,10 @@ pub struct EvalRestoreArgs {
     /// --out/inputs (for scoring other tools, such as tools/bm3d-photos.py, on the same inputs).
     #[arg(long, requires = "photos")]
     pub keep_inputs: bool,
+    /// With --photos: the method scored (a denoising VAE, trained with --corrupt-noise, restores
+    /// by `project`).
+    #[arg(long, value_enum, default_value_t = MethodArg::Posterior, requires = "photos")]
+    pub method: MethodArg,
     #[command(flatten)]
     pub knobs: MethodArgs,
 }

@@ -20,10 +20,20 @@ fn kind(f: Family) -> DegradationKind {
 /// `b` with `param` on every picture of `set`.
 fn run_one(b: Baseline, param: f32, case: &Case, set: &Degraded) -> Result<Vec<Picture>, String> {
     let psf = case.degradation.blur.as_ref();
+    // each picture's precisions start where the previous picture's end (photos differ in size)
+    let starts: Vec<usize> = set
+        .pictures
+        .iter()
+        .scan(0, |at, p| {
+            let start = *at;
+            *at += p.data.len();
+            Some(start)
+        })
+        .collect();
     let restore = |(i, y): (usize, &Picture)| -> Result<Picture, String> {
         let n = y.height * y.width;
         let d = y.data.len();
-        let w = &set.w[i * d..(i + 1) * d];
+        let w = &set.w[starts[i]..starts[i] + d];
         let mut data = Vec::with_capacity(d);
         for c in 0..y.channels {
             let known: Vec<bool> = w[c * n..(c + 1) * n].iter().map(|&v| v > 0.0).collect();
@@ -83,4 +93,46 @@ pub fn run(
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::cases::photo_cases;
+    use crate::restore::evaluate::degrade_all;
+
+    fn picture(h: usize, w: usize, salt: usize) -> Picture {
+        let data = (0..h * w)
+            .map(|i| ((i * 7 + salt) % 13) as f32 / 13.0)
+            .collect();
+        Picture::new(1, h, w, data)
+    }
+
+    /// Photos differ in size: each picture's precisions are found by where the previous ones
+    /// end, not by index times size (which read past the buffer for the second, larger photo).
+    #[test]
+    fn pictures_of_different_sizes_keep_their_own_precisions() {
+        let case = photo_cases().remove(3); // missing 50%: the precisions matter
+        let clean = vec![picture(12, 10, 0), picture(20, 17, 1), picture(9, 9, 2)];
+        let set = degrade_all(&case, &clean, 5).unwrap();
+        let val = vec![picture(16, 16, 3)];
+        let val_set = degrade_all(&case, &val, 9).unwrap();
+        let runs = run(&case, &val, &val_set, &set).unwrap();
+        assert!(!runs.is_empty());
+        for (name, _, images) in runs {
+            for (got, want) in images.iter().zip(&clean) {
+                assert_eq!((got.height, got.width), (want.height, want.width), "{name}");
+            }
+            // a fill keeps every known pixel of its own picture
+            for (k, (got, y)) in images.iter().zip(&set.pictures).enumerate() {
+                let start: usize = set.pictures[..k].iter().map(|p| p.data.len()).sum();
+                let w = &set.w[start..start + y.data.len()];
+                for ((g, o), wt) in got.data.iter().zip(&y.data).zip(w) {
+                    if *wt > 0.0 {
+                        assert!((g - o).abs() < 1e-5, "{name} moved a known pixel");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -128,7 +128,7 @@ pub fn degrade(a: DegradeArgs) -> Result<()> {
     Ok(())
 }
 
-fn method(m: MethodArg) -> Method {
+pub(crate) fn method(m: MethodArg) -> Method {
     match m {
         MethodArg::Posterior => Method::Posterior,
         MethodArg::Map => Method::Map,

@@ -192,6 +192,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         path.display(),
         ctx.info.name
     );
+    let chosen = crate::restore::commands::method(a.method);
     let mut scores = Vec::new();
     let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
     let mut kept: Vec<(Picture, PathBuf)> = Vec::new();
@@ -211,19 +212,14 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         let plans = plan_all(&set, &cfg, a.knobs.window_step)?;
         let windows: usize = plans.iter().map(Plan::window_count).sum();
         let bar = progress::bar(windows as u64, &case.name);
-        let restored = restore_planned(
-            &mut engine,
-            &plans,
-            Method::Posterior,
-            &settings,
-            case,
-            |n| bar.inc(n as u64),
-        )?;
+        let restored = restore_planned(&mut engine, &plans, chosen, &settings, case, |n| {
+            bar.inc(n as u64)
+        })?;
         bar.finish_and_clear();
         let (p, s) = mean_scores(&scored, &restored);
         scores.push(Score {
             case: case.name.clone(),
-            method: Method::Posterior.name().into(),
+            method: chosen.name().into(),
             psnr: p,
             ssim: s,
             param: None,
@@ -274,7 +270,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
     write_strip(&strip, &png)?;
     println!("{table}");
     println!(
-        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, posterior, then the case's baselines){}",
+        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, the method, then the case's baselines){}",
         a.out.display(),
         if a.keep_inputs { "; inputs/ holds the clean and damaged photos as scored" } else { "" }
     );
