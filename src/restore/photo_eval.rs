@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::atomic_file;
 use crate::cli::EvalRestoreArgs;
 use crate::config::ModelConfig;
 use crate::data::images::{decode, image_files};
@@ -15,15 +14,12 @@ use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::{write_all, Picture};
 use crate::progress;
-use crate::restore::baselines;
 use crate::restore::cases::{photo_cases, Case};
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
 use crate::restore::prior::{load_prior, settings};
-use crate::restore::scoreboard::{
-    case_line, format_csv, format_table, mean_scores, write_strip, Score, OUTPUT_FILES,
-};
+use crate::restore::scoreboard::{case_line, mean_scores, score_baselines, write_tables, Score};
 use crate::restore::tiles::Plan;
 
 /// The side of the tuning crops cut from the middle of each training photo.
@@ -31,9 +27,6 @@ const TUNING_CROP: usize = 128;
 
 /// The side of the crops the strip shows (from the middle of the first test photo).
 const STRIP_CROP: usize = 160;
-
-/// Tuning images are damaged with seeds this far from the scored ones.
-const VAL_SEED_OFFSET: u64 = 1_000_000;
 
 /// The photos of `dir`, sorted by name, read at `channels` (colour to grey by luma).
 fn read_photos(dir: &Path, channels: usize) -> Result<Vec<(PathBuf, Picture)>> {
@@ -227,20 +220,8 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
         let mut row = vec![crop(&scored[0]), crop(&set.pictures[0]), crop(&restored[0])];
         if !a.no_baselines {
-            let val_set = degrade_all(case, &val, a.seed.wrapping_add(VAL_SEED_OFFSET))
-                .map_err(anyhow::Error::msg)?;
-            let runs = baselines::run(case, &val, &val_set, &set).map_err(anyhow::Error::msg)?;
-            for (name, param, images) in runs {
-                let (p, s) = mean_scores(&scored, &images);
-                scores.push(Score {
-                    case: case.name.clone(),
-                    method: name,
-                    psnr: p,
-                    ssim: s,
-                    param: Some(param),
-                });
-                row.push(crop(&images[0]));
-            }
+            let firsts = score_baselines(case, &val, &scored, &set, a.seed, &mut scores)?;
+            row.extend(firsts.iter().map(crop));
         }
         if a.keep_inputs {
             let folder = a.out.join("inputs").join(slug(&case.name));
@@ -261,14 +242,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         let pairs: Vec<(&Picture, &Path)> = kept.iter().map(|(p, f)| (p, f.as_path())).collect();
         write_all(&pairs)?;
     }
-    let table = format_table(&scores);
-    let [txt, csv, png] = OUTPUT_FILES.map(|f| a.out.join(f));
-    for (path, text) in [(&txt, table.clone()), (&csv, format_csv(&scores))] {
-        atomic_file::write(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    write_strip(&strip, &png)?;
-    println!("{table}");
+    println!("{}", write_tables(&a.out, &scores, &strip)?);
     println!(
         "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, the method, then the case's baselines){}",
         a.out.display(),

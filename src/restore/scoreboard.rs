@@ -17,7 +17,7 @@ use crate::progress;
 use crate::restore::baselines;
 use crate::restore::cases::{standard_cases, Case, Family};
 use crate::restore::engine::GpuEngine;
-use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set};
+use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set, Degraded};
 use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
 use crate::restore::prior::{load_prior, settings};
@@ -171,37 +171,63 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
             });
         }
         if !a.no_baselines {
-            let val_set = degrade_all(case, &val, a.seed.wrapping_add(VAL_SEED_OFFSET))
-                .map_err(anyhow::Error::msg)?;
-            let runs = baselines::run(case, &val, &val_set, &set).map_err(anyhow::Error::msg)?;
-            for (name, param, images) in runs {
-                let (p, s) = mean_scores(&scored, &images);
-                scores.push(Score {
-                    case: case.name.clone(),
-                    method: name,
-                    psnr: p,
-                    ssim: s,
-                    param: Some(param),
-                });
-                row.push(Some(images[0].clone()));
-            }
+            let firsts = score_baselines(case, &val, &scored, &set, a.seed, &mut scores)?;
+            row.extend(firsts.into_iter().map(Some));
         }
         eprintln!("{}", case_line(&scores, &case.name));
         strip.push(row);
     }
-    let table = format_table(&scores);
-    let [txt, csv, png] = OUTPUT_FILES.map(|f| a.out.join(f));
-    for (path, text) in [(&txt, table.clone()), (&csv, format_csv(&scores))] {
-        atomic_file::write(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    write_strip(&strip, &png)?;
-    println!("{table}");
+    println!("{}", write_tables(&a.out, &scores, &strip)?);
     println!(
         "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, project, impute, map, posterior, then the case's baselines; grey: not applicable)",
         a.out.display()
     );
     Ok(())
+}
+
+/// Every classical baseline that applies to `case`, its parameter tuned on `val` (damaged with
+/// seeds apart from the scored ones), run on `set` and scored against `scored` into `scores`.
+/// Returns each baseline's restoration of the first picture, for the strip.
+pub(crate) fn score_baselines(
+    case: &Case,
+    val: &[Picture],
+    scored: &[Picture],
+    set: &Degraded,
+    seed: u64,
+    scores: &mut Vec<Score>,
+) -> Result<Vec<Picture>> {
+    let val_set =
+        degrade_all(case, val, seed.wrapping_add(VAL_SEED_OFFSET)).map_err(anyhow::Error::msg)?;
+    let runs = baselines::run(case, val, &val_set, set).map_err(anyhow::Error::msg)?;
+    let mut firsts = Vec::new();
+    for (name, param, mut images) in runs {
+        let (p, s) = mean_scores(scored, &images);
+        scores.push(Score {
+            case: case.name.clone(),
+            method: name,
+            psnr: p,
+            ssim: s,
+            param: Some(param),
+        });
+        firsts.push(images.swap_remove(0));
+    }
+    Ok(firsts)
+}
+
+/// Writes table.txt, table.csv and strip.png into `out`; returns the text table.
+pub(crate) fn write_tables(
+    out: &Path,
+    scores: &[Score],
+    strip: &[Vec<Option<Picture>>],
+) -> Result<String> {
+    let table = format_table(scores);
+    let [txt, csv, png] = OUTPUT_FILES.map(|f| out.join(f));
+    for (path, text) in [(&txt, table.clone()), (&csv, format_csv(scores))] {
+        atomic_file::write(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    write_strip(strip, &png)?;
+    Ok(table)
 }
 
 pub(crate) fn case_line(scores: &[Score], case: &str) -> String {
@@ -213,7 +239,7 @@ pub(crate) fn case_line(scores: &[Score], case: &str) -> String {
 }
 
 /// Rows: cases; columns: methods, each "PSNR / SSIM".
-pub(crate) fn format_table(scores: &[Score]) -> String {
+fn format_table(scores: &[Score]) -> String {
     let mut methods: Vec<&str> = Vec::new();
     let mut cases: Vec<&str> = Vec::new();
     for s in scores {
@@ -246,7 +272,7 @@ pub(crate) fn format_table(scores: &[Score]) -> String {
     out
 }
 
-pub(crate) fn format_csv(scores: &[Score]) -> String {
+fn format_csv(scores: &[Score]) -> String {
     let mut out = String::from("case,method,psnr_db,ssim,tuned_param\n");
     for s in scores {
         let param = s.param.map(|p| p.to_string()).unwrap_or_default();
@@ -260,7 +286,7 @@ pub(crate) fn format_csv(scores: &[Score]) -> String {
 }
 
 /// One row per case, each row padded to the longest; a cell that does not apply is mid-grey.
-pub(crate) fn write_strip(rows: &[Vec<Option<Picture>>], path: &Path) -> Result<()> {
+fn write_strip(rows: &[Vec<Option<Picture>>], path: &Path) -> Result<()> {
     let per_row = rows.iter().map(Vec::len).max().unwrap_or(1);
     let first = rows[0][0].as_ref().expect("the clean image");
     let blank = vec![0.35; first.data.len()];

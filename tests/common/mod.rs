@@ -167,20 +167,17 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Runs `cmd`, asserting it succeeds (stdout and stderr in the message when not).
 pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
+    successful(cmd.output().unwrap())
 }
 
 /// [`succeeds`] for a `std::process::Command`.
 #[allow(dead_code)]
 pub fn succeeds_std(cmd: &mut std::process::Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
+    successful(cmd.output().unwrap())
+}
+
+/// `out`, asserting its run succeeded (stdout and stderr in the message when not).
+fn successful(out: std::process::Output) -> std::process::Output {
     assert!(
         out.status.success(),
         "{}{}",
