@@ -165,8 +165,13 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             tc.patch.is_some(),
             tc.seed,
         )?;
+        let on = if tc.patch.is_some() {
+            "training patches"
+        } else {
+            "test images"
+        };
         say(format!(
-            "pixel variance scale for restoration: {c:.4} (fitted on clean test reconstructions)"
+            "pixel variance scale for restoration: {c:.4} (fitted on clean reconstructions of {on})"
         ));
     }
     let curve = train::curve_paths(&tc.out);

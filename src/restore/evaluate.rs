@@ -100,7 +100,8 @@ pub fn restore_set(
 pub const CALIBRATION_IMAGES: usize = 1000;
 
 /// Fits the decoder's variance scale of the checkpoint at `path` on up to
-/// [`CALIBRATION_IMAGES`] clean test images (or test patches, for a patch model) and stores it
+/// [`CALIBRATION_IMAGES`] clean test images (or training patches, for a patch model, whose test
+/// photos are what the photo benchmark scores) and stores it
 /// in the checkpoint's metadata (rewritten atomically); returns it.
 pub fn calibrate_checkpoint(
     ctx: &crate::gpu::GpuContext,
@@ -116,7 +117,7 @@ pub fn calibrate_checkpoint(
     let model = crate::model::Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let cfg = &model.cfg;
     let set = if patch {
-        crate::train::data::test_patches(data, cfg.channels, cfg.height, seed)?
+        crate::train::data::calibration_patches(data, cfg.channels, cfg.height, seed)?
     } else {
         load_split(data, Split::Test, cfg.height, cfg.width, cfg.channels)?
     };

@@ -110,6 +110,25 @@ pub fn test_patches(
     random_patches(&images, spec, !seed, &what)
 }
 
+/// Patches of the training split for fitting restoration's variance scale at the end of
+/// training: never the test split, whose photos `eval-restore --photos` scores. Seeded apart from
+/// the epochs' patches.
+pub fn calibration_patches(
+    dir: Option<&Path>,
+    channels: usize,
+    size: usize,
+    seed: u64,
+) -> Result<Dataset, DataError> {
+    let images = data::load_full_images(dir, Split::Train, channels)?;
+    let spec = PatchSpec {
+        size,
+        count: TEST_PATCHES,
+        augment: false,
+    };
+    let what = format!("{} (train)", source_name(dir));
+    random_patches(&images, spec, seed ^ 0xCA11_B4A7_E000_0000, &what)
+}
+
 /// `bytes` of u8 images packed four to a u32 word (little endian, as gather.wgsl reads them).
 fn packed_words(set: &Dataset) -> Vec<u32> {
     let mut padded = set.images.clone();
