@@ -19,7 +19,7 @@ use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
 use crate::restore::prior::{load_prior, settings};
-use crate::restore::scoreboard::{case_line, mean_scores, score_baselines, write_tables, Score};
+use crate::restore::scoreboard::{case_line, score_baselines, write_tables, Score};
 use crate::restore::tiles::Plan;
 
 /// The side of the tuning crops cut from the middle of each training photo.
@@ -44,18 +44,22 @@ fn read_photos(dir: &Path, channels: usize) -> Result<Vec<(PathBuf, Picture)>> {
         .collect()
 }
 
-/// The `side` x `side` middle of `p` (all of it along a shorter axis).
-fn middle(p: &Picture, side: usize) -> Picture {
-    let (h, w) = (side.min(p.height), side.min(p.width));
-    let (y0, x0) = ((p.height - h) / 2, (p.width - w) / 2);
+/// The `h` x `w` rectangle of `p` whose top-left pixel is (y, x).
+fn crop(p: &Picture, y: usize, x: usize, h: usize, w: usize) -> Picture {
     let mut data = Vec::with_capacity(p.channels * h * w);
     for c in 0..p.channels {
         let plane = p.plane(c);
-        for r in y0..y0 + h {
-            data.extend_from_slice(&plane[r * p.width + x0..r * p.width + x0 + w]);
+        for r in y..y + h {
+            data.extend_from_slice(&plane[r * p.width + x..r * p.width + x + w]);
         }
     }
     Picture::new(p.channels, h, w, data)
+}
+
+/// The `side` x `side` middle of `p` (all of it along a shorter axis).
+fn middle(p: &Picture, side: usize) -> Picture {
+    let (h, w) = (side.min(p.height), side.min(p.width));
+    crop(p, (p.height - h) / 2, (p.width - w) / 2, h, w)
 }
 
 /// The windows of every picture of `set` for a `cfg`-shaped model, `step` pixels apart.
@@ -114,20 +118,10 @@ fn restore_planned(
 /// Non-overlapping model-size windows of `pictures`, for fitting the variance scale.
 fn windows_of(pictures: &[Picture], h: usize, w: usize) -> Vec<Picture> {
     let mut out = Vec::new();
-    for p in pictures {
-        for y in (0..=p.height.saturating_sub(h)).step_by(h) {
-            for x in (0..=p.width.saturating_sub(w)).step_by(w) {
-                if y + h > p.height || x + w > p.width {
-                    continue;
-                }
-                let mut data = Vec::with_capacity(p.channels * h * w);
-                for c in 0..p.channels {
-                    let plane = p.plane(c);
-                    for r in y..y + h {
-                        data.extend_from_slice(&plane[r * p.width + x..r * p.width + x + w]);
-                    }
-                }
-                out.push(Picture::new(p.channels, h, w, data));
+    for p in pictures.iter().filter(|p| p.height >= h && p.width >= w) {
+        for y in (0..=p.height - h).step_by(h) {
+            for x in (0..=p.width - w).step_by(w) {
+                out.push(crop(p, y, x, h, w));
             }
         }
     }
@@ -191,14 +185,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
     let mut kept: Vec<(Picture, PathBuf)> = Vec::new();
     for case in &cases {
         let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
-        let (p, s) = mean_scores(&scored, &set.pictures);
-        scores.push(Score {
-            case: case.name.clone(),
-            method: "degraded".into(),
-            psnr: p,
-            ssim: s,
-            param: None,
-        });
+        scores.push(Score::of(case, "degraded", &scored, &set.pictures, None));
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
         }
@@ -209,14 +196,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
             bar.inc(n as u64)
         })?;
         bar.finish_and_clear();
-        let (p, s) = mean_scores(&scored, &restored);
-        scores.push(Score {
-            case: case.name.clone(),
-            method: chosen.name().into(),
-            psnr: p,
-            ssim: s,
-            param: None,
-        });
+        scores.push(Score::of(case, chosen.name(), &scored, &restored, None));
         let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
         let mut row = vec![crop(&scored[0]), crop(&set.pictures[0]), crop(&restored[0])];
         if !a.no_baselines {

@@ -39,7 +39,27 @@ pub struct Score {
     pub param: Option<f32>,
 }
 
-pub(crate) fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
+impl Score {
+    /// The mean PSNR and SSIM of `restored` against `clean`, as `method`'s cell of `case`.
+    pub(crate) fn of(
+        case: &Case,
+        method: impl Into<String>,
+        clean: &[Picture],
+        restored: &[Picture],
+        param: Option<f32>,
+    ) -> Score {
+        let (psnr, ssim) = mean_scores(clean, restored);
+        Score {
+            case: case.name.clone(),
+            method: method.into(),
+            psnr,
+            ssim,
+            param,
+        }
+    }
+}
+
+fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
     let n = clean.len() as f64;
     let (mut p, mut s) = (0.0, 0.0);
     for (c, r) in clean.iter().zip(restored) {
@@ -136,14 +156,7 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
     let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
     for case in &cases {
         let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
-        let (p, s) = mean_scores(&scored, &set.pictures);
-        scores.push(Score {
-            case: case.name.clone(),
-            method: "degraded".into(),
-            psnr: p,
-            ssim: s,
-            param: None,
-        });
+        scores.push(Score::of(case, "degraded", &scored, &set.pictures, None));
         let methods = vae_methods(case.family);
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
@@ -161,14 +174,7 @@ pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
             row.push(at.map(|i| restored[i][0].clone()));
         }
         for (m, images) in methods.iter().zip(&restored) {
-            let (p, s) = mean_scores(&scored, images);
-            scores.push(Score {
-                case: case.name.clone(),
-                method: m.name().into(),
-                psnr: p,
-                ssim: s,
-                param: None,
-            });
+            scores.push(Score::of(case, m.name(), &scored, images, None));
         }
         if !a.no_baselines {
             let firsts = score_baselines(case, &val, &scored, &set, a.seed, &mut scores)?;
@@ -201,14 +207,7 @@ pub(crate) fn score_baselines(
     let runs = baselines::run(case, val, &val_set, set).map_err(anyhow::Error::msg)?;
     let mut firsts = Vec::new();
     for (name, param, mut images) in runs {
-        let (p, s) = mean_scores(scored, &images);
-        scores.push(Score {
-            case: case.name.clone(),
-            method: name,
-            psnr: p,
-            ssim: s,
-            param: Some(param),
-        });
+        scores.push(Score::of(case, name, scored, &images, Some(param)));
         firsts.push(images.swap_remove(0));
     }
     Ok(firsts)

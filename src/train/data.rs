@@ -100,14 +100,7 @@ pub fn test_patches(
     size: usize,
     seed: u64,
 ) -> Result<Dataset, DataError> {
-    let images = data::load_full_images(dir, Split::Test, channels)?;
-    let spec = PatchSpec {
-        size,
-        count: TEST_PATCHES,
-        augment: false,
-    };
-    let what = format!("{} (test)", source_name(dir));
-    random_patches(&images, spec, !seed, &what)
+    fixed_patches(dir, Split::Test, channels, size, !seed)
 }
 
 /// Patches of the training split for fitting restoration's variance scale at the end of
@@ -119,14 +112,36 @@ pub fn calibration_patches(
     size: usize,
     seed: u64,
 ) -> Result<Dataset, DataError> {
-    let images = data::load_full_images(dir, Split::Train, channels)?;
+    fixed_patches(
+        dir,
+        Split::Train,
+        channels,
+        size,
+        seed ^ 0xCA11_B4A7_E000_0000,
+    )
+}
+
+/// [`TEST_PATCHES`] unaugmented `size` x `size` crops of `split`'s images, drawn from `seed`.
+fn fixed_patches(
+    dir: Option<&Path>,
+    split: Split,
+    channels: usize,
+    size: usize,
+    seed: u64,
+) -> Result<Dataset, DataError> {
+    let images = data::load_full_images(dir, split, channels)?;
     let spec = PatchSpec {
         size,
         count: TEST_PATCHES,
         augment: false,
     };
-    let what = format!("{} (train)", source_name(dir));
-    random_patches(&images, spec, seed ^ 0xCA11_B4A7_E000_0000, &what)
+    let name = if split == Split::Test {
+        "test"
+    } else {
+        "train"
+    };
+    let what = format!("{} ({name})", source_name(dir));
+    random_patches(&images, spec, seed, &what)
 }
 
 /// `bytes` of u8 images packed four to a u32 word (little endian, as gather.wgsl reads them).
