@@ -595,9 +595,10 @@ pub enum MethodArg {
 /// The knobs of the VAE methods (defaults are the documented ones).
 #[derive(Args, Debug, Clone)]
 pub struct MethodArgs {
-    /// Adam steps on the latent code (map, posterior).
-    #[arg(long, default_value_t = 150, value_parser = at_least_one)]
-    pub steps: usize,
+    /// Adam steps on the latent code (map, posterior) [default: 150; 0 for a denoising VAE
+    /// (trained with --corrupt-noise), whose encoder's code is kept as it is].
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Adam's learning rate on the latent code.
     #[arg(long, default_value_t = 0.05, value_parser = positive)]
     pub step_lr: f32,
@@ -689,10 +690,15 @@ pub struct EvalRestoreArgs {
     /// --out/inputs (for scoring other tools, such as tools/bm3d-photos.py, on the same inputs).
     #[arg(long, requires = "photos")]
     pub keep_inputs: bool,
-    /// With --photos: the method scored (a denoising VAE, trained with --corrupt-noise, restores
-    /// by `project`).
+    /// With --photos: the method scored (a denoising VAE, trained with --corrupt-noise, takes
+    /// no MAP steps by default: its posterior is the blend of each window and its
+    /// encode-decode).
     #[arg(long, value_enum, default_value_t = MethodArg::Posterior, requires = "photos")]
     pub method: MethodArg,
+    /// With --photos: score the photos in grey or in colour [default: the model's channels]; a
+    /// grey model restores each channel of a colour photo as a grey image of its own.
+    #[arg(long, value_enum, requires = "photos")]
+    pub color: Option<ColorArg>,
     #[command(flatten)]
     pub knobs: MethodArgs,
 }

@@ -265,3 +265,57 @@ fn the_identity_posterior_is_the_per_pixel_blend_and_keeps_known_pixels_when_noi
         assert!((x[i] - want).abs() < 1e-3, "pixel {i}: {} vs {want}", x[i]);
     }
 }
+
+/// A denoising VAE's restoration (`restore::denoiser`): with no MAP steps the posterior is the
+/// per-pixel blend of the observation and the encode-decode of it, and a prefilled observation
+/// is what the encoder reads (a flat fill of the unknown pixels otherwise).
+#[test]
+fn with_no_map_steps_the_posterior_blends_the_observation_with_its_reconstruction() {
+    let cfg = small_conv();
+    let model = Model::new(&cfg).unwrap();
+    let rows = 3;
+    let d = cfg.input_dim();
+    let mut cpu = CpuEngine::new(&model, init_params(&model, 5), rows);
+    let (obs, w) = observations(&cfg, rows, 6);
+    let o = Observations {
+        obs: &obs,
+        w: &w,
+        psf: None,
+    };
+    let scale = 0.02;
+    let base = Settings {
+        map_steps: 0,
+        var: PixelVariance { scale, floor: 1e-6 },
+        ..Settings::default()
+    };
+    let methods = [Method::Posterior, Method::Project];
+    for prefilled in [false, true] {
+        let s = Settings {
+            prefilled,
+            ..base.clone()
+        };
+        let out = restore_batch(&mut cpu, &methods, &s, &o).unwrap();
+        let (post, mean) = (&out[0], &out[1]);
+        for i in 0..rows * d {
+            let vw = scale * w[i];
+            let want = (vw * obs[i] + mean[i]) / (vw + 1.0);
+            assert!(
+                (post[i] - want).abs() < 1e-4,
+                "pixel {i}: {} vs {want}",
+                post[i]
+            );
+        }
+    }
+    // the encoder's input differs between the two starts, so their reconstructions do too
+    let flat = restore_batch(&mut cpu, &[Method::Project], &base, &o).unwrap();
+    let filled = Settings {
+        prefilled: true,
+        ..base.clone()
+    };
+    let kept = restore_batch(&mut cpu, &[Method::Project], &filled, &o).unwrap();
+    let differ = flat[0]
+        .iter()
+        .zip(&kept[0])
+        .filter(|(a, b)| (*a - *b).abs() > 1e-5);
+    assert!(differ.count() > d, "prefilled start ignored");
+}

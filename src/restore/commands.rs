@@ -199,6 +199,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let (path, meta, params) = load_prior(a.model.as_deref())?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let mut settings = settings(&a.knobs, &meta, &params, &model)?;
+    settings.prefilled = crate::restore::denoiser::is_denoiser(&meta);
     let cfg = &model.cfg;
     let method = method(a.method);
     // every image read and cut before any GPU work, so a bad file fails early
@@ -213,6 +214,11 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
             .known_missing(y.height, y.width)
             .map_err(anyhow::Error::msg)?;
         let prec = deg.precision(&y, &missing);
+        let y = if settings.prefilled {
+            crate::restore::denoiser::prefill(&y, &prec).unwrap_or(y)
+        } else {
+            y
+        };
         let plan = Plan::with_step(
             &y,
             &prec,
@@ -228,6 +234,11 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         psf = deg.blur.clone();
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&deg);
+        }
+        if a.knobs.var_scale.is_none() {
+            if let Some(c) = crate::restore::denoiser::scale_for(&meta, &deg) {
+                settings.var.scale = c;
+            }
         }
         plans.push(plan);
     }

@@ -102,14 +102,15 @@ pub const CALIBRATION_IMAGES: usize = 1000;
 /// Fits the decoder's variance scale of the checkpoint at `path` on up to
 /// [`CALIBRATION_IMAGES`] clean test images (or training patches, for a patch model, whose test
 /// photos are what the photo benchmark scores) and stores it
-/// in the checkpoint's metadata (rewritten atomically); returns it.
+/// in the checkpoint's metadata (rewritten atomically), with a denoising VAE's scale per noise
+/// level ([`crate::restore::denoiser`]) on the same images; returns the checkpoint's metadata.
 pub fn calibrate_checkpoint(
     ctx: &crate::gpu::GpuContext,
     path: &std::path::Path,
     data: Option<&std::path::Path>,
     patch: bool,
     seed: u64,
-) -> anyhow::Result<f32> {
+) -> anyhow::Result<crate::checkpoint::CheckpointMeta> {
     use crate::checkpoint;
     use crate::data::{load_split, Split};
     use crate::restore::engine::GpuEngine;
@@ -131,6 +132,10 @@ pub fn calibrate_checkpoint(
     let mut engine = GpuEngine::new(ctx, &model, &params, n.clamp(1, 256))?;
     let c = fit_var_scale(&mut engine, &clean)?;
     meta.pixel_var_scale = Some(c);
+    if crate::restore::denoiser::is_denoiser(&meta) {
+        use crate::restore::denoiser::{fit_noise_table, TABLE_SIGMAS};
+        meta.noise_var_scales = Some(fit_noise_table(&mut engine, &clean, &TABLE_SIGMAS, seed)?);
+    }
     checkpoint::save_model(path, &meta, &params)?;
-    Ok(c)
+    Ok(meta)
 }

@@ -58,6 +58,9 @@ pub struct Settings {
     pub samples: usize,
     pub sample_scale: f32,
     pub seed: u64,
+    /// The unknown pixels of the observations already hold a fill (see
+    /// `restore::denoiser::prefill`): the encoder starts from them instead of a flat fill.
+    pub prefilled: bool,
 }
 
 impl Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             samples: 1,
             sample_scale: 0.15,
             seed: 1,
+            prefilled: false,
         }
     }
 }
@@ -161,7 +165,11 @@ pub fn restore_batch(
     };
     engine.write(r.obs, o.obs)?;
     engine.write(r.w, o.w)?;
-    let start = initial_fill(o.obs, o.w, d);
+    let start = if settings.prefilled {
+        o.obs.to_vec()
+    } else {
+        initial_fill(o.obs, o.w, d)
+    };
     let mut out = Vec::new();
     let mut map_done = false;
     for &method in methods {

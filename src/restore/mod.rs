@@ -8,6 +8,7 @@ pub mod cases;
 pub mod classical;
 pub mod commands;
 pub mod degrade;
+pub mod denoiser;
 pub mod engine;
 pub mod evaluate;
 pub mod mask;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::EvalRestoreArgs;
+use crate::cli::{ColorArg, EvalRestoreArgs};
 use crate::config::ModelConfig;
 use crate::data::images::{decode, image_files};
 use crate::gpu::GpuContext;
@@ -15,6 +15,8 @@ use crate::model::Model;
 use crate::picture::{write_all, Picture};
 use crate::progress;
 use crate::restore::cases::{photo_cases, Case};
+use crate::restore::degrade::Noise;
+use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
@@ -63,7 +65,13 @@ fn middle(p: &Picture, side: usize) -> Picture {
 }
 
 /// The windows of every picture of `set` for a `cfg`-shaped model, `step` pixels apart.
-fn plan_all(set: &Degraded, cfg: &ModelConfig, step: Option<usize>) -> Result<Vec<Plan>> {
+/// With `prefill` (a denoising VAE), unknown pixels are first filled ([`denoiser::prefill`]).
+fn plan_all(
+    set: &Degraded,
+    cfg: &ModelConfig,
+    step: Option<usize>,
+    prefill: bool,
+) -> Result<Vec<Plan>> {
     let mut at = 0;
     set.pictures
         .iter()
@@ -71,8 +79,16 @@ fn plan_all(set: &Degraded, cfg: &ModelConfig, step: Option<usize>) -> Result<Ve
             let d = y.data.len();
             let w = &set.w[at..at + d];
             at += d;
-            Plan::with_step(y, w, cfg.channels, cfg.height, cfg.width, step)
-                .map_err(anyhow::Error::msg)
+            let filled = prefill.then(|| denoiser::prefill(y, w)).flatten();
+            Plan::with_step(
+                filled.as_ref().unwrap_or(y),
+                w,
+                cfg.channels,
+                cfg.height,
+                cfg.width,
+                step,
+            )
+            .map_err(anyhow::Error::msg)
         })
         .collect()
 }
@@ -115,6 +131,23 @@ fn restore_planned(
         .collect())
 }
 
+/// `pictures` as a model of `channels` reads them: a colour picture's channels one by one for a
+/// grey model, otherwise as they are.
+fn as_model_sees(pictures: &[Picture], channels: usize) -> Vec<Picture> {
+    pictures
+        .iter()
+        .flat_map(|p| {
+            if p.channels == channels {
+                vec![p.clone()]
+            } else {
+                (0..p.channels)
+                    .map(|c| Picture::new(1, p.height, p.width, p.plane(c).to_vec()))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 /// Non-overlapping model-size windows of `pictures`, for fitting the variance scale.
 fn windows_of(pictures: &[Picture], h: usize, w: usize) -> Vec<Picture> {
     let mut out = Vec::new();
@@ -126,6 +159,14 @@ fn windows_of(pictures: &[Picture], h: usize, w: usize) -> Vec<Picture> {
         }
     }
     out
+}
+
+/// The sigma of a case's Gaussian noise, if it has one.
+fn gaussian(case: &Case) -> Option<f32> {
+    match case.degradation.noise {
+        Noise::Gaussian(s) => Some(s),
+        _ => None,
+    }
 }
 
 /// A file-name-safe form of a case's name ("noise 25" -> "noise-25").
@@ -144,12 +185,21 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let cfg = model.cfg.clone();
     let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    let test: Vec<(PathBuf, Picture)> = read_photos(&dir.join("test"), cfg.channels)
+    settings.prefilled = denoiser::is_denoiser(&meta);
+    let channels = match a.color {
+        Some(ColorArg::Grey) => 1,
+        Some(ColorArg::Rgb) => 3,
+        None => cfg.channels,
+    };
+    if channels == 1 && cfg.channels == 3 {
+        bail!("--color grey with an RGB model: score grey photos with a grey model");
+    }
+    let test: Vec<(PathBuf, Picture)> = read_photos(&dir.join("test"), channels)
         .with_context(|| format!("{}: the photos scored", dir.display()))?
         .into_iter()
         .take(a.n)
         .collect();
-    let train = read_photos(&dir.join("train"), cfg.channels)
+    let train = read_photos(&dir.join("train"), channels)
         .with_context(|| format!("{}: the photos tuned on", dir.display()))?;
     let scored: Vec<Picture> = test.iter().map(|(_, p)| p.clone()).collect();
     let val: Vec<Picture> = train.iter().map(|(_, p)| middle(p, TUNING_CROP)).collect();
@@ -161,14 +211,29 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         bail!("no case matches --cases {:?}", a.cases);
     }
     let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(a.knobs.batch))?;
+    let mut noise_table = None;
     if a.knobs.var_scale.is_none() {
-        let windows = windows_of(&val, cfg.height, cfg.width);
-        let c = fit_var_scale(&mut engine, &windows)?;
-        settings.var.scale = c;
-        eprintln!(
-            "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
-            windows.len()
-        );
+        let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
+        let sigmas: Vec<f32> = cases.iter().filter_map(gaussian).collect();
+        if denoiser::is_denoiser(&meta) && !sigmas.is_empty() {
+            let mut sigmas = sigmas;
+            sigmas.sort_by(f32::total_cmp);
+            sigmas.dedup();
+            let table = denoiser::fit_noise_table(&mut engine, &windows, &sigmas, a.seed)?;
+            eprintln!(
+                "denoiser's variance scale per noise level fitted on {} windows of the training photos' crops: {}",
+                windows.len(),
+                denoiser::describe(&table)
+            );
+            noise_table = Some(table);
+        } else {
+            let c = fit_var_scale(&mut engine, &windows)?;
+            settings.var.scale = c;
+            eprintln!(
+                "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
+                windows.len()
+            );
+        }
     }
     eprintln!(
         "scoring {} case(s) on {} photo(s) of {} ({} tuning crops) with {} on {}",
@@ -189,7 +254,13 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
         }
-        let plans = plan_all(&set, &cfg, a.knobs.window_step)?;
+        if let Some(c) = noise_table
+            .as_deref()
+            .and_then(|t| denoiser::scale_at(t, gaussian(case).unwrap_or(0.0)))
+        {
+            settings.var.scale = c;
+        }
+        let plans = plan_all(&set, &cfg, a.knobs.window_step, settings.prefilled)?;
         let windows: usize = plans.iter().map(Plan::window_count).sum();
         let bar = progress::bar(windows as u64, &case.name);
         let restored = restore_planned(&mut engine, &plans, chosen, &settings, case, |n| {

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use crate::checkpoint;
 use crate::cli::MethodArgs;
 use crate::model::Model;
+use crate::restore::denoiser;
 use crate::restore::methods::Settings;
 use crate::restore::program::PixelVariance;
 
@@ -67,8 +68,8 @@ pub fn settings(
     params: &[f32],
     model: &Model,
 ) -> Result<Settings> {
-    if k.steps == 0 || k.batch == 0 || k.samples == 0 {
-        bail!("--steps, --samples and --batch must be at least 1");
+    if k.batch == 0 || k.samples == 0 {
+        bail!("--samples and --batch must be at least 1");
     }
     if !(k.sample_scale.is_finite() && k.sample_scale > 0.0) {
         bail!(
@@ -86,7 +87,9 @@ pub fn settings(
         bail!("--var-scale must be positive, not {s}");
     }
     Ok(Settings {
-        map_steps: k.steps,
+        map_steps: k
+            .steps
+            .unwrap_or_else(|| denoiser::default_map_steps(meta, Settings::default().map_steps)),
         map_lr: k.step_lr,
         model_sigma: k.model_sigma.unwrap_or(Settings::default().model_sigma),
         var: pixel_variance(meta, params, model, k.var_scale),
