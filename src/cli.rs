@@ -618,7 +618,8 @@ pub struct MethodArgs {
     #[arg(long, default_value_t = 0.15, value_parser = positive)]
     pub sample_scale: f32,
     /// Pixels between overlapping windows on images larger than the model [default: half a
-    /// window]; closer windows average more estimates of each pixel and take longer.
+    /// window; a quarter for a denoising VAE]; closer windows average more estimates of each
+    /// pixel and take longer.
     #[arg(long, value_parser = at_least_one)]
     pub window_step: Option<usize>,
     /// Images (or windows) restored per GPU batch (times --samples rows on the GPU).

@@ -52,6 +52,14 @@ def gaussian_psf(sigma, size=13):
     return g / g.sum()
 
 
+def deblur(plane, sigma, psf):
+    """bm3d_deblurring on `plane`, edge-padded to even sides and cropped back: on an odd side
+    its regularised-inverse estimate comes back a pixel short and bm4d refuses it."""
+    h, w = plane.shape
+    padded = np.pad(plane, ((0, h % 2), (0, w % 2)), mode="edge")
+    return bm3d.bm3d_deblurring(padded, sigma, psf)[:h, :w]
+
+
 def restore(case, noisy):
     """BM3D for a case folder name; None where BM3D does not apply."""
     m = re.fullmatch(r"noise-(\d+)", case)
@@ -64,9 +72,8 @@ def restore(case, noisy):
         psf = gaussian_psf(1.6)
         sigma = 2.0 / 255.0
         if colour:
-            return np.stack([bm3d.bm3d_deblurring(noisy[..., c], sigma, psf)
-                             for c in range(3)], axis=-1)
-        return bm3d.bm3d_deblurring(noisy, sigma, psf)
+            return np.stack([deblur(noisy[..., c], sigma, psf) for c in range(3)], axis=-1)
+        return deblur(noisy, sigma, psf)
     return None
 
 

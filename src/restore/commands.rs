@@ -225,7 +225,9 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
             cfg.channels,
             cfg.height,
             cfg.width,
-            a.knobs.window_step,
+            a.knobs
+                .window_step
+                .or(crate::restore::denoiser::default_window_step(&meta)),
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
         let (o, p) = plan.cut();

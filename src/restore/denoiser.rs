@@ -49,6 +49,14 @@ pub fn default_map_steps(meta: &CheckpointMeta, otherwise: usize) -> usize {
     }
 }
 
+/// Pixels between overlapping windows by default: a quarter of a window for a denoising VAE
+/// (on the photo benchmark at sigma 25, 12x12 windows 3 apart score as well as 2 apart and 0.1
+/// dB above 6 apart), else None (half a window).
+pub fn default_window_step(meta: &CheckpointMeta) -> Option<usize> {
+    let c = &meta.config;
+    is_denoiser(meta).then(|| (c.height.min(c.width) / 4).max(1))
+}
+
 /// Squared error of the blend of `obs` (precisions `w`) and `mean` under variance scale `c`.
 fn blend_error(clean: &[f32], obs: &[f32], w: &[f32], mean: &[f32], kind: MeanKind, c: f32) -> f64 {
     let n = clean.len();
@@ -255,6 +263,7 @@ mod tests {
         use crate::checkpoint::TrainingData;
         let mut meta = CheckpointMeta::new(crate::config::ModelConfig::default(), 1, 1, 1);
         assert_eq!(default_map_steps(&meta, 150), 150);
+        assert_eq!(default_window_step(&meta), None);
         meta.data = Some(TrainingData {
             source: "x".into(),
             train_count: 1,
@@ -264,6 +273,7 @@ mod tests {
             corrupt_noise: Some(0.2),
         });
         assert_eq!(default_map_steps(&meta, 150), 0);
+        assert_eq!(default_window_step(&meta), Some(7));
         meta.data.as_mut().unwrap().corrupt_noise = None;
         assert_eq!(default_map_steps(&meta, 150), 150);
     }

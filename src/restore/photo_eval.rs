@@ -260,7 +260,8 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         {
             settings.var.scale = c;
         }
-        let plans = plan_all(&set, &cfg, a.knobs.window_step, settings.prefilled)?;
+        let step = a.knobs.window_step.or(denoiser::default_window_step(&meta));
+        let plans = plan_all(&set, &cfg, step, settings.prefilled)?;
         let windows: usize = plans.iter().map(Plan::window_count).sum();
         let bar = progress::bar(windows as u64, &case.name);
         let restored = restore_planned(&mut engine, &plans, chosen, &settings, case, |n| {
