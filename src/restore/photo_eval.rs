@@ -213,20 +213,22 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
     let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(a.knobs.batch))?;
     let mut noise_table = None;
     if a.knobs.var_scale.is_none() {
-        let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
         let sigmas: Vec<f32> = cases.iter().filter_map(gaussian).collect();
         if denoiser::is_denoiser(&meta) && !sigmas.is_empty() {
             let mut sigmas = sigmas;
             sigmas.sort_by(f32::total_cmp);
             sigmas.dedup();
-            let table = denoiser::fit_noise_table(&mut engine, &windows, &sigmas, a.seed)?;
+            let step = a.knobs.window_step.or(denoiser::default_window_step(&meta));
+            let crops = as_model_sees(&val, cfg.channels);
+            let table = denoiser::fit_noise_table(&mut engine, &crops, &sigmas, step, a.seed)?;
             eprintln!(
-                "denoiser's variance scale per noise level fitted on {} windows of the training photos' crops: {}",
-                windows.len(),
+                "denoiser's variance scale per noise level fitted on {} crops of the training photos: {}",
+                crops.len(),
                 denoiser::describe(&table)
             );
             noise_table = Some(table);
         } else {
+            let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
             let c = fit_var_scale(&mut engine, &windows)?;
             settings.var.scale = c;
             eprintln!(
