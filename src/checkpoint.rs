@@ -17,8 +17,7 @@
 //! - `"wgvae"`: the JSON of [`CheckpointMeta`]: `config` ([`ModelConfig`]), `epoch`, `step`,
 //!   `seed`, `format_version` ([`FORMAT_VERSION`]) and `normalisation` ([`NORMALISATION`]: pixels
 //!   are `u8 / 255`). This key is the one the loader reads.
-//!   Optional fields: `pixel_var_scale` (see restore), `noise_var_scales` (a denoising VAE's
-//!   scale per noise level, see `restore::denoiser`) and `data` ([`TrainingData`]: the source,
+//!   Optional fields: `pixel_var_scale` (see restore) and `data` ([`TrainingData`]: the source,
 //!   image counts, patch settings and input corruption `train` used); files without them still
 //!   load.
 //! - `"format": "pt"`, which Hugging Face's loaders check (the tensors are PyTorch's); older
@@ -190,10 +189,6 @@ pub struct CheckpointMeta {
     /// training (restoration's default `--var-scale`); absent in older checkpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pixel_var_scale: Option<f32>,
-    /// A denoising VAE's variance scale per noise level, `[sigma, scale]` with sigma rising,
-    /// fitted at the end of training (see `restore::denoiser`); absent for other models.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise_var_scales: Option<Vec<[f32; 2]>>,
     /// The data the model was trained on, as `train` recorded it; absent in older checkpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<TrainingData>,
@@ -252,7 +247,6 @@ impl CheckpointMeta {
             format_version: FORMAT_VERSION,
             normalisation: NORMALISATION.to_string(),
             pixel_var_scale: None,
-            noise_var_scales: None,
             data: None,
             mid_epoch: None,
         }

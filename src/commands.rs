@@ -158,7 +158,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         }
     })?;
     if tc.out.exists() {
-        let meta = crate::restore::evaluate::calibrate_checkpoint(
+        let c = crate::restore::evaluate::calibrate_checkpoint(
             ctx,
             &tc.out,
             tc.data.as_deref(),
@@ -171,15 +171,8 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
             "test images"
         };
         say(format!(
-            "pixel variance scale for restoration: {:.4} (fitted on clean reconstructions of {on})",
-            meta.pixel_var_scale.unwrap_or(f32::NAN)
+            "pixel variance scale for restoration: {c:.4} (fitted on clean reconstructions of {on})"
         ));
-        if let Some(table) = &meta.noise_var_scales {
-            say(format!(
-                "variance scale per noise level on 0-255 (fitted on noisy {on}): {}",
-                crate::restore::denoiser::describe(table)
-            ));
-        }
     }
     let curve = train::curve_paths(&tc.out);
     if let Some(last) = reports.last() {

@@ -23,9 +23,6 @@ pub struct Report {
     pub format_version: u32,
     pub normalisation: String,
     pub pixel_var_scale: Option<f32>,
-    /// A denoising VAE's variance scale per noise level, `[sigma, scale]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub noise_var_scales: Option<Vec<[f32; 2]>>,
     /// None for checkpoints written before wgvae recorded it.
     pub data: Option<TrainingData>,
     /// Steps of epoch `epoch + 1` taken by a checkpoint written mid-epoch; 0 at an epoch's end.
@@ -69,7 +66,6 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         format_version,
         normalisation,
         pixel_var_scale,
-        noise_var_scales,
         data,
         mid_epoch,
     } = meta;
@@ -82,7 +78,6 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         format_version,
         normalisation,
         pixel_var_scale,
-        noise_var_scales,
         data,
         epoch_steps: mid_epoch.map_or(0, |m| m.steps),
         optimizer_state: checkpoint::saved_optimizer_path(path).is_file(),
@@ -141,12 +136,6 @@ fn print_text(r: &Report) {
             |s| format!("{s:.4}")
         )
     );
-    if let Some(table) = &r.noise_var_scales {
-        println!(
-            "  per noise level  {} (sigma on 0-255: scale)",
-            crate::restore::denoiser::describe(table)
-        );
-    }
     println!(
         "  optimizer state  {}",
         if r.optimizer_state {

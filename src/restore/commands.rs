@@ -15,6 +15,7 @@ use crate::picture::Picture;
 use crate::progress;
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, Mask, Noise};
+use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
 use crate::restore::mask::read_mask;
 use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
@@ -199,13 +200,14 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let (path, meta, params) = load_prior(a.model.as_deref())?;
     let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
     let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    settings.prefilled = crate::restore::denoiser::is_denoiser(&meta);
+    settings.prefilled = denoiser::is_denoiser(&meta);
     let cfg = &model.cfg;
     let method = method(a.method);
     // every image read and cut before any GPU work, so a bad file fails early
     let mut plans = Vec::with_capacity(pairs.len());
     let (mut obs, mut w) = (Vec::new(), Vec::new());
     let mut psf = None;
+    let mut observed = Vec::with_capacity(pairs.len());
     for (input, _) in &pairs {
         let y = Picture::read(input)?;
         let deg = damage(&a.damage, None, y.height, y.width)
@@ -214,20 +216,17 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
             .known_missing(y.height, y.width)
             .map_err(anyhow::Error::msg)?;
         let prec = deg.precision(&y, &missing);
-        let y = if settings.prefilled {
-            crate::restore::denoiser::prefill(&y, &prec).unwrap_or(y)
-        } else {
-            y
-        };
+        let filled = settings
+            .prefilled
+            .then(|| denoiser::prefill(&y, &prec))
+            .flatten();
         let plan = Plan::with_step(
-            &y,
+            filled.as_ref().unwrap_or(&y),
             &prec,
             cfg.channels,
             cfg.height,
             cfg.width,
-            a.knobs
-                .window_step
-                .or(crate::restore::denoiser::default_window_step(&meta)),
+            a.knobs.window_step.or(denoiser::default_window_step(&meta)),
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
         let (o, p) = plan.cut();
@@ -237,13 +236,10 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&deg);
         }
-        if a.knobs.var_scale.is_none() {
-            if let Some(c) = crate::restore::denoiser::scale_for(&meta, &deg) {
-                settings.var.scale = c;
-            }
-        }
         plans.push(plan);
+        observed.push((y, prec));
     }
+    let (run, local) = denoiser::window_method(&meta, method, psf.is_some());
     let windows: usize = plans.iter().map(Plan::window_count).sum();
     let rows = a.knobs.batch.min(windows);
     let samples = settings.samples.max(1);
@@ -266,7 +262,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let bar = progress::bar(windows as u64, "windows");
     let restored = restore_many(
         &mut engine,
-        &[method],
+        &[run],
         &settings,
         &obs,
         &w,
@@ -281,9 +277,13 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         std::fs::create_dir_all(&a.output)
             .with_context(|| format!("cannot create the output folder {}", a.output.display()))?;
     }
-    for (plan, (_, output)) in plans.iter().zip(&pairs) {
+    for ((plan, (_, output)), (y, prec)) in plans.iter().zip(&pairs).zip(&observed) {
         let n = plan.window_count() * per;
-        plan.stitch(&restored[at..at + n]).write(output)?;
+        let mut out = plan.stitch(&restored[at..at + n]);
+        if local {
+            out = denoiser::local_blend(y, prec, &out);
+        }
+        out.write(output)?;
         at += n;
         eprintln!("wrote {}", output.display());
     }

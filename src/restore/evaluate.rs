@@ -99,22 +99,17 @@ pub fn restore_set(
 /// Images the variance scale is fitted on at the end of training.
 pub const CALIBRATION_IMAGES: usize = 1000;
 
-/// Crops of a patch model's training images its noise table is fitted on (each four windows
-/// wide: 169 windows of 12x12 each at the default step).
-pub const CALIBRATION_CROPS: usize = 100;
-
 /// Fits the decoder's variance scale of the checkpoint at `path` on up to
 /// [`CALIBRATION_IMAGES`] clean test images (or training patches, for a patch model, whose test
 /// photos are what the photo benchmark scores) and stores it
-/// in the checkpoint's metadata (rewritten atomically), with a denoising VAE's scale per noise
-/// level ([`crate::restore::denoiser`]) on the same images; returns the checkpoint's metadata.
+/// in the checkpoint's metadata (rewritten atomically); returns it.
 pub fn calibrate_checkpoint(
     ctx: &crate::gpu::GpuContext,
     path: &std::path::Path,
     data: Option<&std::path::Path>,
     patch: bool,
     seed: u64,
-) -> anyhow::Result<crate::checkpoint::CheckpointMeta> {
+) -> anyhow::Result<f32> {
     use crate::checkpoint;
     use crate::data::{load_split, Split};
     use crate::restore::engine::GpuEngine;
@@ -136,29 +131,6 @@ pub fn calibrate_checkpoint(
     let mut engine = GpuEngine::new(ctx, &model, &params, n.clamp(1, 256))?;
     let c = fit_var_scale(&mut engine, &clean)?;
     meta.pixel_var_scale = Some(c);
-    if crate::restore::denoiser::is_denoiser(&meta) {
-        use crate::restore::denoiser::{default_window_step, fit_noise_table, TABLE_SIGMAS};
-        // crops four windows wide where the images allow, so the fit sees overlapping windows
-        // stitched as restore stitches them; otherwise the single windows
-        let crops = if patch {
-            let side = 4 * cfg.height.max(cfg.width);
-            crate::train::data::calibration_patches(data, cfg.channels, side, seed)
-                .ok()
-                .map(|set| {
-                    (0..set.count.min(CALIBRATION_CROPS))
-                        .map(|i| {
-                            let px = set.image(i).iter().map(|&v| v as f32 / 255.0).collect();
-                            Picture::new(cfg.channels, side, side, px)
-                        })
-                        .collect::<Vec<_>>()
-                })
-        } else {
-            None
-        };
-        let crops = crops.as_deref().unwrap_or(&clean);
-        let step = default_window_step(&meta);
-        meta.noise_var_scales = Some(fit_noise_table(&mut engine, crops, &TABLE_SIGMAS, step, seed)?);
-    }
     checkpoint::save_model(path, &meta, &params)?;
-    Ok(meta)
+    Ok(c)
 }

@@ -15,7 +15,6 @@ use crate::model::Model;
 use crate::picture::{write_all, Picture};
 use crate::progress;
 use crate::restore::cases::{photo_cases, Case};
-use crate::restore::degrade::Noise;
 use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
@@ -93,6 +92,20 @@ fn plan_all(
         .collect()
 }
 
+/// [`denoiser::local_blend`] of each observed picture of `set` with its reconstruction.
+fn blend_all(set: &Degraded, mu: &[Picture]) -> Vec<Picture> {
+    let mut at = 0;
+    set.pictures
+        .iter()
+        .zip(mu)
+        .map(|(y, m)| {
+            let d = y.data.len();
+            at += d;
+            denoiser::local_blend(y, &set.w[at - d..at], m)
+        })
+        .collect()
+}
+
 /// The pictures `plans` cut, restored by `method` window by window and stitched, in order.
 fn restore_planned(
     engine: &mut GpuEngine,
@@ -161,14 +174,6 @@ fn windows_of(pictures: &[Picture], h: usize, w: usize) -> Vec<Picture> {
     out
 }
 
-/// The sigma of a case's Gaussian noise, if it has one.
-fn gaussian(case: &Case) -> Option<f32> {
-    match case.degradation.noise {
-        Noise::Gaussian(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// A file-name-safe form of a case's name ("noise 25" -> "noise-25").
 fn slug(name: &str) -> String {
     name.chars()
@@ -211,31 +216,14 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         bail!("no case matches --cases {:?}", a.cases);
     }
     let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(a.knobs.batch))?;
-    let mut noise_table = None;
     if a.knobs.var_scale.is_none() {
-        let sigmas: Vec<f32> = cases.iter().filter_map(gaussian).collect();
-        if denoiser::is_denoiser(&meta) && !sigmas.is_empty() {
-            let mut sigmas = sigmas;
-            sigmas.sort_by(f32::total_cmp);
-            sigmas.dedup();
-            let step = a.knobs.window_step.or(denoiser::default_window_step(&meta));
-            let crops = as_model_sees(&val, cfg.channels);
-            let table = denoiser::fit_noise_table(&mut engine, &crops, &sigmas, step, a.seed)?;
-            eprintln!(
-                "denoiser's variance scale per noise level fitted on {} crops of the training photos: {}",
-                crops.len(),
-                denoiser::describe(&table)
-            );
-            noise_table = Some(table);
-        } else {
-            let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
-            let c = fit_var_scale(&mut engine, &windows)?;
-            settings.var.scale = c;
-            eprintln!(
-                "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
-                windows.len()
-            );
-        }
+        let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
+        let c = fit_var_scale(&mut engine, &windows)?;
+        settings.var.scale = c;
+        eprintln!(
+            "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
+            windows.len()
+        );
     }
     eprintln!(
         "scoring {} case(s) on {} photo(s) of {} ({} tuning crops) with {} on {}",
@@ -256,20 +244,19 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
         }
-        if let Some(c) = noise_table
-            .as_deref()
-            .and_then(|t| denoiser::scale_at(t, gaussian(case).unwrap_or(0.0)))
-        {
-            settings.var.scale = c;
-        }
         let step = a.knobs.window_step.or(denoiser::default_window_step(&meta));
         let plans = plan_all(&set, &cfg, step, settings.prefilled)?;
         let windows: usize = plans.iter().map(Plan::window_count).sum();
         let bar = progress::bar(windows as u64, &case.name);
-        let restored = restore_planned(&mut engine, &plans, chosen, &settings, case, |n| {
+        let blur = case.degradation.blur.is_some();
+        let (run, local) = denoiser::window_method(&meta, chosen, blur);
+        let mut restored = restore_planned(&mut engine, &plans, run, &settings, case, |n| {
             bar.inc(n as u64)
         })?;
         bar.finish_and_clear();
+        if local {
+            restored = blend_all(&set, &restored);
+        }
         scores.push(Score::of(case, chosen.name(), &scored, &restored, None));
         let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
         let mut row = vec![crop(&scored[0]), crop(&set.pictures[0]), crop(&restored[0])];
