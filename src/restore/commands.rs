@@ -281,7 +281,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         let n = plan.window_count() * per;
         let mut out = plan.stitch(&restored[at..at + n]);
         if local {
-            out = denoiser::local_blend(y, prec, &out);
+            out = denoiser::local_blend(y, prec, &out, model.mean_kind());
         }
         out.write(output)?;
         at += n;

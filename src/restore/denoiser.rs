@@ -11,6 +11,7 @@
 //! fill for the encoder, and take mu. Like the stitch, these whole-image steps run on the host.
 
 use crate::checkpoint::CheckpointMeta;
+use crate::cpu::restore::MeanKind;
 use crate::picture::Picture;
 use crate::restore::classical::biharmonic_fill;
 use crate::restore::degrade::QUIET_SIGMA;
@@ -58,10 +59,11 @@ pub fn window_method(meta: &CheckpointMeta, method: Method, blur: bool) -> (Meth
 
 /// The restored picture: `y` (precisions `w`, 0 = unknown, same layout) blended pixel by pixel
 /// with the stitched reconstruction `mu` under the locally measured prior variance (see the
-/// module docs). Boxes are clipped at the border, and count only known pixels. A pixel whose
+/// module docs): the decoder's variance shape ([`shape_of`]) times a scale measured over the
+/// box, so that for a Gaussian decoder v is the box's excess squared residual itself. Boxes are clipped at the border, and count only known pixels. A pixel whose
 /// precision is that of no noise at all ([`QUIET_SIGMA`], which the damage gives known pixels of
 /// a mask) is kept, as the `impute` fill keeps it.
-pub fn local_blend(y: &Picture, w: &[f32], mu: &Picture) -> Picture {
+pub fn local_blend(y: &Picture, w: &[f32], mu: &Picture, kind: MeanKind) -> Picture {
     let (h, wd) = (y.height, y.width);
     let n = h * wd;
     assert!(w.len() == y.data.len() && mu.data.len() == y.data.len());
@@ -76,8 +78,9 @@ pub fn local_blend(y: &Picture, w: &[f32], mu: &Picture) -> Picture {
         let noise: Vec<f64> = (0..n)
             .map(|i| if wc[i] > 0.0 { 1.0 / wc[i] as f64 } else { 0.0 })
             .collect();
-        let (sk, sr, sn) = (
-            BoxSums::new(&known, h, wd),
+        let shape: Vec<f64> = (0..n).map(|i| known[i] * shape_of(mc[i], kind)).collect();
+        let (ss, sr, sn) = (
+            BoxSums::new(&shape, h, wd),
             BoxSums::new(&r2, h, wd),
             BoxSums::new(&noise, h, wd),
         );
@@ -92,13 +95,23 @@ pub fn local_blend(y: &Picture, w: &[f32], mu: &Picture) -> Picture {
                 continue;
             }
             let (row, col) = (i / wd, i % wd);
-            let count = sk.around(row, col).max(1.0);
-            let v = ((sr.around(row, col) - sn.around(row, col)) / count).max(0.0);
+            let scale = (sr.around(row, col) - sn.around(row, col)).max(0.0)
+                / ss.around(row, col).max(1e-12);
+            let v = scale * shape_of(mc[i], kind);
             let gain = v / (v + noise[i]);
             out.push(mc[i] + (gain * (yc[i] - mc[i]) as f64) as f32);
         }
     }
     Picture::new(y.channels, h, wd, out)
+}
+
+/// How the decoder's variance varies with its mean, as `posterior` models it: mean (1 - mean)
+/// for a Bernoulli decoder (sure of black and white, unsure between), 1 for a Gaussian one.
+fn shape_of(mean: f32, kind: MeanKind) -> f64 {
+    match kind {
+        MeanKind::Sigmoid => (mean * (1.0 - mean)).max(0.0) as f64,
+        MeanKind::Identity => 1.0,
+    }
 }
 
 /// Sums over [`LOCAL_SIDE`]-pixel boxes of one plane in O(1) each (a summed-area table).
@@ -192,6 +205,7 @@ mod tests {
             &Picture::new(1, h, w, y.clone()),
             &prec,
             &Picture::new(1, h, w, mu.clone()),
+            MeanKind::Identity,
         );
         assert_eq!(x.data[5 * w + 3], mu[5 * w + 3]);
         assert_eq!(x.data[6 * w + 60], y[6 * w + 60]);

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{ColorArg, EvalRestoreArgs};
 use crate::config::ModelConfig;
+use crate::cpu::restore::MeanKind;
 use crate::data::images::{decode, image_files};
 use crate::gpu::GpuContext;
 use crate::model::Model;
@@ -93,7 +94,7 @@ fn plan_all(
 }
 
 /// [`denoiser::local_blend`] of each observed picture of `set` with its reconstruction.
-fn blend_all(set: &Degraded, mu: &[Picture]) -> Vec<Picture> {
+fn blend_all(set: &Degraded, mu: &[Picture], kind: MeanKind) -> Vec<Picture> {
     let mut at = 0;
     set.pictures
         .iter()
@@ -101,7 +102,7 @@ fn blend_all(set: &Degraded, mu: &[Picture]) -> Vec<Picture> {
         .map(|(y, m)| {
             let d = y.data.len();
             at += d;
-            denoiser::local_blend(y, &set.w[at - d..at], m)
+            denoiser::local_blend(y, &set.w[at - d..at], m, kind)
         })
         .collect()
 }
@@ -255,7 +256,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         })?;
         bar.finish_and_clear();
         if local {
-            restored = blend_all(&set, &restored);
+            restored = blend_all(&set, &restored, model.mean_kind());
         }
         scores.push(Score::of(case, chosen.name(), &scored, &restored, None));
         let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
