@@ -6,8 +6,8 @@
 //! locally estimated prior variance: v = max(0, box mean of (y - mu)^2 - noise variance) over a
 //! [`LOCAL_SIDE`]-pixel box, x = mu + v / (v + 1/w) (y - mu), an empirical-Bayes (local Wiener)
 //! step on the residual, the same blend as `posterior`'s with the decoder's constant variance
-//! replaced by the measured one. On the photo benchmark it is worth 1.1-1.6 dB at sigma 15 and
-//! 25 over that constant (BENCHMARKS.md). Missing pixels are first filled by the biharmonic
+//! replaced by the measured one. On the photo benchmark it is worth about 1.5 dB at sigma 15,
+//! 0.6 at 25 and 0.1 at 50 over that constant (BENCHMARKS.md). Missing pixels are first filled by the biharmonic
 //! fill for the encoder, and take mu. Like the stitch, these whole-image steps run on the host.
 
 use crate::checkpoint::CheckpointMeta;
