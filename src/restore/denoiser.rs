@@ -7,8 +7,9 @@
 //! [`LOCAL_SIDE`]-pixel box, x = mu + v / (v + 1/w) (y - mu), an empirical-Bayes (local Wiener)
 //! step on the residual, the same blend as `posterior`'s with the decoder's constant variance
 //! replaced by the measured one. On the photo benchmark it is worth about 1.5 dB at sigma 15,
-//! 0.6 at 25 and 0.1 at 50 over that constant (BENCHMARKS.md). Missing pixels are first filled by the biharmonic
-//! fill for the encoder, and take mu. Like the stitch, these whole-image steps run on the host.
+//! 0.6 at 25 and 0.1 at 50 over that constant (BENCHMARKS.md). Missing pixels are first filled
+//! by the biharmonic fill for the encoder, and take mu. Like the stitch, these whole-image steps
+//! run on the host.
 
 use crate::checkpoint::CheckpointMeta;
 use crate::cpu::restore::MeanKind;
@@ -60,9 +61,10 @@ pub fn window_method(meta: &CheckpointMeta, method: Method, blur: bool) -> (Meth
 /// The restored picture: `y` (precisions `w`, 0 = unknown, same layout) blended pixel by pixel
 /// with the stitched reconstruction `mu` under the locally measured prior variance (see the
 /// module docs): the decoder's variance shape ([`shape_of`]) times a scale measured over the
-/// box, so that for a Gaussian decoder v is the box's excess squared residual itself. Boxes are clipped at the border, and count only known pixels. A pixel whose
-/// precision is that of no noise at all ([`QUIET_SIGMA`], which the damage gives known pixels of
-/// a mask) is kept, as the `impute` fill keeps it.
+/// box, so that for a Gaussian decoder v is the box's excess squared residual itself. Boxes
+/// are clipped at the border, and count only known pixels. A pixel whose precision is that of
+/// no noise at all ([`QUIET_SIGMA`], which the damage gives known pixels of a mask) is kept, as
+/// the `impute` fill keeps it.
 pub fn local_blend(y: &Picture, w: &[f32], mu: &Picture, kind: MeanKind) -> Picture {
     let (h, wd) = (y.height, y.width);
     let n = h * wd;
