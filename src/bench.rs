@@ -82,6 +82,37 @@ pub struct KernelRow {
     pub peak_percent: f64,
 }
 
+impl KernelRow {
+    /// The row of dispatch `d` (of the product `[m, k, n]`) timed at `secs` per run by `timer`;
+    /// the roofline columns are left for [`peak::annotate`].
+    pub fn timed(
+        kernel: &str,
+        variant: &str,
+        shape: String,
+        [m, k, n]: [usize; 3],
+        d: &Dispatch,
+        (secs, timer): (f64, profiler::TimeSource),
+        max_abs_error: f32,
+    ) -> KernelRow {
+        KernelRow {
+            kernel: kernel.into(),
+            variant: variant.into(),
+            shape,
+            m,
+            k,
+            n,
+            microseconds: secs * 1e6,
+            gflops: d.flops / secs * 1e-9,
+            gbps: d.bytes / secs * 1e-9,
+            max_abs_error,
+            timer: timer.name(),
+            intensity: 0.0,
+            bound: "",
+            peak_percent: 0.0,
+        }
+    }
+}
+
 /// Every variant of the three linear products (forward with relu, backward-input through a
 /// relu mask, backward-weight) on [`LINEAR_SHAPES`], each checked against `cpu::ops` on sampled
 /// rows ([`LinearTrial`]), then timed; `reps` repetitions per measurement.
@@ -108,23 +139,16 @@ pub fn linear_rows(
                 };
                 ops::run(ctx, &[&d])?;
                 let max_abs_error = trial.check(ctx, p, false)?;
-                let (secs, timer) = profiler::time_dispatches(ctx, &[&d], reps)?;
-                rows.push(KernelRow {
-                    kernel: p.name().into(),
-                    variant: variant.name().into(),
-                    shape: format!("{m}x{k}->{n}"),
-                    m,
-                    k,
-                    n,
-                    microseconds: secs * 1e6,
-                    gflops: d.flops / secs * 1e-9,
-                    gbps: d.bytes / secs * 1e-9,
+                let timing = profiler::time_dispatches(ctx, &[&d], reps)?;
+                rows.push(KernelRow::timed(
+                    p.name(),
+                    variant.name(),
+                    format!("{m}x{k}->{n}"),
+                    [m, k, n],
+                    &d,
+                    timing,
                     max_abs_error,
-                    timer: timer.name(),
-                    intensity: 0.0,
-                    bound: "",
-                    peak_percent: 0.0,
-                });
+                ));
             }
         }
     }
@@ -293,7 +317,7 @@ fn conv_op(
             "{name} at {shape}: max error {max_abs_error} exceeds {bound}"
         )));
     }
-    let (secs, timer) = profiler::time_dispatches(ctx, &[&d], reps)?;
+    let timing = profiler::time_dispatches(ctx, &[&d], reps)?;
     let (m, k, n) = match (op, t) {
         (ConvOp::BackwardBias, _) => (g.batch * g.out_h() * g.out_w(), 1, g.out_ch),
         (_, false) => (
@@ -307,22 +331,16 @@ fn conv_op(
             g.out_ch * g.kernel * g.kernel,
         ),
     };
-    Ok(KernelRow {
-        kernel: name.into(),
-        variant: d.kernel.spec().entry.into(),
+    let variant = d.kernel.spec().entry;
+    Ok(KernelRow::timed(
+        name,
+        variant,
         shape,
-        m,
-        k,
-        n,
-        microseconds: secs * 1e6,
-        gflops: d.flops / secs * 1e-9,
-        gbps: d.bytes / secs * 1e-9,
+        [m, k, n],
+        &d,
+        timing,
         max_abs_error,
-        timer: timer.name(),
-        intensity: 0.0,
-        bound: "",
-        peak_percent: 0.0,
-    })
+    ))
 }
 
 /// Everything `wgvae bench kernels` measures: the peaks, then the linear products (the model's

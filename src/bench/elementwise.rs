@@ -51,24 +51,17 @@ fn row(
     max_abs_error: f32,
     reps: usize,
 ) -> Result<KernelRow, GpuError> {
-    let (secs, timer) = profiler::time_dispatches(ctx, &[d], reps)?;
+    let timing = profiler::time_dispatches(ctx, &[d], reps)?;
     let entry = d.kernel.spec().entry;
-    Ok(KernelRow {
-        kernel: entry.trim_end_matches("_vec4").into(),
-        variant: entry.into(),
-        shape: format!("n={n}"),
-        m: n,
-        k: 0,
-        n: 0,
-        microseconds: secs * 1e6,
-        gflops: d.flops / secs * 1e-9,
-        gbps: d.bytes / secs * 1e-9,
+    Ok(KernelRow::timed(
+        entry.trim_end_matches("_vec4"),
+        entry,
+        format!("n={n}"),
+        [n, 0, 0],
+        d,
+        timing,
         max_abs_error,
-        timer: timer.name(),
-        intensity: 0.0,
-        bound: "",
-        peak_percent: 0.0,
-    })
+    ))
 }
 
 /// Adam, the BCE loss and relu's backward, each vec4 and scalar (see the module docs).
