@@ -18,7 +18,7 @@ use crate::restore::degrade::{Degradation, Mask, Noise};
 use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
 use crate::restore::mask::read_mask;
-use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
+use crate::restore::methods::{model_sigma_for, restore_many, restore_plans, Method, Settings};
 use crate::restore::prior::{load_prior, pixel_variance, settings};
 use crate::restore::tiles::Plan;
 
@@ -205,7 +205,6 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let method = method(a.method);
     // every image read and cut before any GPU work, so a bad file fails early
     let mut plans = Vec::with_capacity(pairs.len());
-    let (mut obs, mut w) = (Vec::new(), Vec::new());
     let mut psf = None;
     let mut observed = Vec::with_capacity(pairs.len());
     for (input, _) in &pairs {
@@ -229,9 +228,6 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
             a.knobs.window_step.or(denoiser::default_window_step(&meta)),
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-        let (o, p) = plan.cut();
-        obs.extend(o);
-        w.extend(p);
         psf = deg.blur.clone();
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&deg);
@@ -260,31 +256,19 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         ctx.info.name
     );
     let bar = progress::bar(windows as u64, "windows");
-    let restored = restore_many(
-        &mut engine,
-        &[run],
-        &settings,
-        &obs,
-        &w,
-        psf.as_ref(),
-        |n| bar.inc(n as u64),
-    )?
-    .remove(0);
+    let restored = restore_plans(&mut engine, &plans, run, &settings, psf.as_ref(), |n| {
+        bar.inc(n as u64)
+    })?;
     bar.finish_and_clear();
-    let per = cfg.input_dim();
-    let mut at = 0;
     if pairs.first().is_some_and(|(_, o)| o != &a.output) {
         std::fs::create_dir_all(&a.output)
             .with_context(|| format!("cannot create the output folder {}", a.output.display()))?;
     }
-    for ((plan, (_, output)), (y, prec)) in plans.iter().zip(&pairs).zip(&observed) {
-        let n = plan.window_count() * per;
-        let mut out = plan.stitch(&restored[at..at + n]);
+    for ((mut out, (_, output)), (y, prec)) in restored.into_iter().zip(&pairs).zip(&observed) {
         if local {
             out = denoiser::local_blend(y, prec, &out, model.mean_kind());
         }
         out.write(output)?;
-        at += n;
         eprintln!("wrote {}", output.display());
     }
     Ok(())

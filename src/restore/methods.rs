@@ -4,10 +4,12 @@
 
 use crate::cpu::ops::AdamHyper;
 use crate::error::GpuError;
+use crate::picture::Picture;
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, Mask};
 use crate::restore::engine::Engine;
 use crate::restore::program::{Operator, PixelVariance};
+use crate::restore::tiles::Plan;
 
 /// What a restoration computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -275,4 +277,33 @@ pub fn restore_many(
         on_batch(o.len() / d);
     }
     Ok(out)
+}
+
+/// The pictures `plans` cut, restored by `method` window by window and stitched, in order.
+pub fn restore_plans(
+    engine: &mut dyn Engine,
+    plans: &[Plan],
+    method: Method,
+    settings: &Settings,
+    psf: Option<&Psf>,
+    on_batch: impl FnMut(usize),
+) -> Result<Vec<Picture>, GpuError> {
+    let (mut obs, mut w) = (Vec::new(), Vec::new());
+    for plan in plans {
+        let (o, p) = plan.cut();
+        obs.extend(o);
+        w.extend(p);
+    }
+    let restored = restore_many(engine, &[method], settings, &obs, &w, psf, on_batch)?.remove(0);
+    let per = engine.model().cfg.input_dim();
+    let mut start = 0;
+    Ok(plans
+        .iter()
+        .map(|plan| {
+            let n = plan.window_count() * per;
+            let out = plan.stitch(&restored[start..start + n]);
+            start += n;
+            out
+        })
+        .collect())
 }

@@ -19,7 +19,7 @@ use crate::restore::cases::{photo_cases, Case};
 use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
 use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
-use crate::restore::methods::{model_sigma_for, restore_many, Method, Settings};
+use crate::restore::methods::{model_sigma_for, restore_plans};
 use crate::restore::prior::{load_prior, settings};
 use crate::restore::scoreboard::{case_line, score_baselines, write_tables, Score};
 use crate::restore::tiles::Plan;
@@ -105,44 +105,6 @@ fn blend_all(set: &Degraded, mu: &[Picture], kind: MeanKind) -> Vec<Picture> {
             denoiser::local_blend(y, &set.w[at - d..at], m, kind)
         })
         .collect()
-}
-
-/// The pictures `plans` cut, restored by `method` window by window and stitched, in order.
-fn restore_planned(
-    engine: &mut GpuEngine,
-    plans: &[Plan],
-    method: Method,
-    settings: &Settings,
-    case: &Case,
-    on_batch: impl FnMut(usize),
-) -> Result<Vec<Picture>> {
-    let (mut obs, mut w) = (Vec::new(), Vec::new());
-    for plan in plans {
-        let (o, p) = plan.cut();
-        obs.extend(o);
-        w.extend(p);
-    }
-    let restored = restore_many(
-        engine,
-        &[method],
-        settings,
-        &obs,
-        &w,
-        case.degradation.blur.as_ref(),
-        on_batch,
-    )?
-    .remove(0);
-    let per = obs.len() / plans.iter().map(Plan::window_count).sum::<usize>().max(1);
-    let mut start = 0;
-    Ok(plans
-        .iter()
-        .map(|plan| {
-            let n = plan.window_count() * per;
-            let out = plan.stitch(&restored[start..start + n]);
-            start += n;
-            out
-        })
-        .collect())
 }
 
 /// `pictures` as a model of `channels` reads them: a colour picture's channels one by one for a
@@ -251,7 +213,8 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         let bar = progress::bar(windows as u64, &case.name);
         let blur = case.degradation.blur.is_some();
         let (run, local) = denoiser::window_method(&meta, chosen, blur);
-        let mut restored = restore_planned(&mut engine, &plans, run, &settings, case, |n| {
+        let psf = case.degradation.blur.as_ref();
+        let mut restored = restore_plans(&mut engine, &plans, run, &settings, psf, |n| {
             bar.inc(n as u64)
         })?;
         bar.finish_and_clear();
