@@ -213,6 +213,9 @@ pub enum VariantArg {
     Reg4x4,
     /// 8x8 outputs per invocation, rows shared by an 8-wide workgroup (all three products)
     Reg8x8,
+    /// 16x4 outputs per invocation, the shared rows handed round by subgroup broadcasts (needs
+    /// subgroups of 8 or more lanes)
+    Sg16x4,
 }
 
 #[derive(Args, Debug)]

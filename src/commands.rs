@@ -26,6 +26,7 @@ fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
         VariantArg::Tiled => LinearVariant::Tiled,
         VariantArg::Reg4x4 => LinearVariant::Reg4x4,
         VariantArg::Reg8x8 => LinearVariant::Reg8x8,
+        VariantArg::Sg16x4 => LinearVariant::Sg16x4,
     })
 }
 

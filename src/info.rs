@@ -134,7 +134,8 @@ pub fn report(wanted: Option<&str>) -> Result<Report, GpuError> {
         subgroup_max_size: info.subgroup_max_size,
         timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         features: feature_names(features),
-        linear_variant: LinearVariant::preferred(&info).name(),
+        linear_variant: LinearVariant::preferred(&info, context::has_subgroups(&info, features))
+            .name(),
     })
 }
 

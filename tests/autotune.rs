@@ -120,7 +120,7 @@ fn measuring_then_reusing_the_cache_and_corrupt_files() {
     );
     assert!(notes.iter().any(|n| n.contains("measured in")), "{notes:?}");
     // the file now holds the choice under this adapter's key
-    let key = autotune::cache_key(&ctx.info, &ShapeClass::of(&model, 64));
+    let key = autotune::cache_key(ctx, &ShapeClass::of(&model, 64));
     assert_eq!(
         cache::load(&path).0.entries[&key].variant,
         first.variant.name()
@@ -148,7 +148,10 @@ fn measuring_then_reusing_the_cache_and_corrupt_files() {
     ctx.tuning.set(Settings::default());
     let off = autotune::linear_variant(ctx, &model, 64, None).unwrap();
     assert_eq!(off.source, Source::Preferred);
-    assert_eq!(off.variant, LinearVariant::preferred(&ctx.info));
+    assert_eq!(
+        off.variant,
+        LinearVariant::preferred(&ctx.info, ctx.subgroups)
+    );
 }
 
 #[test]
@@ -158,7 +161,7 @@ fn a_variant_failing_validation_is_never_chosen() {
     };
     let _lock = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
     let class = ShapeClass::of(&small_model(), 16);
-    for bad in LinearVariant::ALL {
+    for bad in LinearVariant::on(ctx) {
         let m = autotune::measure(ctx, &class, Some(bad)).unwrap();
         assert!(
             m.failed
@@ -173,10 +176,13 @@ fn a_variant_failing_validation_is_never_chosen() {
     ctx.tuning.set(Settings {
         policy: Policy::Measure,
         cache: None,
-        corrupt: Some(LinearVariant::preferred(&ctx.info)),
+        corrupt: Some(LinearVariant::preferred(&ctx.info, ctx.subgroups)),
     });
     let choice = autotune::linear_variant(ctx, &small_model(), 16, None).unwrap();
-    assert_ne!(choice.variant, LinearVariant::preferred(&ctx.info));
+    assert_ne!(
+        choice.variant,
+        LinearVariant::preferred(&ctx.info, ctx.subgroups)
+    );
     let notes = ctx.tuning.take_notes();
     assert!(
         notes.iter().any(|n| n.contains("failed validation")),

@@ -5,14 +5,21 @@ use std::path::Path;
 use wgvae::gpu::kernels::{Kernel, ShaderFile};
 
 fn validate(name: &str, source: &str) -> naga::Module {
+    // linear_sg.wgsl needs subgroups (the device compiles it only where it has them); every
+    // other file must validate without any capability.
+    let subgroups = ShaderFile::ALL
+        .into_iter()
+        .any(|f| f.name() == name && f.needs_subgroups());
+    let capabilities = if subgroups {
+        naga::valid::Capabilities::SUBGROUP
+    } else {
+        naga::valid::Capabilities::empty()
+    };
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
     module
 }
 

@@ -140,10 +140,14 @@ impl ShapeClass {
     }
 }
 
-/// The cache key: the class on this adapter, driver, backend and wgvae version.
-pub fn cache_key(info: &wgpu::AdapterInfo, class: &ShapeClass) -> String {
+/// The cache key: the class on this adapter, driver, backend, wgvae version and the variants
+/// the device can run.
+pub fn cache_key(ctx: &GpuContext, class: &ShapeClass) -> String {
+    let info = &ctx.info;
+    // the candidates too: a choice made without a variant the device can now run is stale
+    let variants: Vec<&str> = LinearVariant::on(ctx).iter().map(|v| v.name()).collect();
     format!(
-        "{} [{:04x}:{:04x}] | {:?} | {} {} | wgvae {} | {}",
+        "{} [{:04x}:{:04x}] | {:?} | {} {} | wgvae {} | {} | {}",
         info.name,
         info.vendor,
         info.device,
@@ -151,6 +155,7 @@ pub fn cache_key(info: &wgpu::AdapterInfo, class: &ShapeClass) -> String {
         info.driver,
         info.driver_info,
         env!("CARGO_PKG_VERSION"),
+        variants.join(","),
         class.key()
     )
 }
@@ -252,13 +257,13 @@ pub fn linear_variant(
     let settings = ctx.tuning.settings();
     if settings.policy == Policy::Preferred || class.layers.is_empty() {
         return Ok(Choice::new(
-            LinearVariant::preferred(&ctx.info),
+            LinearVariant::preferred(&ctx.info, ctx.subgroups),
             Source::Preferred,
             class,
         ));
     }
     let started = Instant::now();
-    let key = cache_key(&ctx.info, &class);
+    let key = cache_key(ctx, &class);
     if let Some(&v) = ctx.tuning.memo.lock().expect("tuning memo").get(&key) {
         let mut c = Choice::new(v, Source::Cached, class);
         c.seconds = started.elapsed().as_secs_f64();
@@ -320,10 +325,10 @@ pub fn linear_variant(
 }
 
 /// The candidates, the adapter's default first (it wins ties).
-fn candidates(info: &wgpu::AdapterInfo) -> Vec<LinearVariant> {
-    let first = LinearVariant::preferred(info);
+fn candidates(ctx: &GpuContext) -> Vec<LinearVariant> {
+    let first = LinearVariant::preferred(&ctx.info, ctx.subgroups);
     let mut v = vec![first];
-    v.extend(LinearVariant::ALL.into_iter().filter(|&c| c != first));
+    v.extend(LinearVariant::on(ctx).into_iter().filter(|&c| c != first));
     v
 }
 
@@ -356,7 +361,7 @@ pub fn measure(
         let (tr, count) = &trials[t];
         tr.m * tr.k * tr.n * count
     });
-    let mut alive = candidates(&ctx.info);
+    let mut alive = candidates(ctx);
     // per candidate: the best seconds of each product so far (weighted by its layer count)
     let mut times: HashMap<LinearVariant, Vec<f64>> = HashMap::new();
     let mut pruned = Vec::new();

@@ -21,6 +21,12 @@ const BACKEND_NAMES: [(&str, wgpu::Backend); 9] = [
     ("opengl", wgpu::Backend::Gl),
 ];
 
+/// Whether an adapter with `features` offers the subgroups the sg16x4 kernels need: at least 8
+/// lanes, so that an 8-invocation workgroup is one subgroup.
+pub fn has_subgroups(info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
+    features.contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8
+}
+
 /// The backends this build can use on this platform: compiled in and meant for this OS (so
 /// Vulkan and GL on Linux, never Metal or the browser's WebGPU).
 pub fn available_backends() -> wgpu::Backends {
@@ -195,6 +201,9 @@ pub struct GpuContext {
     pub index: usize,
     /// Timestamp queries are available: the profiler uses GPU time, else the wall clock.
     pub timestamps: bool,
+    /// Subgroup operations are on, with subgroups of at least 8 lanes: the `sg16x4` linear
+    /// kernels (`shaders/linear_sg.wgsl`) can run.
+    pub subgroups: bool,
     /// Errors and the loss the device reported outside error scopes (see `faults`).
     pub faults: Faults,
     /// How the linear variant is picked for a model (off until the command line turns it on).
@@ -224,11 +233,17 @@ impl GpuContext {
         // Pass-boundary timestamps are all the profiler needs: each timed dispatch gets a pass.
         let wanted_ts = wgpu::Features::TIMESTAMP_QUERY;
         let timestamps = available.contains(wanted_ts);
-        let required_features = if timestamps {
+        let mut required_features = if timestamps {
             wanted_ts
         } else {
             wgpu::Features::empty()
         };
+        // The sg16x4 kernels hand values between the 8 invocations of a workgroup, so they
+        // need those 8 to share one subgroup.
+        let subgroups = has_subgroups(&info, available);
+        if subgroups {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
         // Ask for everything the adapter offers: large storage buffers matter for big batches.
         let required_limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -251,6 +266,7 @@ impl GpuContext {
             info,
             index,
             timestamps,
+            subgroups,
             faults,
             tuning: Default::default(),
             modules: Mutex::new(HashMap::new()),

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 pub enum ShaderFile {
     Rng,
     Linear,
+    LinearSg,
     Activation,
     Reparam,
     Kl,
@@ -25,9 +26,10 @@ pub enum ShaderFile {
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 14] = [
+    pub const ALL: [ShaderFile; 15] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
+        ShaderFile::LinearSg,
         ShaderFile::Activation,
         ShaderFile::Reparam,
         ShaderFile::Kl,
@@ -47,6 +49,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Rng => "rng.wgsl",
             ShaderFile::Linear => "linear.wgsl",
+            ShaderFile::LinearSg => "linear_sg.wgsl",
             ShaderFile::Activation => "activation.wgsl",
             ShaderFile::Reparam => "reparam.wgsl",
             ShaderFile::Kl => "kl.wgsl",
@@ -66,6 +69,7 @@ impl ShaderFile {
         match self {
             ShaderFile::Rng => RNG_WGSL,
             ShaderFile::Linear => include_str!("../../shaders/linear.wgsl"),
+            ShaderFile::LinearSg => include_str!("../../shaders/linear_sg.wgsl"),
             ShaderFile::Activation => include_str!("../../shaders/activation.wgsl"),
             ShaderFile::Reparam => include_str!("../../shaders/reparam.wgsl"),
             ShaderFile::Kl => include_str!("../../shaders/kl.wgsl"),
@@ -79,6 +83,12 @@ impl ShaderFile {
             ShaderFile::Corrupt => include_str!("../../shaders/corrupt.wgsl"),
             ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
         }
+    }
+
+    /// Whether the file uses subgroup operations: only devices with wgpu's SUBGROUP feature
+    /// compile it (`GpuContext::subgroups`).
+    pub fn needs_subgroups(self) -> bool {
+        matches!(self, ShaderFile::LinearSg)
     }
 
     /// Whether the file is compiled after `rng.wgsl`.
@@ -123,6 +133,9 @@ pub enum Kernel {
     LinearBackwardWeight,
     LinearBackwardWeightReg8x8,
     LinearBackwardWeightTReg8x8,
+    LinearForwardSg16x4,
+    LinearBackwardInputSg16x4,
+    LinearBackwardWeightSg16x4,
     LinearBackwardBias,
     ActBackward,
     ReparamForward,
@@ -176,7 +189,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 58] = [
+    pub const ALL: [Kernel; 61] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -185,6 +198,9 @@ impl Kernel {
         Kernel::LinearBackwardWeight,
         Kernel::LinearBackwardWeightReg8x8,
         Kernel::LinearBackwardWeightTReg8x8,
+        Kernel::LinearForwardSg16x4,
+        Kernel::LinearBackwardInputSg16x4,
+        Kernel::LinearBackwardWeightSg16x4,
         Kernel::LinearBackwardBias,
         Kernel::ActBackward,
         Kernel::ReparamForward,
@@ -268,6 +284,21 @@ impl Kernel {
             Kernel::LinearBackwardWeightTReg8x8 => (
                 ShaderFile::Linear,
                 "backward_weight_t_reg8x8",
+                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
+            ),
+            Kernel::LinearForwardSg16x4 => (
+                ShaderFile::LinearSg,
+                "forward_sg16x4",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardInputSg16x4 => (
+                ShaderFile::LinearSg,
+                "backward_input_sg16x4",
+                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
+            ),
+            Kernel::LinearBackwardWeightSg16x4 => (
+                ShaderFile::LinearSg,
+                "backward_weight_sg16x4",
                 &[(0, R), (1, R), (3, W), (4, U), (5, W)],
             ),
             Kernel::LinearBackwardInput => (

@@ -42,7 +42,11 @@ impl Product {
     pub fn variants(self) -> &'static [LinearVariant] {
         match self {
             Product::Forward => &LinearVariant::ALL,
-            _ => &[LinearVariant::Reg4x4, LinearVariant::Reg8x8],
+            _ => &[
+                LinearVariant::Reg4x4,
+                LinearVariant::Reg8x8,
+                LinearVariant::Sg16x4,
+            ],
         }
     }
 }

@@ -174,13 +174,15 @@ pub enum LinearVariant {
     Tiled,
     Reg4x4,
     Reg8x8,
+    Sg16x4,
 }
 
 impl LinearVariant {
-    pub const ALL: [LinearVariant; 3] = [
+    pub const ALL: [LinearVariant; 4] = [
         LinearVariant::Tiled,
         LinearVariant::Reg4x4,
         LinearVariant::Reg8x8,
+        LinearVariant::Sg16x4,
     ];
 
     pub fn name(self) -> &'static str {
@@ -188,6 +190,7 @@ impl LinearVariant {
             LinearVariant::Tiled => "tiled",
             LinearVariant::Reg4x4 => "reg4x4",
             LinearVariant::Reg8x8 => "reg8x8",
+            LinearVariant::Sg16x4 => "sg16x4",
         }
     }
 
@@ -195,20 +198,50 @@ impl LinearVariant {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }
 
+    /// The variants a device can run: sg16x4 needs subgroups (`GpuContext::subgroups`).
+    pub fn on(ctx: &GpuContext) -> Vec<LinearVariant> {
+        Self::ALL
+            .into_iter()
+            .filter(|v| v.runs_on(ctx.subgroups))
+            .collect()
+    }
+
+    /// Whether a device with (`subgroups`) or without subgroups can run this variant.
+    pub fn runs_on(self, subgroups: bool) -> bool {
+        self != LinearVariant::Sg16x4 || subgroups
+    }
+
     /// The default per adapter: barriers are costly on CPU rasterisers (llvmpipe, SwiftShader,
-    /// WARP), cheap on GPUs. `wgvae bench kernels` measures all of them (BENCHMARKS.md).
-    pub fn preferred(info: &wgpu::AdapterInfo) -> Self {
-        if info.device_type == wgpu::DeviceType::Cpu {
-            LinearVariant::Reg8x8
-        } else {
-            LinearVariant::Tiled
+    /// WARP), cheap on GPUs; on a CPU adapter a subgroup broadcast beats a per-lane load.
+    /// `wgvae bench kernels` measures all of them (BENCHMARKS.md).
+    pub fn preferred(info: &wgpu::AdapterInfo, subgroups: bool) -> Self {
+        match (info.device_type == wgpu::DeviceType::Cpu, subgroups) {
+            (true, true) => LinearVariant::Sg16x4,
+            (true, false) => LinearVariant::Reg8x8,
+            _ => LinearVariant::Tiled,
         }
     }
 
-    /// Whether this variant runs its 8x8 kernels on a product whose contiguous axes are
-    /// `axes` long (they are read as vec4).
+    /// Whether this variant runs its vec4 kernels (reg8x8, sg16x4) on a product whose
+    /// contiguous axes are `axes` long (they are read as vec4).
     fn wide(self, axes: &[usize]) -> bool {
-        self == LinearVariant::Reg8x8 && axes.iter().all(|a| a.is_multiple_of(4))
+        matches!(self, LinearVariant::Reg8x8 | LinearVariant::Sg16x4)
+            && axes.iter().all(|a| a.is_multiple_of(4))
+    }
+
+    /// An error unless the device behind `ctx` can run this variant.
+    fn check_device(self, op: &'static str, ctx: &GpuContext) -> Result<(), GpuError> {
+        if self.runs_on(ctx.subgroups) {
+            return Ok(());
+        }
+        Err(GpuError::shape(
+            op,
+            format!(
+                "variant {} needs subgroups of 8 or more lanes, which {} does not offer",
+                self.name(),
+                ctx.info.name
+            ),
+        ))
     }
 }
 
@@ -264,9 +297,15 @@ pub fn linear_forward(
     w.require(OP, "w", (n * k) as u64)?;
     b.require(OP, "b", n as u64)?;
     y.require(OP, "y", (m * n) as u64)?;
+    variant.check_device(OP, ctx)?;
     // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles;
-    // reg8x8 k four at a time and 16 stores of 4
+    // reg8x8 k four at a time and 16 stores of 4; sg16x4 k four at a time and 16 of 4
     let (kernel, groups, loops) = match variant {
+        LinearVariant::Sg16x4 if variant.wide(&[k]) => (
+            Kernel::LinearForwardSg16x4,
+            [n.div_ceil(32) as u32, m.div_ceil(16) as u32, 1],
+            k / 4 + 64,
+        ),
         LinearVariant::Tiled => (
             Kernel::LinearForwardTiled,
             [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1],
@@ -318,9 +357,16 @@ pub fn linear_backward_input(
     if let Some(mask) = relu_mask {
         mask.require(OP, "relu mask", (m * k) as u64)?;
     }
+    variant.check_device(OP, ctx)?;
     // v2: one pass over n (with a 4-step load loop per n where k leaves a ragged edge), 16
-    // stores; reg8x8: n four at a time, 16 stores of 4
-    let (kernel, groups, loops) = if variant.wide(&[k, n]) {
+    // stores; reg8x8 and sg16x4: n four at a time, 16 stores of 4
+    let (kernel, groups, loops) = if variant == LinearVariant::Sg16x4 && variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardInputSg16x4,
+            [k.div_ceil(32) as u32, m.div_ceil(16) as u32, 1],
+            n / 4 + 16,
+        )
+    } else if variant.wide(&[k, n]) {
         (
             Kernel::LinearBackwardInputReg8x8,
             [k.div_ceil(64) as u32, m.div_ceil(8) as u32, 1],
@@ -389,9 +435,17 @@ pub fn linear_backward_weight(
     // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
     // reg8x8 tiles dW with 8 x 64 blocks, rows n and columns k or (transposed) the other way
     // round: whichever pads the product less (fc3's 400 x 20 wastes 69% untransposed)
+    variant.check_device(OP, ctx)?;
     let padded = |rows: usize, cols: usize| rows.div_ceil(8) * 8 * cols.div_ceil(64) * 64;
     let transposed = padded(k, n) < padded(n, k);
-    let (kernel, groups, loops) = if variant.wide(&[k, n]) && transposed {
+    // sg16x4: m four at a time, the last m % 4 one by one, 16 stores of 4
+    let (kernel, groups, loops) = if variant == LinearVariant::Sg16x4 && variant.wide(&[k, n]) {
+        (
+            Kernel::LinearBackwardWeightSg16x4,
+            [k.div_ceil(32) as u32, n.div_ceil(16) as u32, 1],
+            m / 4 + 3 + 16,
+        )
+    } else if variant.wide(&[k, n]) && transposed {
         (
             Kernel::LinearBackwardWeightTReg8x8,
             [n.div_ceil(64) as u32, k.div_ceil(8) as u32, 1],
@@ -1026,4 +1080,35 @@ pub fn advance_step(ctx: &GpuContext, state: &View, batch: usize) -> Result<Disp
         0.0,
         32.0,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LinearVariant;
+
+    fn adapter(device_type: wgpu::DeviceType) -> wgpu::AdapterInfo {
+        wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan)
+    }
+
+    #[test]
+    fn sg16x4_runs_only_with_subgroups_and_leads_on_cpu_adapters_that_have_them() {
+        let all = |subgroups| -> Vec<LinearVariant> {
+            LinearVariant::ALL
+                .into_iter()
+                .filter(|v| v.runs_on(subgroups))
+                .collect()
+        };
+        assert!(all(true).contains(&LinearVariant::Sg16x4));
+        assert!(!all(false).contains(&LinearVariant::Sg16x4));
+        assert_eq!(all(false).len(), LinearVariant::ALL.len() - 1);
+        let cpu = adapter(wgpu::DeviceType::Cpu);
+        assert_eq!(LinearVariant::preferred(&cpu, true), LinearVariant::Sg16x4);
+        assert_eq!(LinearVariant::preferred(&cpu, false), LinearVariant::Reg8x8);
+        let gpu = adapter(wgpu::DeviceType::DiscreteGpu);
+        assert_eq!(LinearVariant::preferred(&gpu, true), LinearVariant::Tiled);
+        assert_eq!(
+            LinearVariant::from_name("sg16x4"),
+            Some(LinearVariant::Sg16x4)
+        );
+    }
 }
