@@ -38,11 +38,11 @@ struct StepState {
 @group(0) @binding(4) var<storage, read> state: StepState;
 @group(0) @binding(5) var<uniform> hp: AdamParams;
 
-fn step_lr() -> f32 {
+fn step_lr_at(step: u32) -> f32 {
     if (hp.cosine_steps == 0u) {
         return hp.lr;
     }
-    let phase = f32(min(state.step, hp.cosine_steps)) / f32(hp.cosine_steps);
+    let phase = f32(min(step, hp.cosine_steps)) / f32(hp.cosine_steps);
     return hp.lr * 0.5 * (1.0 + cos(3.14159265358979 * phase));
 }
 
@@ -67,20 +67,23 @@ fn one_minus_exp(x: f32) -> f32 {
 
 @compute @workgroup_size(64)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // the step state before any branch, as adam_step_vec4 explains
+    let step = state.step;
+    let t = f32(step + 1u);
+    let lr = step_lr_at(step);
+    let c1 = one_minus_exp(t * hp.ln_beta1);
+    let c2 = one_minus_exp(t * hp.ln_beta2);
     let i = gid.x + gid.y * nwg.x * 64u;
     if (i >= hp.n) {
         return;
     }
-    let t = f32(state.step + 1u);
     let g = grads[i];
     let mi = hp.beta1 * m[i] + (1.0 - hp.beta1) * g;
     let vi = hp.beta2 * v[i] + (1.0 - hp.beta2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    let m_hat = mi / one_minus_exp(t * hp.ln_beta1);
-    let v_hat = vi / one_minus_exp(t * hp.ln_beta2);
     let p = params[i];
-    params[i] = p - step_lr() * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+    params[i] = p - lr * ((mi / c1) / (sqrt(vi / c2) + hp.eps) + hp.weight_decay * p);
 }
 
 // v2, adam_step_vec4: the same update four elements per invocation (n a multiple of 4, which
@@ -93,18 +96,23 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 
 @compute @workgroup_size(64)
 fn adam_step_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // The step state first, before any branch: on llvmpipe a load of one address for every
+    // invocation is a single load only where no control flow can have turned lanes off, and a
+    // per-lane loop after the bounds check below (measured: 1.64 -> 1.46 ms at 652k elements).
+    let step = state.step;
+    let t = f32(step + 1u);
+    let lr = step_lr_at(step);
+    let c1 = one_minus_exp(t * hp.ln_beta1);
+    let c2 = one_minus_exp(t * hp.ln_beta2);
     let i = gid.x + gid.y * nwg.x * 64u;
     if (i >= hp.n / 4u) {
         return;
     }
-    let t = f32(state.step + 1u);
     let g = grads4[i];
     let mi = hp.beta1 * m4[i] + (1.0 - hp.beta1) * g;
     let vi = hp.beta2 * v4[i] + (1.0 - hp.beta2) * g * g;
     m4[i] = mi;
     v4[i] = vi;
-    let m_hat = mi / one_minus_exp(t * hp.ln_beta1);
-    let v_hat = vi / one_minus_exp(t * hp.ln_beta2);
     let p = params4[i];
-    params4[i] = p - step_lr() * (m_hat / (sqrt(v_hat) + hp.eps) + hp.weight_decay * p);
+    params4[i] = p - lr * ((mi / c1) / (sqrt(vi / c2) + hp.eps) + hp.weight_decay * p);
 }

@@ -31,31 +31,33 @@ struct StepState {
 @group(0) @binding(2) var<storage, read> state: StepState;
 @group(0) @binding(3) var<uniform> cp: CorruptParams;
 
-fn row_sigma(r: u32, key: vec2<u32>) -> f32 {
-    let b = philox4x32_10(vec4<u32>(r, state.step, cp.stream, 1u), key);
+fn row_sigma(r: u32, step: u32, key: vec2<u32>) -> f32 {
+    let b = philox4x32_10(vec4<u32>(r, step, cp.stream, 1u), key);
     return cp.max_sigma * philox_u01(b.x);
 }
 
 // One invocation per block of four elements (one Philox call for the normals).
 @compute @workgroup_size(64)
 fn corrupt_noise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // read before any branch: one load for all lanes on llvmpipe, not a per-lane loop (adam.wgsl)
+    let step = state.step;
     let g = gid.x + gid.y * nwg.x * 64u;
     let n = cp.rows * cp.dim;
     if (g * 4u >= n) {
         return;
     }
     let key = vec2<u32>(cp.seed_lo, cp.seed_hi);
-    let e = philox_normal4(vec4<u32>(g, state.step, cp.stream, 0u), key);
+    let e = philox_normal4(vec4<u32>(g, step, cp.stream, 0u), key);
     // the four elements span at most two rows unless dim < 4: recompute only on a row change
     var row = (g * 4u) / cp.dim;
-    var sigma = row_sigma(row, key);
+    var sigma = row_sigma(row, step, key);
     for (var j = 0u; j < 4u; j += 1u) {
         let i = g * 4u + j;
         if (i < n) {
             let r = i / cp.dim;
             if (r != row) {
                 row = r;
-                sigma = row_sigma(row, key);
+                sigma = row_sigma(row, step, key);
             }
             dst[i] = src[i] + sigma * e[j];
         }

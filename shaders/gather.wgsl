@@ -26,13 +26,14 @@ struct StepState {
 
 @compute @workgroup_size(64)
 fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let cursor = state.cursor;
     let i = gid.x + gid.y * nwg.x * 64u;
     if (i >= p.rows * p.dim) {
         return;
     }
     let r = i / p.dim;
     let c = i - r * p.dim;
-    let byte_index = perm[state.cursor + r] * p.dim + c;
+    let byte_index = perm[cursor + r] * p.dim + c;
     let word = data[byte_index / 4u];
     let byte = (word >> (8u * (byte_index % 4u))) & 0xFFu;
     out[i] = f32(byte) * p.scale;
@@ -44,6 +45,8 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 @compute @workgroup_size(64)
 fn gather_batch_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // read before any branch: one load for all lanes on llvmpipe, not a per-lane loop (adam.wgsl)
+    let cursor = state.cursor;
     let i = gid.x + gid.y * nwg.x * 64u;
     let dim4 = p.dim / 4u;
     if (i >= p.rows * dim4) {
@@ -51,7 +54,7 @@ fn gather_batch_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     }
     let r = i / dim4;
     let c4 = i - r * dim4;
-    let word = data[perm[state.cursor + r] * dim4 + c4];
+    let word = data[perm[cursor + r] * dim4 + c4];
     let bytes = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xFFu);
     out4[i] = vec4<f32>(bytes) * p.scale;
 }

@@ -31,11 +31,13 @@ struct StepState {
 // One invocation per block of four elements (one Philox call).
 @compute @workgroup_size(64)
 fn reparam_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // read before any branch: one load for all lanes on llvmpipe, not a per-lane loop (adam.wgsl)
+    let step = state.step;
     let g = gid.x + gid.y * nwg.x * 64u;
     if (g * 4u >= rp.n) {
         return;
     }
-    let e = philox_normal4(vec4<u32>(g, state.step, rp.stream, 0u), vec2<u32>(rp.seed_lo, rp.seed_hi));
+    let e = philox_normal4(vec4<u32>(g, step, rp.stream, 0u), vec2<u32>(rp.seed_lo, rp.seed_hi));
     for (var j = 0u; j < 4u; j += 1u) {
         let i = g * 4u + j;
         if (i < rp.n) {

@@ -621,6 +621,30 @@ fn sum_rows_matches_cpu_and_repeats_exactly() {
     let d = ops::sum_rows(ctx, &dst, &up(ctx, &src), 2, 65).unwrap();
     ops::run(ctx, &[&d]).unwrap();
     assert_eq!(read(ctx, &dst), [63.0, 1.0], "sum_rows order on the GPU");
+    // the same rows padded to 68 columns, a multiple of 4 (sum_rows_sg where subgroups run),
+    // and partial 4's 1e8 meeting partial 20's -1e8 at the tree's second level, across lanes
+    let cols = 68;
+    let mut src = vec![0.0f32; 3 * cols];
+    src[0] = 1e8;
+    src[64] = -1e8;
+    src[1..64].iter_mut().for_each(|v| *v = 1.0);
+    src[cols] = 1e8;
+    src[cols + 32] = -1e8;
+    src[cols + 1] = 1.0;
+    src[2 * cols + 4] = 1e8;
+    src[2 * cols + 20] = -1e8;
+    src[2 * cols + 3] = 1.0;
+    let mut want = vec![0.0; 3];
+    cpu::sum_rows(&mut want, &src, 3, cols);
+    assert_eq!(want, [63.0, 1.0, 1.0], "the CPU twin's order");
+    let dst = out(ctx, 3);
+    let d = ops::sum_rows(ctx, &dst, &up(ctx, &src), 3, cols).unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    assert_eq!(
+        read(ctx, &dst),
+        want,
+        "sum_rows order on the GPU, 68 columns"
+    );
 }
 
 #[test]

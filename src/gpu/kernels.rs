@@ -14,6 +14,7 @@ pub enum ShaderFile {
     Kl,
     Loss,
     Reduce,
+    ReduceSg,
     Adam,
     Gather,
     Conv,
@@ -26,7 +27,7 @@ pub enum ShaderFile {
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 15] = [
+    pub const ALL: [ShaderFile; 16] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::LinearSg,
@@ -35,6 +36,7 @@ impl ShaderFile {
         ShaderFile::Kl,
         ShaderFile::Loss,
         ShaderFile::Reduce,
+        ShaderFile::ReduceSg,
         ShaderFile::Adam,
         ShaderFile::Gather,
         ShaderFile::Conv,
@@ -55,6 +57,7 @@ impl ShaderFile {
             ShaderFile::Kl => "kl.wgsl",
             ShaderFile::Loss => "loss.wgsl",
             ShaderFile::Reduce => "reduce.wgsl",
+            ShaderFile::ReduceSg => "reduce_sg.wgsl",
             ShaderFile::Adam => "adam.wgsl",
             ShaderFile::Gather => "gather.wgsl",
             ShaderFile::Conv => "conv.wgsl",
@@ -75,6 +78,7 @@ impl ShaderFile {
             ShaderFile::Kl => include_str!("../../shaders/kl.wgsl"),
             ShaderFile::Loss => include_str!("../../shaders/loss.wgsl"),
             ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
+            ShaderFile::ReduceSg => include_str!("../../shaders/reduce_sg.wgsl"),
             ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
@@ -88,7 +92,7 @@ impl ShaderFile {
     /// Whether the file uses subgroup operations: only devices with wgpu's SUBGROUP feature
     /// compile it (`GpuContext::subgroups`).
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, ShaderFile::LinearSg)
+        matches!(self, ShaderFile::LinearSg | ShaderFile::ReduceSg)
     }
 
     /// Whether the file is compiled after `rng.wgsl`.
@@ -150,6 +154,7 @@ pub enum Kernel {
     GaussianForward,
     RecordLoss,
     SumRows,
+    SumRowsSg,
     AdamStep,
     AdamStepVec4,
     GatherBatch,
@@ -189,7 +194,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 61] = [
+    pub const ALL: [Kernel; 62] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -215,6 +220,7 @@ impl Kernel {
         Kernel::GaussianForward,
         Kernel::RecordLoss,
         Kernel::SumRows,
+        Kernel::SumRowsSg,
         Kernel::AdamStep,
         Kernel::AdamStepVec4,
         Kernel::GatherBatch,
@@ -368,6 +374,11 @@ impl Kernel {
                 &[(0, R), (1, R), (2, W), (3, R), (4, U)],
             ),
             Kernel::SumRows => (ShaderFile::Reduce, "sum_rows", &[(0, R), (1, W), (2, U)]),
+            Kernel::SumRowsSg => (
+                ShaderFile::ReduceSg,
+                "sum_rows_sg",
+                &[(0, R), (1, W), (2, U)],
+            ),
             Kernel::AdamStep => (
                 ShaderFile::Adam,
                 "adam_step",

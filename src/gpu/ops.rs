@@ -939,17 +939,23 @@ pub fn sum_rows(
     const OP: &str = "sum_rows";
     src.require(OP, "src", (rows * cols) as u64)?;
     dst.require(OP, "dst", rows as u64)?;
-    // 64 invocations share a row, then a 6-level tree
+    // 64 invocations share a row, then a 6-level tree; or (sum_rows_sg, the same additions
+    // without barriers) 8 invocations a row, 64 columns a step
     check_loops(
         OP,
         cols.div_ceil(64) + 6,
         "the rows are too long for this driver",
     )?;
+    let kernel = if ctx.subgroups && cols.is_multiple_of(4) {
+        Kernel::SumRowsSg
+    } else {
+        Kernel::SumRows
+    };
     let mut groups = grid_1d(rows as u64, 1);
     groups[2] = 1;
     build(
         ctx,
-        Kernel::SumRows,
+        kernel,
         &[src, dst],
         &ReduceParams {
             rows: rows as u32,
