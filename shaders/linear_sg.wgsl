@@ -32,10 +32,10 @@ struct LinearParams {
     _pad1: u32,
 }
 
-fn activate(v: f32, act: u32) -> f32 {
+fn activate(v: vec4<f32>, act: u32) -> vec4<f32> {
     switch act {
         case 1u: {
-            return max(v, 0.0);
+            return max(v, vec4<f32>(0.0));
         }
         case 2u: {
             return 1.0 / (1.0 + exp(-v));
@@ -49,30 +49,29 @@ fn activate(v: f32, act: u32) -> f32 {
 // forward bindings
 @group(0) @binding(0) var<storage, read> fx4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> fw4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> fb: array<f32>;
-@group(0) @binding(3) var<storage, read_write> fy: array<f32>;
+@group(0) @binding(2) var<storage, read> fb4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> fy4: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> fp: LinearParams;
 
-// Y[row, col0..col0+3] = act(acc + b), columns past n dropped.
-fn store_y(row: u32, col0: u32, acc: vec4<f32>) {
-    if (row >= fp.m) {
+// Y[row, quad q] = act(acc + b) as one vec4 (n is a multiple of 4); rows past m and quads past
+// n dropped. With k as short as 20 (fc3) the stores are half a kernel's loads and stores, so
+// they are whole quads and the bias is loaded once per block.
+fn store_y(row: u32, q: u32, acc: vec4<f32>, b: vec4<f32>) {
+    let n4 = fp.n / 4u;
+    if (row >= fp.m || q >= n4) {
         return;
     }
-    for (var j = 0u; j < 4u; j += 1u) {
-        let col = col0 + j;
-        if (col < fp.n) {
-            fy[row * fp.n + col] = activate(acc[j] + fb[col], fp.act);
-        }
-    }
+    fy4[row * n4 + q] = activate(acc + b, fp.act);
 }
 
 // Rows row0..row0+15 of Y (X rows loaded by lane i: row0 + i and row0 + 8 + i) times 4 columns
-// per lane; k four at a time.
+// per lane; k four at a time. Needs k and n to be multiples of 4.
 @compute @workgroup_size(8)
 fn forward_sg16x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
     let k4 = fp.k / 4u;
     let row0 = wid.y * 16u;
-    let col0 = (wid.x * 8u + lane) * 4u;
+    let q = wid.x * 8u + lane;
+    let col0 = q * 4u;
     let last_row = fp.m - 1u;
     let last_col = fp.n - 1u;
     let xa = min(row0 + lane, last_row) * k4;
@@ -119,22 +118,23 @@ fn forward_sg16x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
         c14 += subgroupBroadcast(vb, 6u) * w;
         c15 += subgroupBroadcast(vb, 7u) * w;
     }
-    store_y(row0, col0, c0);
-    store_y(row0 + 1u, col0, c1);
-    store_y(row0 + 2u, col0, c2);
-    store_y(row0 + 3u, col0, c3);
-    store_y(row0 + 4u, col0, c4);
-    store_y(row0 + 5u, col0, c5);
-    store_y(row0 + 6u, col0, c6);
-    store_y(row0 + 7u, col0, c7);
-    store_y(row0 + 8u, col0, c8);
-    store_y(row0 + 9u, col0, c9);
-    store_y(row0 + 10u, col0, c10);
-    store_y(row0 + 11u, col0, c11);
-    store_y(row0 + 12u, col0, c12);
-    store_y(row0 + 13u, col0, c13);
-    store_y(row0 + 14u, col0, c14);
-    store_y(row0 + 15u, col0, c15);
+    let b = fb4[min(q, fp.n / 4u - 1u)];
+    store_y(row0, q, c0, b);
+    store_y(row0 + 1u, q, c1, b);
+    store_y(row0 + 2u, q, c2, b);
+    store_y(row0 + 3u, q, c3, b);
+    store_y(row0 + 4u, q, c4, b);
+    store_y(row0 + 5u, q, c5, b);
+    store_y(row0 + 6u, q, c6, b);
+    store_y(row0 + 7u, q, c7, b);
+    store_y(row0 + 8u, q, c8, b);
+    store_y(row0 + 9u, q, c9, b);
+    store_y(row0 + 10u, q, c10, b);
+    store_y(row0 + 11u, q, c11, b);
+    store_y(row0 + 12u, q, c12, b);
+    store_y(row0 + 13u, q, c13, b);
+    store_y(row0 + 14u, q, c14, b);
+    store_y(row0 + 15u, q, c15, b);
 }
 
 // backward bindings: dY, W or X, the relu mask source, the output, params, db

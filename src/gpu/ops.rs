@@ -301,7 +301,7 @@ pub fn linear_forward(
     // reg4x4 walks k four at a time, then the rest and 16 stores; tiled k in 16-wide tiles;
     // reg8x8 k four at a time and 16 stores of 4; sg16x4 k four at a time and 16 of 4
     let (kernel, groups, loops) = match variant {
-        LinearVariant::Sg16x4 if variant.wide(&[k]) => (
+        LinearVariant::Sg16x4 if variant.wide(&[k, n]) => (
             Kernel::LinearForwardSg16x4,
             [n.div_ceil(32) as u32, m.div_ceil(16) as u32, 1],
             k / 4 + 64,
