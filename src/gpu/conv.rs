@@ -204,6 +204,7 @@ fn direct(
     build(
         ctx,
         match block {
+            ConvBlock::Wide if broadcasts(ctx) => Kernel::ConvDirectSg16x16,
             ConvBlock::Wide => Kernel::ConvDirect16x16,
             ConvBlock::Narrow => Kernel::ConvDirect4x16,
         },
@@ -241,6 +242,7 @@ fn transposed(
     build(
         ctx,
         match block {
+            ConvBlock::Wide if broadcasts(ctx) => Kernel::ConvTransposedSg16x16,
             ConvBlock::Wide => Kernel::ConvTransposed16x16,
             ConvBlock::Narrow => Kernel::ConvTransposed4x16,
         },
@@ -250,6 +252,14 @@ fn transposed(
         g.flops(),
         bytes(g, out.len as usize, mask.is_some(), accumulate),
     )
+}
+
+/// Whether the 16 x 16 blocks take their weights by subgroup broadcast (`conv_sg.wgsl`, the same
+/// sums in the same order): where subgroups run on a CPU adapter, where it was measured (1.3-1.4x
+/// on lavapipe, BENCHMARKS.md). A GPU serves a load every lane shares from its caches, so
+/// there the plain kernels stay until a GPU measurement says otherwise.
+fn broadcasts(ctx: &GpuContext) -> bool {
+    ctx.subgroups && ctx.info.device_type == wgpu::DeviceType::Cpu
 }
 
 fn flags(bias: bool, mask: bool, accumulate: bool) -> u32 {

@@ -18,6 +18,7 @@ pub enum ShaderFile {
     Adam,
     Gather,
     Conv,
+    ConvSg,
     Restore,
     Enhance,
     Corrupt,
@@ -27,7 +28,7 @@ pub enum ShaderFile {
 const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 16] = [
+    pub const ALL: [ShaderFile; 17] = [
         ShaderFile::Rng,
         ShaderFile::Linear,
         ShaderFile::LinearSg,
@@ -40,6 +41,7 @@ impl ShaderFile {
         ShaderFile::Adam,
         ShaderFile::Gather,
         ShaderFile::Conv,
+        ShaderFile::ConvSg,
         ShaderFile::Restore,
         ShaderFile::Enhance,
         ShaderFile::Corrupt,
@@ -61,6 +63,7 @@ impl ShaderFile {
             ShaderFile::Adam => "adam.wgsl",
             ShaderFile::Gather => "gather.wgsl",
             ShaderFile::Conv => "conv.wgsl",
+            ShaderFile::ConvSg => "conv_sg.wgsl",
             ShaderFile::Restore => "restore.wgsl",
             ShaderFile::Enhance => "enhance.wgsl",
             ShaderFile::Corrupt => "corrupt.wgsl",
@@ -82,6 +85,7 @@ impl ShaderFile {
             ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
             ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
             ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
+            ShaderFile::ConvSg => include_str!("../../shaders/conv_sg.wgsl"),
             ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
             ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
             ShaderFile::Corrupt => include_str!("../../shaders/corrupt.wgsl"),
@@ -92,20 +96,27 @@ impl ShaderFile {
     /// Whether the file uses subgroup operations: only devices with wgpu's SUBGROUP feature
     /// compile it (`GpuContext::subgroups`).
     pub fn needs_subgroups(self) -> bool {
-        matches!(self, ShaderFile::LinearSg | ShaderFile::ReduceSg)
+        matches!(
+            self,
+            ShaderFile::LinearSg | ShaderFile::ReduceSg | ShaderFile::ConvSg
+        )
     }
 
-    /// Whether the file is compiled after `rng.wgsl`.
-    pub fn needs_rng(self) -> bool {
-        matches!(self, ShaderFile::Reparam | ShaderFile::Corrupt)
+    /// The file compiled before this one in the same module, if any: `rng.wgsl` for the files
+    /// that draw random numbers, `conv.wgsl` (bindings and helpers) for `conv_sg.wgsl`.
+    pub fn prefix(self) -> Option<ShaderFile> {
+        match self {
+            ShaderFile::Reparam | ShaderFile::Corrupt => Some(ShaderFile::Rng),
+            ShaderFile::ConvSg => Some(ShaderFile::Conv),
+            _ => None,
+        }
     }
 
     /// The complete WGSL module as the device compiles it.
     pub fn source(self) -> Cow<'static, str> {
-        if self.needs_rng() {
-            Cow::Owned(format!("{RNG_WGSL}\n{}", self.own_text()))
-        } else {
-            Cow::Borrowed(self.own_text())
+        match self.prefix() {
+            Some(before) => Cow::Owned(format!("{}\n{}", before.own_text(), self.own_text())),
+            None => Cow::Borrowed(self.own_text()),
         }
     }
 }
@@ -164,6 +175,8 @@ pub enum Kernel {
     ConvDirect4x16,
     ConvTransposed16x16,
     ConvTransposed4x16,
+    ConvDirectSg16x16,
+    ConvTransposedSg16x16,
     ConvWeightGrad,
     ConvBiasGrad,
     DecoderMean,
@@ -194,7 +207,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 62] = [
+    pub const ALL: [Kernel; 64] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -230,6 +243,8 @@ impl Kernel {
         Kernel::ConvDirect4x16,
         Kernel::ConvTransposed16x16,
         Kernel::ConvTransposed4x16,
+        Kernel::ConvDirectSg16x16,
+        Kernel::ConvTransposedSg16x16,
         Kernel::ConvWeightGrad,
         Kernel::ConvBiasGrad,
         Kernel::DecoderMean,
@@ -423,6 +438,16 @@ impl Kernel {
             Kernel::ConvTransposed4x16 => (
                 ShaderFile::Conv,
                 "conv_transposed_4x16",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvDirectSg16x16 => (
+                ShaderFile::ConvSg,
+                "conv_direct_sg16x16",
+                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvTransposedSg16x16 => (
+                ShaderFile::ConvSg,
+                "conv_transposed_sg16x16",
                 &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
             ),
             Kernel::ConvWeightGrad => (
