@@ -5,9 +5,9 @@
 // llvmpipe inside the loops; here lane l of a subgroup loads the weights of channels 2l and
 // 2l + 1 and subgroupBroadcast (a register shuffle) gives every lane all 16: 18 loads feed 256
 // multiply-adds instead of 32. Same loops and the same sums in the same order as the kernels
-// they replace (tests/conv_kernels.rs checks both against the CPU twin). No early return for
-// pixels past the end: every lane
-// takes part in the broadcasts (the quads clamp their reads, the stores drop those pixels).
+// they replace (tests/conv_kernels.rs checks them against the CPU twin). No early return for
+// pixels past the end: every lane takes part in the broadcasts (the quads clamp their reads,
+// the stores drop those pixels).
 
 struct Weights16 {
     v0: vec4<f32>,
