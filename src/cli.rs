@@ -37,6 +37,14 @@ pub struct GpuArgs {
     #[arg(long, global = true, env = "WGVAE_NO_AUTOTUNE",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub no_autotune: bool,
+    /// Do not use subgroup kernels even where the adapter offers subgroups.
+    ///
+    /// Where it does (lavapipe among others), the linear products, the conv blocks' weights and
+    /// row sums hand shared values between the lanes of a subgroup instead of loading them in
+    /// each; this runs the kernels of devices without subgroups instead.
+    #[arg(long, global = true, env = "WGVAE_NO_SUBGROUPS",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_subgroups: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser};
 use wgvae::cli::{Cli, Command};
 use wgvae::commands;
 use wgvae::error::{chain_line, UsageError};
+use wgvae::gpu::context::DeviceOptions;
 use wgvae::gpu::GpuContext;
 use wgvae::train::TrainError;
 
@@ -64,7 +65,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Command::Train(_)) {
         stop_training_cleanly_on_signals();
     }
-    let ctx = GpuContext::new(wanted)?;
+    let ctx = GpuContext::with_options(
+        wanted,
+        DeviceOptions {
+            subgroups: !cli.gpu.no_subgroups,
+        },
+    )?;
     ctx.tuning.set(wgvae::gpu::autotune::Settings::from_flags(
         cli.gpu.no_autotune,
     ));

@@ -958,6 +958,19 @@ fn impossible_flag_values_are_usage_errors() {
     train(&["--learn-variance"], &["--likelihood gaussian only"]);
     train(&["--channels", "8"], &["--arch conv only"]);
     train(&["--arch", "conv", "--size", "30x30"], &["divisible by 4"]);
+    // a variant the device cannot run: refused before any training, naming why
+    work.refused(
+        &[
+            "train",
+            "--out",
+            "t.safetensors",
+            "--no-subgroups",
+            "--variant",
+            "sg16x4",
+        ],
+        FAILURE,
+        &["sg16x4", "subgroup", "--no-subgroups"],
+    );
     work.refused(
         &["eval", "--model", m, "--batch", "0"],
         USAGE,

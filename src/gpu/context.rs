@@ -212,14 +212,33 @@ pub struct GpuContext {
     kernels: Mutex<HashMap<Kernel, Arc<CompiledKernel>>>,
 }
 
+/// What a device is opened with, beyond the adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceOptions {
+    /// Use subgroup kernels where the adapter has them (`--no-subgroups` turns this off: to
+    /// compare, to run the kernels of devices without them, or to step round a driver's bug).
+    pub subgroups: bool,
+}
+
+impl Default for DeviceOptions {
+    fn default() -> Self {
+        DeviceOptions { subgroups: true }
+    }
+}
+
 impl GpuContext {
     /// Opens a device on the adapter `wanted` names, or the preferred one (see
     /// [`Adapters::choose`]).
     pub fn new(wanted: Option<&str>) -> Result<Self, GpuError> {
+        Self::with_options(wanted, DeviceOptions::default())
+    }
+
+    /// [`GpuContext::new`] with `options`.
+    pub fn with_options(wanted: Option<&str>, options: DeviceOptions) -> Result<Self, GpuError> {
         let mut adapters = Adapters::enumerate()?;
         let index = adapters.choose(wanted)?;
         let adapter = adapters.list.swap_remove(index);
-        Self::open(index, adapter)
+        Self::open(index, adapter, options)
     }
 
     /// "[0] llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)": the adapter as `wgvae info` lists it.
@@ -227,7 +246,11 @@ impl GpuContext {
         describe(self.index, &self.info)
     }
 
-    fn open(index: usize, adapter: wgpu::Adapter) -> Result<Self, GpuError> {
+    fn open(
+        index: usize,
+        adapter: wgpu::Adapter,
+        options: DeviceOptions,
+    ) -> Result<Self, GpuError> {
         let info = adapter.get_info();
         let available = adapter.features();
         // Pass-boundary timestamps are all the profiler needs: each timed dispatch gets a pass.
@@ -240,7 +263,7 @@ impl GpuContext {
         };
         // The sg16x4 kernels hand values between the 8 invocations of a workgroup, so they
         // need those 8 to share one subgroup.
-        let subgroups = has_subgroups(&info, available);
+        let subgroups = options.subgroups && has_subgroups(&info, available);
         if subgroups {
             required_features |= wgpu::Features::SUBGROUP;
         }

@@ -237,7 +237,8 @@ impl LinearVariant {
         Err(GpuError::shape(
             op,
             format!(
-                "variant {} needs subgroups of 8 or more lanes, which {} does not offer",
+                "variant {} needs subgroup kernels, which are off on {} (it has no subgroups of 8 \
+                 or more lanes, or --no-subgroups was given)",
                 self.name(),
                 ctx.info.name
             ),

@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 use wgvae::gpu::buffers::{self, View};
+use wgvae::gpu::context::DeviceOptions;
 use wgvae::gpu::GpuContext;
 use wgvae::shape::ConvGeom;
 
@@ -15,10 +16,22 @@ pub const SKIP_VAR: &str = "WGVAE_SKIP_GPU_TESTS";
 /// The shared device, or None when the developer chose to skip GPU tests.
 pub fn gpu() -> Option<&'static GpuContext> {
     static CTX: OnceLock<Result<GpuContext, String>> = OnceLock::new();
-    let ctx = CTX.get_or_init(|| {
-        let wanted = std::env::var("WGVAE_ADAPTER").ok();
-        GpuContext::new(wanted.as_deref()).map_err(|e| e.to_string())
-    });
+    usable(CTX.get_or_init(|| open(DeviceOptions::default())))
+}
+
+/// The shared device of a test binary that checks the kernels of devices without subgroups
+/// (`--no-subgroups`): such a binary calls this and never [`gpu`], so it still has one device.
+pub fn gpu_without_subgroups() -> Option<&'static GpuContext> {
+    static CTX: OnceLock<Result<GpuContext, String>> = OnceLock::new();
+    usable(CTX.get_or_init(|| open(DeviceOptions { subgroups: false })))
+}
+
+fn open(options: DeviceOptions) -> Result<GpuContext, String> {
+    let wanted = std::env::var("WGVAE_ADAPTER").ok();
+    GpuContext::with_options(wanted.as_deref(), options).map_err(|e| e.to_string())
+}
+
+fn usable(ctx: &'static Result<GpuContext, String>) -> Option<&'static GpuContext> {
     match ctx {
         Ok(c) => Some(c),
         Err(e) => {
