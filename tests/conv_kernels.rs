@@ -9,7 +9,8 @@ use common::{all_close, geom, gpu, random, read, up};
 use wgvae::cpu::conv as cpu;
 use wgvae::cpu::ops::Act;
 use wgvae::gpu::conv as gconv;
-use wgvae::gpu::ops;
+use wgvae::gpu::ops::{self, Dispatch};
+use wgvae::gpu::Kernel;
 use wgvae::shape::ConvGeom;
 
 /// (batch, in_ch, out_ch, in_h, in_w, kernel, stride, pad)
@@ -209,7 +210,10 @@ fn backward_weight_and_bias_match_cpu() {
             .unwrap();
             cpu::conv_backward_bias(&mut want_db, &dy, g, accumulate);
             let db = gconv::conv_backward_bias(ctx, &dbv, &dyv, g, accumulate).unwrap();
-            ops::run(ctx, &[&dw, &db]).unwrap();
+            // a weight gradient may be two passes (conv_weight_grad_sg, then the sum)
+            let mut work: Vec<&Dispatch> = dw.iter().collect();
+            work.push(&db);
+            ops::run(ctx, &work).unwrap();
             let tag = format!("{} accumulate={accumulate}", name(g));
             all_close(
                 &format!("backward_weight {tag}"),
@@ -258,7 +262,9 @@ fn gradients_over_more_than_65535_terms_are_complete() {
         }
         .unwrap();
         let d2 = gconv::conv_backward_bias(ctx, &dbv, &dyv, &g, false).unwrap();
-        ops::run(ctx, &[&d1, &d2]).unwrap();
+        let mut work: Vec<&Dispatch> = d1.iter().collect();
+        work.push(&d2);
+        ops::run(ctx, &work).unwrap();
         // sums of ~1e5 positive terms of mean 1/4 (or 1/2): values ~ 2e4, same order both sides
         let terms = terms(&g).weight;
         all_close(
@@ -305,7 +311,10 @@ fn conv_ops_repeat_bit_for_bit() {
                 )
             };
             let c = gconv::conv_backward_bias(ctx, &db, &dy, &g, false).unwrap();
-            ops::run(ctx, &[&a.unwrap(), &b.unwrap(), &c]).unwrap();
+            let (a, b) = (a.unwrap(), b.unwrap());
+            let mut work: Vec<&Dispatch> = a.iter().collect();
+            work.extend([&b, &c]);
+            ops::run(ctx, &work).unwrap();
             (read(ctx, &dw), read(ctx, &dx), read(ctx, &db))
         };
         let first = run_once();
@@ -404,4 +413,32 @@ fn conv_builders_reject_wrong_kind_and_short_buffers() {
         err.contains("conv2d_forward") && err.contains("loop"),
         "{err}"
     );
+}
+
+#[test]
+fn the_conv_vae_layers_take_the_subgroup_kernels_where_they_run() {
+    // where they run (subgroups on a CPU adapter such as lavapipe), the tests above check the
+    // subgroup kernels at these shapes; tests/without_subgroups.rs checks the plain ones
+    let Some(ctx) = gpu() else { return };
+    let broadcasts = ctx.subgroups && ctx.info.device_type == wgpu::DeviceType::Cpu;
+    let g = geom(2, 32, 64, 14, 14, 4, 2, 1, false);
+    let (x, w, b) = (
+        up(ctx, &vec![0.0f32; g.input_len()]),
+        up(ctx, &vec![0.0f32; g.weight_len()]),
+        up(ctx, &vec![0.0f32; g.out_ch]),
+    );
+    let y = up(ctx, &vec![0.0f32; g.output_len()]);
+    let fwd = gconv::conv2d_forward(ctx, &y, &x, &w, &b, &g, Act::Relu).unwrap();
+    let dw = gconv::conv2d_backward_weight(ctx, &w, &y, &x, &g, false).unwrap();
+    let kernels: Vec<Kernel> = dw.iter().map(|d| d.kernel).collect();
+    if broadcasts {
+        assert_eq!(fwd.kernel, Kernel::ConvDirectSg16x16);
+        assert_eq!(
+            kernels,
+            [Kernel::ConvWeightGradSg, Kernel::ConvWeightGradSum]
+        );
+    } else {
+        assert_eq!(fwd.kernel, Kernel::ConvDirect16x16);
+        assert_eq!(kernels, [Kernel::ConvWeightGrad]);
+    }
 }

@@ -67,24 +67,33 @@ fn conv_blocks_without_broadcasts_match_cpu() {
                 up(ctx, &vec![0.0f32; g.output_len()]),
                 up(ctx, &vec![0.0f32; g.input_len()]),
             );
+            let dwv = up(ctx, &vec![0.0f32; g.weight_len()]);
             let mut want_y = vec![0.0; g.output_len()];
             let mut want_dx = vec![0.0; g.input_len()];
-            let (fwd, bwd) = if g.transposed {
+            let mut want_dw = vec![0.0; g.weight_len()];
+            let (fwd, bwd, dw) = if g.transposed {
                 cpu_conv::conv_transpose2d_forward(&mut want_y, &x, &wt, &bias, &g, Act::Relu);
                 cpu_conv::conv_transpose2d_backward_input(&mut want_dx, &dy, &wt, None, &g, false);
+                cpu_conv::conv_transpose2d_backward_weight(&mut want_dw, &dy, &x, &g, false);
                 (
                     gconv::conv_transpose2d_forward(ctx, &yv, &xv, &wv, &bv, &g, Act::Relu),
                     gconv::conv_transpose2d_backward_input(ctx, &dxv, &dyv, &wv, None, &g, false),
+                    gconv::conv_transpose2d_backward_weight(ctx, &dwv, &dyv, &xv, &g, false),
                 )
             } else {
                 cpu_conv::conv2d_forward(&mut want_y, &x, &wt, &bias, &g, Act::Relu);
                 cpu_conv::conv2d_backward_input(&mut want_dx, &dy, &wt, None, &g, false);
+                cpu_conv::conv2d_backward_weight(&mut want_dw, &dy, &x, &g, false);
                 (
                     gconv::conv2d_forward(ctx, &yv, &xv, &wv, &bv, &g, Act::Relu),
                     gconv::conv2d_backward_input(ctx, &dxv, &dyv, &wv, None, &g, false),
+                    gconv::conv2d_backward_weight(ctx, &dwv, &dyv, &xv, &g, false),
                 )
             };
-            let (fwd, bwd) = (fwd.unwrap(), bwd.unwrap());
+            let (fwd, bwd, dw) = (fwd.unwrap(), bwd.unwrap(), dw.unwrap());
+            // one pass: conv_weight_grad, not the subgroup kernel and its sum
+            assert_eq!(dw.len(), 1);
+            assert_eq!(dw[0].kernel, Kernel::ConvWeightGrad);
             let plain = [
                 Kernel::ConvDirect16x16,
                 Kernel::ConvTransposed16x16,
@@ -93,7 +102,7 @@ fn conv_blocks_without_broadcasts_match_cpu() {
             ];
             assert!(plain.contains(&fwd.kernel), "{:?}", fwd.kernel);
             assert!(plain.contains(&bwd.kernel), "{:?}", bwd.kernel);
-            ops::run(ctx, &[&fwd, &bwd]).unwrap();
+            ops::run(ctx, &[&fwd, &bwd, &dw[0]]).unwrap();
             // sums of up to in x k x k products in [-1, 1], in the CPU's order (see
             // tests/conv_kernels.rs for the bound)
             let terms = (g.in_ch.max(g.out_ch) * k * k) as f32;
@@ -111,6 +120,19 @@ fn conv_blocks_without_broadcasts_match_cpu() {
                 &read(ctx, &dxv),
                 &want_dx,
                 tol,
+                1e-5,
+            );
+            // sums over the batch's small-side pixels
+            let small_px = if g.transposed {
+                g.in_h * g.in_w
+            } else {
+                g.out_h() * g.out_w()
+            };
+            all_close(
+                &format!("{what} {i} backward weight"),
+                &read(ctx, &dwv),
+                &want_dw,
+                1e-7 * (g.batch * small_px) as f32 + 1e-6,
                 1e-5,
             );
         }

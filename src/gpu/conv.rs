@@ -11,13 +11,18 @@
 //! | `conv2d_backward_input`            | `conv_transposed`  | writes dx from dy     |
 //! | `conv2d_backward_weight`           | `conv_weight_grad` | (dy, x)               |
 //! | `conv_transpose2d_backward_weight` | `conv_weight_grad` | (x, dy)               |
+//!
+//! Where subgroups run on a CPU adapter, the 16 x 16 blocks take their weights by broadcast
+//! (`conv_sg.wgsl`) and a weight gradient of 8 or more tap blocks is two dispatches
+//! (`conv_weight_grad_sg`, `conv_weight_grad_sum`), the same sums in the same order; so the
+//! weight-gradient builders return the dispatches of an op, not one.
 //! | `conv_backward_bias`               | `conv_bias_grad`   | dy                    |
 
 use bytemuck::{Pod, Zeroable};
 
 use crate::cpu::ops::Act;
 use crate::error::GpuError;
-use crate::gpu::buffers::View;
+use crate::gpu::buffers::{self, View};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::ops::{self, build, grid_1d, Dispatch};
 use crate::gpu::GpuContext;
@@ -27,6 +32,8 @@ use crate::shape::ConvGeom;
 /// workgroup size of the other kernels (conv.wgsl).
 const WEIGHT_BLOCK: usize = 16;
 const WEIGHT_LANES: usize = 16;
+/// Tap blocks per workgroup of `conv_weight_grad_sg` (one per lane of an 8-lane subgroup).
+const SG_TAP_BLOCKS: usize = 8;
 const WORKGROUP: usize = 64;
 /// Output pixels per invocation of conv_direct and conv_transposed (both variants).
 const PIXEL_BLOCK: usize = 16;
@@ -276,7 +283,9 @@ fn bytes(g: &ConvGeom, out_len: usize, mask: bool, accumulate: bool) -> f64 {
 }
 
 /// `dw[a, b, ky, kx] (+)= sum over n, y, x of small[n, a, y, x] large[n, b, ..]`: one
-/// workgroup per block of 16 channels x 16 taps.
+/// workgroup per block of 16 channels x 16 taps; or, where the conv blocks take broadcasts and
+/// the layer has at least 8 tap blocks, the same sums in two passes (`conv_weight_grad_sg`
+/// into a partials buffer, then `conv_weight_grad_sum`).
 fn weight_grad(
     ctx: &GpuContext,
     op: &'static str,
@@ -285,23 +294,57 @@ fn weight_grad(
     large: &View,
     g: &ConvGeom,
     accumulate: bool,
-) -> Result<Dispatch, GpuError> {
+) -> Result<Vec<Dispatch>, GpuError> {
     let p = conv_params(g, Act::None, flags(false, false, accumulate));
     let taps = p.b_ch as usize * g.kernel * g.kernel;
-    let blocks = taps.div_ceil(WEIGHT_BLOCK) * (p.a_ch as usize).div_ceil(WEIGHT_BLOCK);
+    let tap_blocks = taps.div_ceil(WEIGHT_BLOCK);
+    let channel_blocks = (p.a_ch as usize).div_ceil(WEIGHT_BLOCK);
     check_loops(
         op,
         split_rows_iterations(g.batch * p.sh as usize, WEIGHT_LANES, p.sw as usize),
     )?;
-    build(
+    let flops = g.flops();
+    let moved = bytes(g, g.weight_len(), false, accumulate);
+    if !broadcasts(ctx) || tap_blocks < SG_TAP_BLOCKS {
+        let blocks = tap_blocks * channel_blocks;
+        let one = build(
+            ctx,
+            Kernel::ConvWeightGrad,
+            &[small, large, dw],
+            &p,
+            grid_1d(blocks as u64, 1),
+            flops,
+            moved,
+        )?;
+        return Ok(vec![one]);
+    }
+    // one slice of partial sums per row lane, each padded to whole quads
+    let slice = (p.a_ch as usize * taps).div_ceil(4) * 4;
+    let partials = View::whole(&buffers::zeros(
         ctx,
-        Kernel::ConvWeightGrad,
-        &[small, large, dw],
+        "conv weight-gradient partials",
+        (WEIGHT_LANES * slice) as u64,
+    ));
+    let groups = WEIGHT_LANES * channel_blocks * tap_blocks.div_ceil(SG_TAP_BLOCKS);
+    let partial_sums = build(
+        ctx,
+        Kernel::ConvWeightGradSg,
+        &[small, large, &partials],
         &p,
-        grid_1d(blocks as u64, 1),
-        g.flops(),
-        bytes(g, g.weight_len(), false, accumulate),
-    )
+        grid_1d(groups as u64, 1),
+        flops,
+        moved + 4.0 * (WEIGHT_LANES * slice) as f64,
+    )?;
+    let sum = build(
+        ctx,
+        Kernel::ConvWeightGradSum,
+        &[&partials, dw],
+        &p,
+        grid_1d((slice / 4) as u64, 64),
+        (WEIGHT_LANES * slice) as f64,
+        4.0 * (WEIGHT_LANES * slice + 2 * g.weight_len()) as f64,
+    )?;
+    Ok(vec![partial_sums, sum])
 }
 
 /// `y[n, o, oy, ox] = act(b[o] + sum over ky, kx, c of x[n, c, oy s - p + ky, ox s - p + kx]
@@ -371,7 +414,7 @@ pub fn conv2d_backward_weight(
     x: &View,
     g: &ConvGeom,
     accumulate: bool,
-) -> Result<Dispatch, GpuError> {
+) -> Result<Vec<Dispatch>, GpuError> {
     const OP: &str = "conv2d_backward_weight";
     let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
     check_views(
@@ -445,7 +488,7 @@ pub fn conv_transpose2d_backward_weight(
     x: &View,
     g: &ConvGeom,
     accumulate: bool,
-) -> Result<Dispatch, GpuError> {
+) -> Result<Vec<Dispatch>, GpuError> {
     const OP: &str = "conv_transpose2d_backward_weight";
     let (xn, wn, yn) = (g.input_len(), g.weight_len(), g.output_len());
     check_views(OP, g, true, &[(dy, "dy", yn), (x, "x", xn), (dw, "dw", wn)])?;

@@ -178,6 +178,8 @@ pub enum Kernel {
     ConvDirectSg16x16,
     ConvTransposedSg16x16,
     ConvWeightGrad,
+    ConvWeightGradSg,
+    ConvWeightGradSum,
     ConvBiasGrad,
     DecoderMean,
     FitResidual,
@@ -207,7 +209,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 64] = [
+    pub const ALL: [Kernel; 66] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -246,6 +248,8 @@ impl Kernel {
         Kernel::ConvDirectSg16x16,
         Kernel::ConvTransposedSg16x16,
         Kernel::ConvWeightGrad,
+        Kernel::ConvWeightGradSg,
+        Kernel::ConvWeightGradSum,
         Kernel::ConvBiasGrad,
         Kernel::DecoderMean,
         Kernel::FitResidual,
@@ -454,6 +458,16 @@ impl Kernel {
                 ShaderFile::Conv,
                 "conv_weight_grad",
                 &[(0, R), (1, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvWeightGradSg => (
+                ShaderFile::ConvSg,
+                "conv_weight_grad_sg",
+                &[(0, R), (1, R), (4, W), (5, U)],
+            ),
+            Kernel::ConvWeightGradSum => (
+                ShaderFile::ConvSg,
+                "conv_weight_grad_sum",
+                &[(0, R), (4, W), (5, U)],
             ),
             Kernel::DecoderMean => (
                 ShaderFile::Restore,

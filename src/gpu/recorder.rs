@@ -180,307 +180,315 @@ pub fn record(
 ) -> Result<Vec<Dispatch>, GpuError> {
     let v = Views { model, acts };
     let t = |t: T| v.view(t);
-    let one = |op: &Op| match *op {
-        Op::Gather { out, rows, dim } => {
-            ops::gather_batch(ctx, &t(out), &io.data, &io.perm, &io.state, rows, dim)
-        }
-        Op::Corrupt {
-            dst,
-            src,
-            rows,
-            dim,
-            max_sigma,
-            seed,
-            stream,
-        } => ops::corrupt_noise(
-            ctx,
-            &t(dst),
-            &t(src),
-            &io.state,
-            rows,
-            dim,
-            max_sigma,
-            seed,
-            stream,
-        ),
-        Op::Linear {
-            y,
-            x,
-            w,
-            b,
-            m,
-            k,
-            n,
-            act,
-        } => ops::linear_forward(ctx, model.variant, &t(y), &t(x), &t(w), &t(b), m, k, n, act),
-        Op::LinearBackInput {
-            dx,
-            dy,
-            w,
-            mask,
-            m,
-            k,
-            n,
-            accumulate,
-        } => ops::linear_backward_input(
-            ctx,
-            model.variant,
-            &t(dx),
-            &t(dy),
-            &t(w),
-            mask.map(t).as_ref(),
-            m,
-            k,
-            n,
-            accumulate,
-        ),
-        Op::LinearBackWeight { dw, dy, x, m, k, n } => ops::linear_backward_weight(
-            ctx,
-            model.variant,
-            &t(dw),
-            None,
-            &t(dy),
-            &t(x),
-            m,
-            k,
-            n,
-            false,
-        ),
-        Op::LinearBackBias { db, dy, m, n } => {
-            ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
-        }
-        Op::Conv { y, x, w, b, g, act } => {
-            let forward = match g.transposed {
-                false => conv::conv2d_forward,
-                true => conv::conv_transpose2d_forward,
-            };
-            forward(ctx, &t(y), &t(x), &t(w), &t(b), &g, act)
-        }
-        Op::ConvBackInput {
-            dx,
-            dy,
-            w,
-            mask,
-            g,
-            accumulate,
-        } => {
-            let backward = match g.transposed {
-                false => conv::conv2d_backward_input,
-                true => conv::conv_transpose2d_backward_input,
-            };
-            backward(
+    // an op's dispatches: one, but two for a conv weight gradient taken in two passes
+    let one = |op: &Op| -> Result<Vec<Dispatch>, GpuError> {
+        let single = match *op {
+            Op::Gather { out, rows, dim } => {
+                ops::gather_batch(ctx, &t(out), &io.data, &io.perm, &io.state, rows, dim)
+            }
+            Op::Corrupt {
+                dst,
+                src,
+                rows,
+                dim,
+                max_sigma,
+                seed,
+                stream,
+            } => ops::corrupt_noise(
                 ctx,
+                &t(dst),
+                &t(src),
+                &io.state,
+                rows,
+                dim,
+                max_sigma,
+                seed,
+                stream,
+            ),
+            Op::Linear {
+                y,
+                x,
+                w,
+                b,
+                m,
+                k,
+                n,
+                act,
+            } => ops::linear_forward(ctx, model.variant, &t(y), &t(x), &t(w), &t(b), m, k, n, act),
+            Op::LinearBackInput {
+                dx,
+                dy,
+                w,
+                mask,
+                m,
+                k,
+                n,
+                accumulate,
+            } => ops::linear_backward_input(
+                ctx,
+                model.variant,
                 &t(dx),
                 &t(dy),
                 &t(w),
                 mask.map(t).as_ref(),
-                &g,
+                m,
+                k,
+                n,
                 accumulate,
-            )
-        }
-        Op::ConvBackWeight { dw, dy, x, g } => {
-            let backward = match g.transposed {
-                false => conv::conv2d_backward_weight,
-                true => conv::conv_transpose2d_backward_weight,
-            };
-            backward(ctx, &t(dw), &t(dy), &t(x), &g, false)
-        }
-        Op::ConvBackBias { db, dy, g } => conv::conv_backward_bias(ctx, &t(db), &t(dy), &g, false),
-        Op::ReparamForward {
-            z,
-            eps,
-            mu,
-            logvar,
-            n,
-            seed,
-            stream,
-        } => ops::reparam_forward(
-            ctx,
-            &t(z),
-            &t(eps),
-            &t(mu),
-            &t(logvar),
-            &io.state,
-            n,
-            seed,
-            stream,
-        ),
-        Op::ReparamBackward {
-            dmu,
-            dlogvar,
-            dz,
-            eps,
-            logvar,
-            n,
-        } => ops::reparam_backward(ctx, &t(dmu), &t(dlogvar), &t(dz), &t(eps), &t(logvar), n),
-        Op::KlForward { kl, mu, logvar, n } => ops::kl_forward(ctx, &t(kl), &t(mu), &t(logvar), n),
-        Op::KlBackward {
-            dmu,
-            dlogvar,
-            mu,
-            logvar,
-            n,
-            scale,
-        } => ops::kl_backward(ctx, &t(dmu), &t(dlogvar), &t(mu), &t(logvar), n, scale),
-        Op::BceForward {
-            loss,
-            grad,
-            logits,
-            x,
-            n,
-            scale,
-        } => ops::bce_forward(ctx, &t(loss), &t(grad), &t(logits), &t(x), n, scale),
-        Op::GaussianForward {
-            loss,
-            dmean,
-            dlogvar_elem,
-            mean,
-            x,
-            logvar_x,
-            n,
-            scale,
-        } => ops::gaussian_forward(
-            ctx,
-            &t(loss),
-            &t(dmean),
-            &t(dlogvar_elem),
-            &t(mean),
-            &t(x),
-            &t(logvar_x),
-            n,
-            scale,
-        ),
-        Op::SumRows {
-            dst,
-            src,
-            rows,
-            cols,
-        } => ops::sum_rows(ctx, &t(dst), &t(src), rows, cols),
-        Op::RecordLoss {
-            recon_rows,
-            kl_rows,
-            rows,
-            beta,
-        } => ops::record_loss(
-            ctx,
-            &io.history,
-            &t(recon_rows),
-            &t(kl_rows),
-            &io.state,
-            rows,
-            beta,
-        ),
-        Op::Adam { n, hp } => ops::adam_step(
-            ctx,
-            &model.params,
-            &model.grads,
-            &model.adam_m,
-            &model.adam_v,
-            &io.state,
-            n,
-            &hp,
-        ),
-        Op::AdamOn { p, g, m, v, n, hp } => {
-            ops::adam_step(ctx, &t(p), &t(g), &t(m), &t(v), &io.state, n, &hp)
-        }
-        Op::DecoderMean { mean, out, n, kind } => {
-            restore::decoder_mean(ctx, &t(mean), &t(out), n, kind)
-        }
-        Op::FitResidual {
-            resid,
-            pred,
-            obs,
-            w,
-            n,
-        } => restore::fit_residual(ctx, &t(resid), &t(pred), &t(obs), &t(w), n),
-        Op::MeanBackward {
-            dout,
-            back,
-            mean,
-            n,
-            kind,
-        } => restore::mean_backward(ctx, &t(dout), &t(back), &t(mean), n, kind),
-        Op::Axpy { y, x, a, b, n } => restore::axpy(ctx, &t(y), &t(x), a, b, n),
-        Op::Mul { y, x, w, n } => restore::mul(ctx, &t(y), &t(x), &t(w), n),
-        Op::PixelVariance {
-            var,
-            mean,
-            a,
-            b,
-            n,
-            kind,
-        } => restore::pixel_variance(ctx, &t(var), &t(mean), a, b, n, kind),
-        Op::Blend {
-            x,
-            obs,
-            w,
-            mean,
-            var,
-            n,
-        } => restore::blend(ctx, &t(x), &t(obs), &t(w), &t(mean), &t(var), n),
-        Op::ImputeFill { x, obs, w, mean, n } => {
-            restore::impute_fill(ctx, &t(x), &t(obs), &t(w), &t(mean), n)
-        }
-        Op::AddPrecision {
-            q,
-            p,
-            var,
-            floor,
-            n,
-        } => restore::add_precision(ctx, &t(q), &t(p), &t(var), floor, n),
-        Op::RowDot {
-            out,
-            a,
-            b,
-            rows,
-            cols,
-        } => restore::row_dot(ctx, &t(out), &t(a), &t(b), rows, cols),
-        Op::CgStep {
-            u,
-            r,
-            p,
-            q,
-            rr,
-            pq,
-            rows,
-            cols,
-        } => restore::cg_step(ctx, &t(u), &t(r), &t(p), &t(q), &t(rr), &t(pq), rows, cols),
-        Op::CgDirection {
-            p,
-            r,
-            rr_new,
-            rr,
-            rows,
-            cols,
-        } => restore::cg_direction(ctx, &t(p), &t(r), &t(rr_new), &t(rr), rows, cols),
-        Op::RepeatRows {
-            dst,
-            src,
-            rows,
-            cols,
-            k,
-        } => restore::repeat_rows(ctx, &t(dst), &t(src), rows, cols, k),
-        Op::Neg2Loglik {
-            out,
-            obs,
-            mean,
-            var,
-            w,
-            n,
-        } => restore::neg2_loglik(ctx, &t(out), &t(obs), &t(mean), &t(var), &t(w), n),
-        Op::LatentLogRatio { out, z, eps, n } => {
-            restore::latent_log_ratio(ctx, &t(out), &t(z), &t(eps), n)
-        }
-        Op::ImportanceMean {
-            out,
-            x,
-            fit,
-            lat,
-            images,
-            cols,
-            k,
-        } => restore::importance_mean(ctx, &t(out), &t(x), &t(fit), &t(lat), images, cols, k),
-        Op::Advance { batch } => ops::advance_step(ctx, &io.state, batch),
+            ),
+            Op::LinearBackWeight { dw, dy, x, m, k, n } => ops::linear_backward_weight(
+                ctx,
+                model.variant,
+                &t(dw),
+                None,
+                &t(dy),
+                &t(x),
+                m,
+                k,
+                n,
+                false,
+            ),
+            Op::LinearBackBias { db, dy, m, n } => {
+                ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
+            }
+            Op::Conv { y, x, w, b, g, act } => {
+                let forward = match g.transposed {
+                    false => conv::conv2d_forward,
+                    true => conv::conv_transpose2d_forward,
+                };
+                forward(ctx, &t(y), &t(x), &t(w), &t(b), &g, act)
+            }
+            Op::ConvBackInput {
+                dx,
+                dy,
+                w,
+                mask,
+                g,
+                accumulate,
+            } => {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_input,
+                    true => conv::conv_transpose2d_backward_input,
+                };
+                backward(
+                    ctx,
+                    &t(dx),
+                    &t(dy),
+                    &t(w),
+                    mask.map(t).as_ref(),
+                    &g,
+                    accumulate,
+                )
+            }
+            Op::ConvBackWeight { dw, dy, x, g } => {
+                let backward = match g.transposed {
+                    false => conv::conv2d_backward_weight,
+                    true => conv::conv_transpose2d_backward_weight,
+                };
+                return backward(ctx, &t(dw), &t(dy), &t(x), &g, false);
+            }
+            Op::ConvBackBias { db, dy, g } => {
+                conv::conv_backward_bias(ctx, &t(db), &t(dy), &g, false)
+            }
+            Op::ReparamForward {
+                z,
+                eps,
+                mu,
+                logvar,
+                n,
+                seed,
+                stream,
+            } => ops::reparam_forward(
+                ctx,
+                &t(z),
+                &t(eps),
+                &t(mu),
+                &t(logvar),
+                &io.state,
+                n,
+                seed,
+                stream,
+            ),
+            Op::ReparamBackward {
+                dmu,
+                dlogvar,
+                dz,
+                eps,
+                logvar,
+                n,
+            } => ops::reparam_backward(ctx, &t(dmu), &t(dlogvar), &t(dz), &t(eps), &t(logvar), n),
+            Op::KlForward { kl, mu, logvar, n } => {
+                ops::kl_forward(ctx, &t(kl), &t(mu), &t(logvar), n)
+            }
+            Op::KlBackward {
+                dmu,
+                dlogvar,
+                mu,
+                logvar,
+                n,
+                scale,
+            } => ops::kl_backward(ctx, &t(dmu), &t(dlogvar), &t(mu), &t(logvar), n, scale),
+            Op::BceForward {
+                loss,
+                grad,
+                logits,
+                x,
+                n,
+                scale,
+            } => ops::bce_forward(ctx, &t(loss), &t(grad), &t(logits), &t(x), n, scale),
+            Op::GaussianForward {
+                loss,
+                dmean,
+                dlogvar_elem,
+                mean,
+                x,
+                logvar_x,
+                n,
+                scale,
+            } => ops::gaussian_forward(
+                ctx,
+                &t(loss),
+                &t(dmean),
+                &t(dlogvar_elem),
+                &t(mean),
+                &t(x),
+                &t(logvar_x),
+                n,
+                scale,
+            ),
+            Op::SumRows {
+                dst,
+                src,
+                rows,
+                cols,
+            } => ops::sum_rows(ctx, &t(dst), &t(src), rows, cols),
+            Op::RecordLoss {
+                recon_rows,
+                kl_rows,
+                rows,
+                beta,
+            } => ops::record_loss(
+                ctx,
+                &io.history,
+                &t(recon_rows),
+                &t(kl_rows),
+                &io.state,
+                rows,
+                beta,
+            ),
+            Op::Adam { n, hp } => ops::adam_step(
+                ctx,
+                &model.params,
+                &model.grads,
+                &model.adam_m,
+                &model.adam_v,
+                &io.state,
+                n,
+                &hp,
+            ),
+            Op::AdamOn { p, g, m, v, n, hp } => {
+                ops::adam_step(ctx, &t(p), &t(g), &t(m), &t(v), &io.state, n, &hp)
+            }
+            Op::DecoderMean { mean, out, n, kind } => {
+                restore::decoder_mean(ctx, &t(mean), &t(out), n, kind)
+            }
+            Op::FitResidual {
+                resid,
+                pred,
+                obs,
+                w,
+                n,
+            } => restore::fit_residual(ctx, &t(resid), &t(pred), &t(obs), &t(w), n),
+            Op::MeanBackward {
+                dout,
+                back,
+                mean,
+                n,
+                kind,
+            } => restore::mean_backward(ctx, &t(dout), &t(back), &t(mean), n, kind),
+            Op::Axpy { y, x, a, b, n } => restore::axpy(ctx, &t(y), &t(x), a, b, n),
+            Op::Mul { y, x, w, n } => restore::mul(ctx, &t(y), &t(x), &t(w), n),
+            Op::PixelVariance {
+                var,
+                mean,
+                a,
+                b,
+                n,
+                kind,
+            } => restore::pixel_variance(ctx, &t(var), &t(mean), a, b, n, kind),
+            Op::Blend {
+                x,
+                obs,
+                w,
+                mean,
+                var,
+                n,
+            } => restore::blend(ctx, &t(x), &t(obs), &t(w), &t(mean), &t(var), n),
+            Op::ImputeFill { x, obs, w, mean, n } => {
+                restore::impute_fill(ctx, &t(x), &t(obs), &t(w), &t(mean), n)
+            }
+            Op::AddPrecision {
+                q,
+                p,
+                var,
+                floor,
+                n,
+            } => restore::add_precision(ctx, &t(q), &t(p), &t(var), floor, n),
+            Op::RowDot {
+                out,
+                a,
+                b,
+                rows,
+                cols,
+            } => restore::row_dot(ctx, &t(out), &t(a), &t(b), rows, cols),
+            Op::CgStep {
+                u,
+                r,
+                p,
+                q,
+                rr,
+                pq,
+                rows,
+                cols,
+            } => restore::cg_step(ctx, &t(u), &t(r), &t(p), &t(q), &t(rr), &t(pq), rows, cols),
+            Op::CgDirection {
+                p,
+                r,
+                rr_new,
+                rr,
+                rows,
+                cols,
+            } => restore::cg_direction(ctx, &t(p), &t(r), &t(rr_new), &t(rr), rows, cols),
+            Op::RepeatRows {
+                dst,
+                src,
+                rows,
+                cols,
+                k,
+            } => restore::repeat_rows(ctx, &t(dst), &t(src), rows, cols, k),
+            Op::Neg2Loglik {
+                out,
+                obs,
+                mean,
+                var,
+                w,
+                n,
+            } => restore::neg2_loglik(ctx, &t(out), &t(obs), &t(mean), &t(var), &t(w), n),
+            Op::LatentLogRatio { out, z, eps, n } => {
+                restore::latent_log_ratio(ctx, &t(out), &t(z), &t(eps), n)
+            }
+            Op::ImportanceMean {
+                out,
+                x,
+                fit,
+                lat,
+                images,
+                cols,
+                k,
+            } => restore::importance_mean(ctx, &t(out), &t(x), &t(fit), &t(lat), images, cols, k),
+            Op::Advance { batch } => ops::advance_step(ctx, &io.state, batch),
+        };
+        single.map(|d| vec![d])
     };
     let mut dispatches = Vec::with_capacity(program.len());
     let mut i = 0;
@@ -554,7 +562,7 @@ pub fn record(
                 continue;
             }
         }
-        dispatches.push(one(&program[i])?);
+        dispatches.extend(one(&program[i])?);
         i += 1;
     }
     Ok(dispatches)
