@@ -4,8 +4,9 @@
 //   backward_input   dX[M,K] = dY[M,N] W[N,K]   (times relu'(mask) when mask_relu = 1)
 //   backward_weight  dW[N,K] (+)= dY[M,N]^T X[M,K]   (and db[N] (+)= rows of dY summed)
 //
-// Compiled only where the device has subgroups of at least 8 (wgpu's SUBGROUP feature), as its
-// own module so that linear.wgsl stays valid everywhere.
+// Compiled after linear.wgsl (its params, bindings and store_db), and only where the device has
+// subgroups of at least 8 lanes (wgpu's SUBGROUP feature), so that linear.wgsl alone stays
+// valid everywhere.
 //
 // Why: on llvmpipe a storage load whose address differs per lane is a scalar loop over the 8
 // lanes, and the loads, not the multiply-adds, bound v3 (reg8x8) at half the FMA probe. A
@@ -21,18 +22,7 @@
 // the edge read the last valid one (clamped: no branch around a broadcast) and are dropped at
 // the store. Reductions run in index order: results repeat exactly from run to run.
 
-struct LinearParams {
-    m: u32,
-    n: u32,
-    k: u32,
-    act: u32,
-    accumulate: u32,
-    mask_relu: u32,
-    bias: u32,
-    _pad1: u32,
-}
-
-fn activate(v: vec4<f32>, act: u32) -> vec4<f32> {
+fn activate4(v: vec4<f32>, act: u32) -> vec4<f32> {
     switch act {
         case 1u: {
             return max(v, vec4<f32>(0.0));
@@ -46,22 +36,19 @@ fn activate(v: vec4<f32>, act: u32) -> vec4<f32> {
     }
 }
 
-// forward bindings
-@group(0) @binding(0) var<storage, read> fx4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> fw4: array<vec4<f32>>;
+// the forward's bias and output as quads (x and w as linear.wgsl's fx4, fw4)
 @group(0) @binding(2) var<storage, read> fb4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> fy4: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> fp: LinearParams;
 
 // Y[row, quad q] = act(acc + b) as one vec4 (n is a multiple of 4); rows past m and quads past
 // n dropped. With k as short as 20 (fc3) the stores are half a kernel's loads and stores, so
 // they are whole quads and the bias is loaded once per block.
-fn store_y(row: u32, q: u32, acc: vec4<f32>, b: vec4<f32>) {
+fn store_y_quad(row: u32, q: u32, acc: vec4<f32>, b: vec4<f32>) {
     let n4 = fp.n / 4u;
     if (row >= fp.m || q >= n4) {
         return;
     }
-    fy4[row * n4 + q] = activate(acc + b, fp.act);
+    fy4[row * n4 + q] = activate4(acc + b, fp.act);
 }
 
 // Rows row0..row0+15 of Y (X rows loaded by lane i: row0 + i and row0 + 8 + i) times 4 columns
@@ -119,62 +106,49 @@ fn forward_sg16x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invoc
         c15 += subgroupBroadcast(vb, 7u) * w;
     }
     let b = fb4[min(q, fp.n / 4u - 1u)];
-    store_y(row0, q, c0, b);
-    store_y(row0 + 1u, q, c1, b);
-    store_y(row0 + 2u, q, c2, b);
-    store_y(row0 + 3u, q, c3, b);
-    store_y(row0 + 4u, q, c4, b);
-    store_y(row0 + 5u, q, c5, b);
-    store_y(row0 + 6u, q, c6, b);
-    store_y(row0 + 7u, q, c7, b);
-    store_y(row0 + 8u, q, c8, b);
-    store_y(row0 + 9u, q, c9, b);
-    store_y(row0 + 10u, q, c10, b);
-    store_y(row0 + 11u, q, c11, b);
-    store_y(row0 + 12u, q, c12, b);
-    store_y(row0 + 13u, q, c13, b);
-    store_y(row0 + 14u, q, c14, b);
-    store_y(row0 + 15u, q, c15, b);
+    store_y_quad(row0, q, c0, b);
+    store_y_quad(row0 + 1u, q, c1, b);
+    store_y_quad(row0 + 2u, q, c2, b);
+    store_y_quad(row0 + 3u, q, c3, b);
+    store_y_quad(row0 + 4u, q, c4, b);
+    store_y_quad(row0 + 5u, q, c5, b);
+    store_y_quad(row0 + 6u, q, c6, b);
+    store_y_quad(row0 + 7u, q, c7, b);
+    store_y_quad(row0 + 8u, q, c8, b);
+    store_y_quad(row0 + 9u, q, c9, b);
+    store_y_quad(row0 + 10u, q, c10, b);
+    store_y_quad(row0 + 11u, q, c11, b);
+    store_y_quad(row0 + 12u, q, c12, b);
+    store_y_quad(row0 + 13u, q, c13, b);
+    store_y_quad(row0 + 14u, q, c14, b);
+    store_y_quad(row0 + 15u, q, c15, b);
 }
 
-// backward bindings: dY, W or X, the relu mask source, the output, params, db
-@group(0) @binding(0) var<storage, read> gdy4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> gsrc4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> gmask4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> gout4: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> gp: LinearParams;
-@group(0) @binding(5) var<storage, read_write> gdb: array<f32>;
+// The backward products read and write linear.wgsl's gdy4, gsrc4, gmask4, gout4, gp and gdb.
 
-// out[i] (+)= v
-fn put_quad(i: u32, v: vec4<f32>) {
-    if (gp.accumulate == 1u) {
-        gout4[i] = v + gout4[i];
-    } else {
-        gout4[i] = v;
-    }
-}
-
-// dX[row, quad q] (+)= acc through the relu mask; rows past m and quads past k dropped.
-fn store_dx(row: u32, q: u32, acc: vec4<f32>) {
+// dX[row, quad q] (+)= acc through the relu mask (linear.wgsl's dx_quad); rows past m and quads
+// past k dropped.
+fn store_dx_quad(row: u32, q: u32, acc: vec4<f32>) {
     let k4 = gp.k / 4u;
     if (row >= gp.m || q >= k4) {
         return;
     }
     let i = row * k4 + q;
-    var v = acc;
-    if (gp.mask_relu == 1u) {
-        v = select(v, vec4<f32>(0.0), gmask4[i] <= vec4<f32>(0.0));
-    }
-    put_quad(i, v);
+    gout4[i] = dx_quad(i, acc);
 }
 
 // dW[n, quad q] (+)= acc; rows past n and quads past k dropped.
-fn store_dw(n: u32, q: u32, acc: vec4<f32>) {
+fn store_dw_quad(n: u32, q: u32, acc: vec4<f32>) {
     let k4 = gp.k / 4u;
     if (n >= gp.n || q >= k4) {
         return;
     }
-    put_quad(n * k4 + q, acc);
+    let i = n * k4 + q;
+    if (gp.accumulate == 1u) {
+        gout4[i] = acc + gout4[i];
+    } else {
+        gout4[i] = acc;
+    }
 }
 
 // dX[m, k] = sum_n dY[m, n] W[n, k]: rows row0..row0+15 (dY rows loaded one per lane and
@@ -228,36 +202,22 @@ fn backward_input_sg16x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgrou
         c14 += w * subgroupBroadcast(vb, 6u);
         c15 += w * subgroupBroadcast(vb, 7u);
     }
-    store_dx(row0, q, c0);
-    store_dx(row0 + 1u, q, c1);
-    store_dx(row0 + 2u, q, c2);
-    store_dx(row0 + 3u, q, c3);
-    store_dx(row0 + 4u, q, c4);
-    store_dx(row0 + 5u, q, c5);
-    store_dx(row0 + 6u, q, c6);
-    store_dx(row0 + 7u, q, c7);
-    store_dx(row0 + 8u, q, c8);
-    store_dx(row0 + 9u, q, c9);
-    store_dx(row0 + 10u, q, c10);
-    store_dx(row0 + 11u, q, c11);
-    store_dx(row0 + 12u, q, c12);
-    store_dx(row0 + 13u, q, c13);
-    store_dx(row0 + 14u, q, c14);
-    store_dx(row0 + 15u, q, c15);
-}
-
-// db[n0..n0+3] (+)= sums, rows past n dropped.
-fn store_db(n0: u32, sums: vec4<f32>) {
-    for (var j = 0u; j < 4u; j += 1u) {
-        let n = n0 + j;
-        if (n < gp.n) {
-            var v = sums[j];
-            if (gp.accumulate == 1u) {
-                v += gdb[n];
-            }
-            gdb[n] = v;
-        }
-    }
+    store_dx_quad(row0, q, c0);
+    store_dx_quad(row0 + 1u, q, c1);
+    store_dx_quad(row0 + 2u, q, c2);
+    store_dx_quad(row0 + 3u, q, c3);
+    store_dx_quad(row0 + 4u, q, c4);
+    store_dx_quad(row0 + 5u, q, c5);
+    store_dx_quad(row0 + 6u, q, c6);
+    store_dx_quad(row0 + 7u, q, c7);
+    store_dx_quad(row0 + 8u, q, c8);
+    store_dx_quad(row0 + 9u, q, c9);
+    store_dx_quad(row0 + 10u, q, c10);
+    store_dx_quad(row0 + 11u, q, c11);
+    store_dx_quad(row0 + 12u, q, c12);
+    store_dx_quad(row0 + 13u, q, c13);
+    store_dx_quad(row0 + 14u, q, c14);
+    store_dx_quad(row0 + 15u, q, c15);
 }
 
 // dW[n, k] (+)= sum_m dY[m, n] X[m, k]: rows n0..n0+15, one quad of k per lane, m four at a
@@ -379,22 +339,22 @@ fn backward_weight_sg16x4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgro
         c14 += a3.z * x;
         c15 += a3.w * x;
     }
-    store_dw(n0, q, c0);
-    store_dw(n0 + 1u, q, c1);
-    store_dw(n0 + 2u, q, c2);
-    store_dw(n0 + 3u, q, c3);
-    store_dw(n0 + 4u, q, c4);
-    store_dw(n0 + 5u, q, c5);
-    store_dw(n0 + 6u, q, c6);
-    store_dw(n0 + 7u, q, c7);
-    store_dw(n0 + 8u, q, c8);
-    store_dw(n0 + 9u, q, c9);
-    store_dw(n0 + 10u, q, c10);
-    store_dw(n0 + 11u, q, c11);
-    store_dw(n0 + 12u, q, c12);
-    store_dw(n0 + 13u, q, c13);
-    store_dw(n0 + 14u, q, c14);
-    store_dw(n0 + 15u, q, c15);
+    store_dw_quad(n0, q, c0);
+    store_dw_quad(n0 + 1u, q, c1);
+    store_dw_quad(n0 + 2u, q, c2);
+    store_dw_quad(n0 + 3u, q, c3);
+    store_dw_quad(n0 + 4u, q, c4);
+    store_dw_quad(n0 + 5u, q, c5);
+    store_dw_quad(n0 + 6u, q, c6);
+    store_dw_quad(n0 + 7u, q, c7);
+    store_dw_quad(n0 + 8u, q, c8);
+    store_dw_quad(n0 + 9u, q, c9);
+    store_dw_quad(n0 + 10u, q, c10);
+    store_dw_quad(n0 + 11u, q, c11);
+    store_dw_quad(n0 + 12u, q, c12);
+    store_dw_quad(n0 + 13u, q, c13);
+    store_dw_quad(n0 + 14u, q, c14);
+    store_dw_quad(n0 + 15u, q, c15);
     if (gp.bias == 1u && wid.x == 0u && lane == 0u) {
         store_db(n0, s0);
         store_db(n0 + 4u, s1);

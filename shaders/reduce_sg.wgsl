@@ -1,21 +1,14 @@
-// reduce_sg.wgsl: sum_rows without barriers where the device has subgroups of 8 or more lanes
-// (reduce.wgsl's kernel waits at 7 barriers per row, each a thread switch on llvmpipe). The
-// same additions in the same order as reduce.wgsl and src/cpu/ops.rs::sum_rows: 64 partials,
-// partial t summing columns t, t + 64, ... in order, then the binary tree (t += t + h for
-// h = 32, 16, ..., 1). One row per 8-invocation workgroup; lane l keeps partials 4l..4l+3 and
-// 32 + 4l..32 + 4l + 3 as two vec4, so the first tree level is its own and the rest are
-// subgroup broadcasts. Needs cols to be a multiple of 4 (the builder checks).
+// reduce_sg.wgsl, compiled after reduce.wgsl: sum_rows without barriers where the device has
+// subgroups of 8 or more lanes (reduce.wgsl's kernel waits at 7 barriers per row, each a
+// thread switch on llvmpipe). The same additions in the same order as reduce.wgsl and
+// src/cpu/ops.rs::sum_rows: 64 partials, partial t summing columns t, t + 64, ... in order,
+// then the binary tree (t += t + h for h = 32, 16, ..., 1). One row per 8-invocation
+// workgroup; lane l keeps partials 4l..4l+3 and 32 + 4l..32 + 4l + 3 as two vec4, so the
+// first tree level is its own and the rest are subgroup broadcasts. Needs cols to be a
+// multiple of 4 (the builder checks).
 
-struct ReduceParams {
-    rows: u32,
-    cols: u32,
-    _pad0: u32,
-    _pad1: u32,
-}
-
+// the rows as quads (dst and p as reduce.wgsl declares them)
 @group(0) @binding(0) var<storage, read> src4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-@group(0) @binding(2) var<uniform> p: ReduceParams;
 
 @compute @workgroup_size(8)
 fn sum_rows_sg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {

@@ -103,10 +103,13 @@ impl ShaderFile {
     }
 
     /// The file compiled before this one in the same module, if any: `rng.wgsl` for the files
-    /// that draw random numbers, `conv.wgsl` (bindings and helpers) for `conv_sg.wgsl`.
+    /// that draw random numbers, the plain kernels' file (bindings and helpers) for a subgroup
+    /// one.
     pub fn prefix(self) -> Option<ShaderFile> {
         match self {
             ShaderFile::Reparam | ShaderFile::Corrupt => Some(ShaderFile::Rng),
+            ShaderFile::LinearSg => Some(ShaderFile::Linear),
+            ShaderFile::ReduceSg => Some(ShaderFile::Reduce),
             ShaderFile::ConvSg => Some(ShaderFile::Conv),
             _ => None,
         }
