@@ -17,6 +17,8 @@
 //                      llvmpipe (BENCHMARKS.md). Needs those axes to be multiples of 4.
 //                      backward_weight_t_reg8x8 computes dW's transpose (columns k shared,
 //                      rows n per invocation); the builder picks the orientation that pads less.
+//   v4 *_sg16x4        in linear_sg.wgsl, compiled after this file where the device has
+//                      subgroups: v3's shared rows handed round by subgroup broadcasts.
 // backward_input and backward_weight (no suffix) are v2's, used by v1 and v2 and as v3's
 // fallback.
 // Every reduction loops in a fixed order, so results repeat exactly from run to run.
