@@ -47,6 +47,31 @@ fn reparam_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
 }
 
+@group(0) @binding(6) var<storage, read_write> fkl: array<f32>;
+
+// reparam_forward and kl_forward (kl.wgsl) in one pass: z and eps as reparam_forward forms
+// them, kl[i] = -1/2 (1 + logvar - mu^2 - exp(logvar)) as kl_forward forms it.
+@compute @workgroup_size(64)
+fn reparam_kl_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    // read before any branch: one load for all lanes on llvmpipe, not a per-lane loop (adam.wgsl)
+    let step = state.step;
+    let g = gid.x + gid.y * nwg.x * 64u;
+    if (g * 4u >= rp.n) {
+        return;
+    }
+    let e = philox_normal4(vec4<u32>(g, step, rp.stream, 0u), vec2<u32>(rp.seed_lo, rp.seed_hi));
+    for (var j = 0u; j < 4u; j += 1u) {
+        let i = g * 4u + j;
+        if (i < rp.n) {
+            let m = mu[i];
+            let lv = logvar[i];
+            eps[i] = e[j];
+            z[i] = m + exp(0.5 * lv) * e[j];
+            fkl[i] = -0.5 * (1.0 + lv - m * m - exp(lv));
+        }
+    }
+}
+
 @group(0) @binding(0) var<storage, read> bdz: array<f32>;
 @group(0) @binding(1) var<storage, read> beps: array<f32>;
 @group(0) @binding(2) var<storage, read> blogvar: array<f32>;

@@ -398,6 +398,31 @@ fn reparam_noise_depends_on_seed_step_and_stream() {
     assert!(mean.abs() < 0.5, "mean of 64 standard normals is {mean}");
 }
 
+/// The fused forward the training recorder uses gives exactly what reparam_forward and
+/// kl_forward give on the GPU (the same expressions), at every element.
+#[test]
+fn reparam_kl_forward_equals_the_two_kernels() {
+    let Some(ctx) = gpu() else { return };
+    for (i, &n) in [1usize, 7, 33, 129, 128 * 20].iter().enumerate() {
+        let (seed, step, stream) = (5 + i as u64, 3, 1);
+        let (muv, lvv) = (
+            up(ctx, &random(n, -2.0, 2.0, i as u64)),
+            up(ctx, &random(n, -4.0, 2.0, 10 + i as u64)),
+        );
+        let st = state(ctx, step, 0, 0);
+        let (z1, e1, k1) = (out(ctx, n), out(ctx, n), out(ctx, n));
+        let f = ops::reparam_forward(ctx, &z1, &e1, &muv, &lvv, &st, n, seed, stream).unwrap();
+        let k = ops::kl_forward(ctx, &k1, &muv, &lvv, n).unwrap();
+        let (z2, e2, k2) = (out(ctx, n), out(ctx, n), out(ctx, n));
+        let fused =
+            ops::reparam_kl_forward(ctx, &z2, &e2, &k2, &muv, &lvv, &st, n, seed, stream).unwrap();
+        ops::run(ctx, &[&f, &k, &fused]).unwrap();
+        assert_eq!(read(ctx, &z1), read(ctx, &z2), "z n={n}");
+        assert_eq!(read(ctx, &e1), read(ctx, &e2), "eps n={n}");
+        assert_eq!(read(ctx, &k1), read(ctx, &k2), "kl n={n}");
+    }
+}
+
 /// The fused backward the training recorder uses equals the CPU's reparam_backward followed by
 /// kl_backward (the ops it replaces), with kl_backward's tolerances.
 #[test]

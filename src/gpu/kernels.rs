@@ -157,6 +157,7 @@ pub enum Kernel {
     LinearBackwardBias,
     ActBackward,
     ReparamForward,
+    ReparamKlForward,
     ReparamBackward,
     ReparamKlBackward,
     PhiloxRaw,
@@ -212,7 +213,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 66] = [
+    pub const ALL: [Kernel; 67] = [
         Kernel::LinearForwardTiled,
         Kernel::LinearForwardReg4x4,
         Kernel::LinearForwardReg8x8,
@@ -227,6 +228,7 @@ impl Kernel {
         Kernel::LinearBackwardBias,
         Kernel::ActBackward,
         Kernel::ReparamForward,
+        Kernel::ReparamKlForward,
         Kernel::ReparamBackward,
         Kernel::ReparamKlBackward,
         Kernel::PhiloxRaw,
@@ -353,6 +355,11 @@ impl Kernel {
                 ShaderFile::Reparam,
                 "reparam_forward",
                 &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, U)],
+            ),
+            Kernel::ReparamKlForward => (
+                ShaderFile::Reparam,
+                "reparam_kl_forward",
+                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, U), (6, W)],
             ),
             Kernel::ReparamBackward => (
                 ShaderFile::Reparam,

@@ -607,6 +607,42 @@ pub fn reparam_forward(
     )
 }
 
+/// [`reparam_forward`] and [`kl_forward`] in one dispatch: the same z, eps and kl.
+#[allow(clippy::too_many_arguments)]
+pub fn reparam_kl_forward(
+    ctx: &GpuContext,
+    z: &View,
+    eps: &View,
+    kl: &View,
+    mu: &View,
+    logvar: &View,
+    state: &View,
+    n: usize,
+    seed: u64,
+    stream: u32,
+) -> Result<Dispatch, GpuError> {
+    const OP: &str = "reparam_kl_forward";
+    for (v, what) in [
+        (z, "z"),
+        (eps, "eps"),
+        (kl, "kl"),
+        (mu, "mu"),
+        (logvar, "logvar"),
+    ] {
+        v.require(OP, what, n as u64)?;
+    }
+    state.require(OP, "step state", 4)?;
+    build(
+        ctx,
+        Kernel::ReparamKlForward,
+        &[mu, logvar, z, eps, state, kl],
+        &reparam_params(n, seed, stream),
+        grid_1d(n.div_ceil(4) as u64, 64),
+        10.0 * n as f64,
+        20.0 * n as f64,
+    )
+}
+
 /// dmu = dz; dlogvar = dz eps exp(logvar/2) / 2
 pub fn reparam_backward(
     ctx: &GpuContext,

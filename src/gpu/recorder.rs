@@ -526,6 +526,42 @@ pub fn record(
                 continue;
             }
         }
+        // the KL terms read the same mu and logvar as the reparameterisation: one pass
+        if let (
+            &Op::ReparamForward {
+                z,
+                eps,
+                mu,
+                logvar,
+                n,
+                seed,
+                stream,
+            },
+            Some(&Op::KlForward {
+                kl,
+                mu: kl_mu,
+                logvar: kl_logvar,
+                n: kl_n,
+            }),
+        ) = (&program[i], program.get(i + 1))
+        {
+            if (kl_mu, kl_logvar, kl_n) == (mu, logvar, n) {
+                dispatches.push(ops::reparam_kl_forward(
+                    ctx,
+                    &t(z),
+                    &t(eps),
+                    &t(kl),
+                    &t(mu),
+                    &t(logvar),
+                    &io.state,
+                    n,
+                    seed,
+                    stream,
+                )?);
+                i += 2;
+                continue;
+            }
+        }
         // the KL gradient adds onto the reparameterisation's in the same pass
         if let (
             &Op::ReparamBackward {

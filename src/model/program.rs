@@ -581,14 +581,16 @@ impl Model {
             seed,
             stream,
         });
-        ops.extend(self.decode(rows, a.z, Act::None));
-        ops.push(self.likelihood(rows));
+        // right after the reparameterisation, which reads the same mu and logvar: the GPU
+        // recorder runs the two as one dispatch
         ops.push(Op::KlForward {
             kl: t(a.kl_elem),
             mu: t(a.mu),
             logvar: t(a.logvar),
             n: rows * l,
         });
+        ops.extend(self.decode(rows, a.z, Act::None));
+        ops.push(self.likelihood(rows));
         ops.push(Op::SumRows {
             dst: t(a.recon_rows),
             src: t(a.loss_elem),
