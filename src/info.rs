@@ -47,8 +47,10 @@ pub struct Limit {
     pub value: u64,
 }
 
-pub fn run(wanted: Option<&str>, json: bool) -> Result<(), GpuError> {
-    let report = report(wanted)?;
+/// `subgroups`: whether the device would use subgroup kernels where the adapter has them
+/// (`--no-subgroups` off), which decides the default linear variant reported.
+pub fn run(wanted: Option<&str>, subgroups: bool, json: bool) -> Result<(), GpuError> {
+    let report = report(wanted, subgroups)?;
     if json {
         println!(
             "{}",
@@ -60,7 +62,7 @@ pub fn run(wanted: Option<&str>, json: bool) -> Result<(), GpuError> {
     Ok(())
 }
 
-pub fn report(wanted: Option<&str>) -> Result<Report, GpuError> {
+pub fn report(wanted: Option<&str>, subgroups: bool) -> Result<Report, GpuError> {
     let adapters = Adapters::enumerate()?;
     let chosen = adapters.choose(wanted)?;
     let rows = adapters
@@ -134,8 +136,11 @@ pub fn report(wanted: Option<&str>) -> Result<Report, GpuError> {
         subgroup_max_size: info.subgroup_max_size,
         timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         features: feature_names(features),
-        linear_variant: LinearVariant::preferred(&info, context::has_subgroups(&info, features))
-            .name(),
+        linear_variant: LinearVariant::preferred(
+            &info,
+            subgroups && context::has_subgroups(&info, features),
+        )
+        .name(),
     })
 }
 

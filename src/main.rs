@@ -47,7 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     wgvae::output::preflight(&cli.command)?;
     let wanted = cli.gpu.adapter.as_deref();
     match cli.command {
-        Command::Info(a) => return Ok(wgvae::info::run(wanted, a.json)?),
+        Command::Info(a) => return Ok(wgvae::info::run(wanted, !cli.gpu.no_subgroups, a.json)?),
         Command::Inspect(a) => return Ok(wgvae::inspect::run(&a.model, a.json)?),
         Command::Completions(a) => {
             clap_complete::generate(
