@@ -11,12 +11,12 @@
 //! | `conv2d_backward_input`            | `conv_transposed`  | writes dx from dy     |
 //! | `conv2d_backward_weight`           | `conv_weight_grad` | (dy, x)               |
 //! | `conv_transpose2d_backward_weight` | `conv_weight_grad` | (x, dy)               |
+//! | `conv_backward_bias`               | `conv_bias_grad`   | dy                    |
 //!
 //! Where subgroups run on a CPU adapter, the 16 x 16 blocks take their weights by broadcast
 //! (`conv_sg.wgsl`) and a weight gradient of 8 or more tap blocks is two dispatches
 //! (`conv_weight_grad_sg`, `conv_weight_grad_sum`), the same sums in the same order; so the
 //! weight-gradient builders return the dispatches of an op, not one.
-//! | `conv_backward_bias`               | `conv_bias_grad`   | dy                    |
 
 use bytemuck::{Pod, Zeroable};
 
