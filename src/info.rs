@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::error::GpuError;
-use crate::gpu::context::{self, Adapters};
+use crate::gpu::context::{self, Adapters, DeviceOptions};
 use crate::gpu::ops::LinearVariant;
 
 /// Everything `info` reports (the `--json` object).
@@ -47,10 +47,10 @@ pub struct Limit {
     pub value: u64,
 }
 
-/// `subgroups`: whether the device would use subgroup kernels where the adapter has them
-/// (`--no-subgroups` off), which decides the default linear variant reported.
-pub fn run(wanted: Option<&str>, subgroups: bool, json: bool) -> Result<(), GpuError> {
-    let report = report(wanted, subgroups)?;
+/// `options`: what a device would be opened with (`--no-subgroups`), which decides the default
+/// linear variant reported.
+pub fn run(wanted: Option<&str>, options: DeviceOptions, json: bool) -> Result<(), GpuError> {
+    let report = report(wanted, options)?;
     if json {
         println!(
             "{}",
@@ -62,7 +62,7 @@ pub fn run(wanted: Option<&str>, subgroups: bool, json: bool) -> Result<(), GpuE
     Ok(())
 }
 
-pub fn report(wanted: Option<&str>, subgroups: bool) -> Result<Report, GpuError> {
+pub fn report(wanted: Option<&str>, options: DeviceOptions) -> Result<Report, GpuError> {
     let adapters = Adapters::enumerate()?;
     let chosen = adapters.choose(wanted)?;
     let rows = adapters
@@ -136,11 +136,8 @@ pub fn report(wanted: Option<&str>, subgroups: bool) -> Result<Report, GpuError>
         subgroup_max_size: info.subgroup_max_size,
         timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
         features: feature_names(features),
-        linear_variant: LinearVariant::preferred(
-            &info,
-            subgroups && context::has_subgroups(&info, features),
-        )
-        .name(),
+        linear_variant: LinearVariant::preferred(&info, options.subgroups_on(&info, features))
+            .name(),
     })
 }
 

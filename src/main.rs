@@ -46,8 +46,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // the overwrite policy, before any work (the adapter included)
     wgvae::output::preflight(&cli.command)?;
     let wanted = cli.gpu.adapter.as_deref();
+    let options = DeviceOptions {
+        subgroups: !cli.gpu.no_subgroups,
+    };
     match cli.command {
-        Command::Info(a) => return Ok(wgvae::info::run(wanted, !cli.gpu.no_subgroups, a.json)?),
+        Command::Info(a) => return Ok(wgvae::info::run(wanted, options, a.json)?),
         Command::Inspect(a) => return Ok(wgvae::inspect::run(&a.model, a.json)?),
         Command::Completions(a) => {
             clap_complete::generate(
@@ -65,12 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(cli.command, Command::Train(_)) {
         stop_training_cleanly_on_signals();
     }
-    let ctx = GpuContext::with_options(
-        wanted,
-        DeviceOptions {
-            subgroups: !cli.gpu.no_subgroups,
-        },
-    )?;
+    let ctx = GpuContext::with_options(wanted, options)?;
     ctx.tuning.set(wgvae::gpu::autotune::Settings::from_flags(
         cli.gpu.no_autotune,
     ));

@@ -21,12 +21,6 @@ const BACKEND_NAMES: [(&str, wgpu::Backend); 9] = [
     ("opengl", wgpu::Backend::Gl),
 ];
 
-/// Whether an adapter with `features` offers the subgroups the sg16x4 kernels need: at least 8
-/// lanes, so that an 8-invocation workgroup is one subgroup.
-pub fn has_subgroups(info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
-    features.contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8
-}
-
 /// The backends this build can use on this platform: compiled in and meant for this OS (so
 /// Vulkan and GL on Linux, never Metal or the browser's WebGPU).
 pub fn available_backends() -> wgpu::Backends {
@@ -201,8 +195,8 @@ pub struct GpuContext {
     pub index: usize,
     /// Timestamp queries are available: the profiler uses GPU time, else the wall clock.
     pub timestamps: bool,
-    /// Subgroup operations are on, with subgroups of at least 8 lanes: the `sg16x4` linear
-    /// kernels (`shaders/linear_sg.wgsl`) can run.
+    /// Subgroup operations are on, with subgroups of at least 8 lanes
+    /// ([`DeviceOptions::subgroups_on`]): the `*_sg.wgsl` kernels can run.
     pub subgroups: bool,
     /// Errors and the loss the device reported outside error scopes (see `faults`).
     pub faults: Faults,
@@ -223,6 +217,15 @@ pub struct DeviceOptions {
 impl Default for DeviceOptions {
     fn default() -> Self {
         DeviceOptions { subgroups: true }
+    }
+}
+
+impl DeviceOptions {
+    /// Whether a device opened with these options on an adapter with `features` runs the
+    /// subgroup kernels: they are wanted, and the adapter has subgroups of at least 8 lanes, so
+    /// that an 8-invocation workgroup is one subgroup (the kernels hand values between its 8).
+    pub fn subgroups_on(&self, info: &wgpu::AdapterInfo, features: wgpu::Features) -> bool {
+        self.subgroups && features.contains(wgpu::Features::SUBGROUP) && info.subgroup_min_size >= 8
     }
 }
 
@@ -261,9 +264,7 @@ impl GpuContext {
         } else {
             wgpu::Features::empty()
         };
-        // The sg16x4 kernels hand values between the 8 invocations of a workgroup, so they
-        // need those 8 to share one subgroup.
-        let subgroups = options.subgroups && has_subgroups(&info, available);
+        let subgroups = options.subgroups_on(&info, available);
         if subgroups {
             required_features |= wgpu::Features::SUBGROUP;
         }
