@@ -161,7 +161,7 @@ fn a_variant_failing_validation_is_never_chosen() {
     };
     let _lock = SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
     let class = ShapeClass::of(&small_model(), 16);
-    for bad in LinearVariant::on(ctx) {
+    for bad in LinearVariant::on(ctx.subgroups) {
         let m = autotune::measure(ctx, &class, Some(bad)).unwrap();
         assert!(
             m.failed

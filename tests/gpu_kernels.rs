@@ -49,7 +49,7 @@ fn linear_forward_variants_match_cpu() {
         let mut want = vec![0.0; m * n];
         cpu::linear_forward(&mut want, &x, &w, &b, m, k, n, act);
         let (xv, wv, bv) = (up(ctx, &x), up(ctx, &w), up(ctx, &b));
-        for variant in LinearVariant::on(ctx) {
+        for variant in LinearVariant::on(ctx.subgroups) {
             let yv = out(ctx, m * n);
             let d = ops::linear_forward(ctx, variant, &yv, &xv, &wv, &bv, m, k, n, act).unwrap();
             ops::run(ctx, &[&d]).unwrap();
@@ -71,7 +71,7 @@ fn linear_forward_reads_tensors_at_offsets() {
     cpu::linear_forward(&mut want, &x, w, b, m, k, n, Act::Relu);
     let fv = up(ctx, &flat);
     let (wv, bv) = (fv.sub(64, (n * k) as u64), fv.sub(64 * 6, n as u64));
-    for variant in LinearVariant::on(ctx) {
+    for variant in LinearVariant::on(ctx.subgroups) {
         let yv = out(ctx, m * n);
         let d = ops::linear_forward(
             ctx,
@@ -156,7 +156,7 @@ fn linear_backward_matches_cpu() {
         cpu::linear_backward_bias(&mut want_db, &dy, m, n, accumulate);
 
         let (dyv, wv, xv, maskv) = (up(ctx, &dy), up(ctx, &w), up(ctx, &x), up(ctx, &mask));
-        for variant in LinearVariant::on(ctx) {
+        for variant in LinearVariant::on(ctx.subgroups) {
             let (dxv, dwv) = (up(ctx, &prior_dx), up(ctx, &prior_dw));
             let d1 = ops::linear_backward_input(
                 ctx,

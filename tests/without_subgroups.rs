@@ -17,7 +17,7 @@ use wgvae::gpu::Kernel;
 fn no_subgroup_kernel_runs_and_sg16x4_is_refused_by_name() {
     let Some(ctx) = gpu() else { return };
     assert!(!ctx.subgroups);
-    assert!(!LinearVariant::on(ctx).contains(&LinearVariant::Sg16x4));
+    assert!(!LinearVariant::on(ctx.subgroups).contains(&LinearVariant::Sg16x4));
     assert_ne!(
         LinearVariant::preferred(&ctx.info, ctx.subgroups),
         LinearVariant::Sg16x4

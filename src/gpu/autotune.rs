@@ -145,7 +145,10 @@ impl ShapeClass {
 pub fn cache_key(ctx: &GpuContext, class: &ShapeClass) -> String {
     let info = &ctx.info;
     // the candidates too: a choice made without a variant the device can now run is stale
-    let variants: Vec<&str> = LinearVariant::on(ctx).iter().map(|v| v.name()).collect();
+    let variants: Vec<&str> = LinearVariant::on(ctx.subgroups)
+        .iter()
+        .map(|v| v.name())
+        .collect();
     format!(
         "{} [{:04x}:{:04x}] | {:?} | {} {} | wgvae {} | {} | {}",
         info.name,
@@ -328,7 +331,11 @@ pub fn linear_variant(
 fn candidates(ctx: &GpuContext) -> Vec<LinearVariant> {
     let first = LinearVariant::preferred(&ctx.info, ctx.subgroups);
     let mut v = vec![first];
-    v.extend(LinearVariant::on(ctx).into_iter().filter(|&c| c != first));
+    v.extend(
+        LinearVariant::on(ctx.subgroups)
+            .into_iter()
+            .filter(|&c| c != first),
+    );
     v
 }
 

@@ -198,11 +198,12 @@ impl LinearVariant {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }
 
-    /// The variants a device can run: sg16x4 needs subgroups (`GpuContext::subgroups`).
-    pub fn on(ctx: &GpuContext) -> Vec<LinearVariant> {
+    /// The variants a device with (`subgroups`, `GpuContext::subgroups`) or without subgroups
+    /// can run: sg16x4 needs them.
+    pub fn on(subgroups: bool) -> Vec<LinearVariant> {
         Self::ALL
             .into_iter()
-            .filter(|v| v.runs_on(ctx.subgroups))
+            .filter(|v| v.runs_on(subgroups))
             .collect()
     }
 
@@ -432,11 +433,11 @@ pub fn linear_backward_weight(
             ));
         }
     }
+    variant.check_device(OP, ctx)?;
     // v2: one pass over m (with a 4-step load loop per m where k leaves a ragged edge), 16
     // stores; reg8x8: m four at a time, the last m % 4 one by one, 16 stores of 4
     // reg8x8 tiles dW with 8 x 64 blocks, rows n and columns k or (transposed) the other way
     // round: whichever pads the product less (fc3's 400 x 20 wastes 69% untransposed)
-    variant.check_device(OP, ctx)?;
     let padded = |rows: usize, cols: usize| rows.div_ceil(8) * 8 * cols.div_ceil(64) * 64;
     let transposed = padded(k, n) < padded(n, k);
     // sg16x4: m four at a time, the last m % 4 one by one, 16 stores of 4
@@ -1135,15 +1136,9 @@ mod tests {
 
     #[test]
     fn sg16x4_runs_only_with_subgroups_and_leads_on_cpu_adapters_that_have_them() {
-        let all = |subgroups| -> Vec<LinearVariant> {
-            LinearVariant::ALL
-                .into_iter()
-                .filter(|v| v.runs_on(subgroups))
-                .collect()
-        };
-        assert!(all(true).contains(&LinearVariant::Sg16x4));
-        assert!(!all(false).contains(&LinearVariant::Sg16x4));
-        assert_eq!(all(false).len(), LinearVariant::ALL.len() - 1);
+        assert!(LinearVariant::on(true).contains(&LinearVariant::Sg16x4));
+        assert!(!LinearVariant::on(false).contains(&LinearVariant::Sg16x4));
+        assert_eq!(LinearVariant::on(false).len(), LinearVariant::ALL.len() - 1);
         let cpu = adapter(wgpu::DeviceType::Cpu);
         assert_eq!(LinearVariant::preferred(&cpu, true), LinearVariant::Sg16x4);
         assert_eq!(LinearVariant::preferred(&cpu, false), LinearVariant::Reg8x8);
