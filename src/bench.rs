@@ -83,17 +83,20 @@ pub struct KernelRow {
 }
 
 impl KernelRow {
-    /// The row of dispatch `d` (of the product `[m, k, n]`) timed at `secs` per run by `timer`;
-    /// the roofline columns are left for [`peak::annotate`].
+    /// The row of the dispatches `passes` of one op (of the product `[m, k, n]`; a conv weight
+    /// gradient may be two), run together at `secs` per run by `timer`, their FLOPs and bytes
+    /// added; the roofline columns are left for [`peak::annotate`].
     pub fn timed(
         kernel: &str,
         variant: &str,
         shape: String,
         [m, k, n]: [usize; 3],
-        d: &Dispatch,
+        passes: &[&Dispatch],
         (secs, timer): (f64, profiler::TimeSource),
         max_abs_error: f32,
     ) -> KernelRow {
+        let flops: f64 = passes.iter().map(|d| d.flops).sum();
+        let bytes: f64 = passes.iter().map(|d| d.bytes).sum();
         KernelRow {
             kernel: kernel.into(),
             variant: variant.into(),
@@ -102,8 +105,8 @@ impl KernelRow {
             k,
             n,
             microseconds: secs * 1e6,
-            gflops: d.flops / secs * 1e-9,
-            gbps: d.bytes / secs * 1e-9,
+            gflops: flops / secs * 1e-9,
+            gbps: bytes / secs * 1e-9,
             max_abs_error,
             timer: timer.name(),
             intensity: 0.0,
@@ -145,7 +148,7 @@ pub fn linear_rows(
                     variant.name(),
                     format!("{m}x{k}->{n}"),
                     [m, k, n],
-                    &d,
+                    &[&d],
                     timing,
                     max_abs_error,
                 ));
@@ -337,19 +340,16 @@ fn conv_op(
             g.out_ch * g.kernel * g.kernel,
         ),
     };
-    let variant: Vec<&str> = ds.iter().map(|d| d.kernel.spec().entry).collect();
-    let mut row = KernelRow::timed(
+    let variant: Vec<&str> = passes.iter().map(|d| d.kernel.spec().entry).collect();
+    Ok(KernelRow::timed(
         name,
         &variant.join("+"),
         shape,
         [m, k, n],
-        &ds[0],
+        &passes,
         timing,
         max_abs_error,
-    );
-    // the first pass counts the op's multiply-adds; every pass moves bytes
-    row.gbps = ds.iter().map(|d| d.bytes).sum::<f64>() / timing.0 * 1e-9;
-    Ok(row)
+    ))
 }
 
 /// Everything `wgvae bench kernels` measures: the peaks, then the linear products (the model's

@@ -58,7 +58,7 @@ fn row(
         entry,
         format!("n={n}"),
         [n, 0, 0],
-        d,
+        &[d],
         timing,
         max_abs_error,
     ))
