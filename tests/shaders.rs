@@ -4,13 +4,12 @@ use std::path::Path;
 
 use wgvae::gpu::kernels::{Kernel, ShaderFile};
 
-fn validate(name: &str, source: &str) -> naga::Module {
-    // linear_sg.wgsl needs subgroups (the device compiles it only where it has them); every
-    // other file must validate without any capability.
-    let subgroups = ShaderFile::ALL
-        .into_iter()
-        .any(|f| f.name() == name && f.needs_subgroups());
-    let capabilities = if subgroups {
+/// `source`, the text of `file` (alone or with its prefix), parsed and validated.
+fn validate(file: ShaderFile, source: &str) -> naga::Module {
+    // the *_sg.wgsl files need subgroups (the device compiles them only where it has them);
+    // every other file must validate without any capability
+    let name = file.name();
+    let capabilities = if file.needs_subgroups() {
         naga::valid::Capabilities::SUBGROUP
     } else {
         naga::valid::Capabilities::empty()
@@ -44,11 +43,11 @@ fn every_shader_file_validates() {
             file.source().ends_with(on_disk.as_str()),
             "{name}: embedded text differs from disk"
         );
-        validate(&name, &file.source());
+        validate(file, &file.source());
         // Files compiled after another (rng.wgsl, conv.wgsl) are checked with it; the rest also
         // stand alone.
         if file.prefix().is_none() {
-            validate(&name, &on_disk);
+            validate(file, &on_disk);
         }
     }
     assert!(
@@ -62,7 +61,7 @@ fn every_shader_file_validates() {
 fn every_kernel_entry_point_exists_with_its_bindings() {
     for kernel in Kernel::ALL {
         let spec = kernel.spec();
-        let module = validate(spec.file.name(), &spec.file.source());
+        let module = validate(spec.file, &spec.file.source());
         let entry = module
             .entry_points
             .iter()

@@ -191,6 +191,16 @@ pub enum Split {
     Test,
 }
 
+impl Split {
+    /// "train" or "test", as messages name the split (and as its folder is named).
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
 /// Largest image side accepted for a target size or a decoded image.
 pub const MAX_SIDE: usize = 16384;
 

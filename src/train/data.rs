@@ -135,12 +135,7 @@ fn fixed_patches(
         count: TEST_PATCHES,
         augment: false,
     };
-    let name = if split == Split::Test {
-        "test"
-    } else {
-        "train"
-    };
-    let what = format!("{} ({name})", source_name(dir));
+    let what = format!("{} ({})", source_name(dir), split.name());
     random_patches(&images, spec, seed, &what)
 }
 
