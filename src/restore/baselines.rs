@@ -20,28 +20,16 @@ fn kind(f: Family) -> DegradationKind {
 /// `b` with `param` on every picture of `set`.
 fn run_one(b: Baseline, param: f32, case: &Case, set: &Degraded) -> Result<Vec<Picture>, String> {
     let psf = case.degradation.blur.as_ref();
-    // each picture's precisions start where the previous picture's end (photos differ in size)
-    let starts: Vec<usize> = set
-        .pictures
-        .iter()
-        .scan(0, |at, p| {
-            let start = *at;
-            *at += p.data.len();
-            Some(start)
-        })
-        .collect();
-    let restore = |(i, y): (usize, &Picture)| -> Result<Picture, String> {
+    let restore = |(y, w): (&Picture, &[f32])| -> Result<Picture, String> {
         let n = y.height * y.width;
-        let d = y.data.len();
-        let w = &set.w[starts[i]..starts[i] + d];
-        let mut data = Vec::with_capacity(d);
+        let mut data = Vec::with_capacity(y.data.len());
         for c in 0..y.channels {
             let known: Vec<bool> = w[c * n..(c + 1) * n].iter().map(|&v| v > 0.0).collect();
             data.extend(b.run(param, y.plane(c), Some(&known), psf, y.height, y.width)?);
         }
         Ok(Picture::new(y.channels, y.height, y.width, data))
     };
-    let pics: Vec<(usize, &Picture)> = set.pictures.iter().enumerate().collect();
+    let pics: Vec<(&Picture, &[f32])> = set.with_precisions().collect();
     let half = pics.len().div_ceil(2).max(1);
     std::thread::scope(|s| {
         let parts: Vec<_> = pics

@@ -17,6 +17,17 @@ pub struct Degraded {
     pub w: Vec<f32>,
 }
 
+impl Degraded {
+    /// Each observed picture with its precisions (its slice of `w`, in the picture's layout).
+    pub fn with_precisions(&self) -> impl Iterator<Item = (&Picture, &[f32])> {
+        let mut at = 0;
+        self.pictures.iter().map(move |y| {
+            at += y.data.len();
+            (y, &self.w[at - y.data.len()..at])
+        })
+    }
+}
+
 /// `case` applied to every image, image `i` seeded with `seed + i`, then quantised to 8 bits.
 pub fn degrade_all(case: &Case, clean: &[Picture], seed: u64) -> Result<Degraded, String> {
     let mut out = Degraded {

@@ -72,13 +72,8 @@ fn plan_all(
     step: Option<usize>,
     prefill: bool,
 ) -> Result<Vec<Plan>> {
-    let mut at = 0;
-    set.pictures
-        .iter()
-        .map(|y| {
-            let d = y.data.len();
-            let w = &set.w[at..at + d];
-            at += d;
+    set.with_precisions()
+        .map(|(y, w)| {
             let filled = prefill.then(|| denoiser::prefill(y, w)).flatten();
             Plan::with_step(
                 filled.as_ref().unwrap_or(y),
@@ -95,15 +90,9 @@ fn plan_all(
 
 /// [`denoiser::local_blend`] of each observed picture of `set` with its reconstruction.
 fn blend_all(set: &Degraded, mu: &[Picture], kind: MeanKind) -> Vec<Picture> {
-    let mut at = 0;
-    set.pictures
-        .iter()
+    set.with_precisions()
         .zip(mu)
-        .map(|(y, m)| {
-            let d = y.data.len();
-            at += d;
-            denoiser::local_blend(y, &set.w[at - d..at], m, kind)
-        })
+        .map(|((y, w), m)| denoiser::local_blend(y, w, m, kind))
         .collect()
 }
 
