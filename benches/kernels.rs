@@ -13,7 +13,7 @@ fn main() {
     };
     let sweep = std::env::var("WGVAE_SWEEP").is_ok_and(|v| v == "1");
     match wgvae::bench::kernel_report(&ctx, 20, sweep) {
-        Ok((peaks, rows)) => wgvae::bench::print_table(&ctx, &peaks, &rows),
+        Ok((peaks, rows)) => print!("{}", wgvae::bench::table(&ctx, &peaks, &rows)),
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);

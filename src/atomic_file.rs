@@ -61,3 +61,8 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// Whether `a` and `b` name the same file (the same path, or the same file once resolved).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}

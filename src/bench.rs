@@ -6,6 +6,7 @@
 
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use std::fmt::Write as _;
 
 use crate::cpu;
 use crate::cpu::ops::Act;
@@ -373,8 +374,10 @@ pub fn kernel_report(
 }
 
 /// The rows as a table, after the adapter and its peaks.
-pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
-    println!(
+pub fn table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "adapter: {} ({:?}, {:?}, driver {} {})",
         ctx.info.name,
         ctx.info.backend,
@@ -382,7 +385,8 @@ pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
         ctx.info.driver,
         ctx.info.driver_info
     );
-    println!(
+    let _ = writeln!(
+        out,
         "peaks ({}): {:.2} GFLOP/s (fma_peak, {} invocations x {} rounds of 4 vec4 FMAs), \
          {:.2} GB/s (copy_vec4 of {} MiB, read + write; {}); ridge {:.2} FLOP/byte",
         peaks.timer,
@@ -417,12 +421,13 @@ pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
         .max()
         .unwrap_or(0)
         .max(10);
-    println!(
+    let _ = writeln!(
+        out,
         "{:<kw$} {:<vw$} {:>sw$} {:>12} {:>10} {:>8} {:>8} {:>14} {:>10}  timer",
         "kernel", "variant", "shape", "us", "GFLOP/s", "GB/s", "FLOP/B", "% of peak", "max err"
     );
     for r in rows {
-        println!(
+        let _ = writeln!(out,
             "{:<kw$} {:<vw$} {:>sw$} {:>12.1} {:>10.2} {:>8.2} {:>8.2} {:>5.1}% {:<7} {:>10.2e}  {}",
             r.kernel,
             r.variant,
@@ -437,4 +442,5 @@ pub fn print_table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) {
             r.timer
         );
     }
+    out
 }

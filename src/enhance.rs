@@ -261,7 +261,7 @@ pub fn enhance_file(
         Err(EnhanceError::NothingToDo) if refine.is_some() => Vec::new(),
         other => other?,
     };
-    if crate::output::same_file(input, output) {
+    if crate::atomic_file::same_file(input, output) {
         return Err(EnhanceError::OutputIsInput {
             path: output.to_path_buf(),
         });

@@ -2,6 +2,7 @@
 //! as text or as one JSON object.
 
 use serde::Serialize;
+use std::fmt::Write as _;
 
 use crate::error::GpuError;
 use crate::gpu::context::{self, Adapters, DeviceOptions};
@@ -45,21 +46,6 @@ fn limits_as_map<S: serde::Serializer>(limits: &[Limit], s: S) -> Result<S::Ok, 
 pub struct Limit {
     pub name: &'static str,
     pub value: u64,
-}
-
-/// `options`: what a device would be opened with (`--no-subgroups`), which decides the default
-/// linear variant reported.
-pub fn run(wanted: Option<&str>, options: DeviceOptions, json: bool) -> Result<(), GpuError> {
-    let report = report(wanted, options)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("plain structs serialise to JSON")
-        );
-    } else {
-        print_text(&report);
-    }
-    Ok(())
 }
 
 pub fn report(wanted: Option<&str>, options: DeviceOptions) -> Result<Report, GpuError> {
@@ -148,14 +134,18 @@ fn feature_names(set: wgpu::Features) -> Vec<String> {
         .collect()
 }
 
-fn print_text(r: &Report) {
-    println!(
+/// The report as `info` prints it.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "backends searched: {} (set WGPU_BACKEND to change)",
         r.backends.join(", ")
     );
-    println!("adapters:");
+    let _ = writeln!(out, "adapters:");
     for a in &r.adapters {
-        println!(
+        let _ = writeln!(
+            out,
             "  {} [{}] {} | backend {} | type {} | driver {} {}",
             if a.index == r.chosen { "*" } else { " " },
             a.index,
@@ -167,19 +157,22 @@ fn print_text(r: &Report) {
         );
     }
     let chosen = &r.adapters[r.chosen];
-    println!(
+    let _ = writeln!(
+        out,
         "chosen: [{}] {} (--adapter takes its index or part of its name)",
         chosen.index, chosen.name
     );
-    println!("limits:");
+    let _ = writeln!(out, "limits:");
     for l in &r.limits {
-        println!("  {:<40} {}", l.name, l.value);
+        let _ = writeln!(out, "  {:<40} {}", l.name, l.value);
     }
-    println!(
+    let _ = writeln!(
+        out,
         "  {:<40} {}..{}",
         "subgroup size (min..max)", r.subgroup_min_size, r.subgroup_max_size
     );
-    println!(
+    let _ = writeln!(
+        out,
         "timestamp queries: {}",
         if r.timestamp_queries {
             "yes"
@@ -187,15 +180,17 @@ fn print_text(r: &Report) {
             "no (wall-clock timing)"
         }
     );
-    println!("features ({}):", r.features.len());
+    let _ = writeln!(out, "features ({}):", r.features.len());
     for line in wrap(&r.features, "  ", 100) {
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
     }
-    println!(
+    let _ = writeln!(
+        out,
         "linear forward variant for this adapter type: {} (the default; commands measure the \
          fastest per model and batch unless --no-autotune)",
         r.linear_variant
     );
+    out
 }
 
 /// `words` joined by ", " into lines of at most `width` columns (a longer word gets a line of

@@ -2,6 +2,7 @@
 //! the training state (epoch, step, seed), the pixel variance scale, the data it was trained on,
 //! and every tensor with its shape; as text or as one JSON object.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -39,19 +40,6 @@ pub struct Tensor {
     pub shape: Vec<usize>,
     pub dtype: &'static str,
     pub count: usize,
-}
-
-pub fn run(path: &Path, json: bool) -> Result<(), CheckpointError> {
-    let report = report(path)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("plain structs serialise to JSON")
-        );
-    } else {
-        print_text(&report);
-    }
-    Ok(())
 }
 
 /// Loads `path` with every check `eval` and `sample` make, and describes it.
@@ -116,27 +104,32 @@ pub fn architecture(c: &ModelConfig) -> String {
     )
 }
 
-fn print_text(r: &Report) {
-    println!("{}", r.path);
-    println!("  architecture     {}", r.architecture);
+/// The report as `inspect` prints it.
+pub fn text(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", r.path);
+    let _ = writeln!(out, "  architecture     {}", r.architecture);
     let part = if r.epoch_steps > 0 {
         format!(" and {} steps of epoch {}", r.epoch_steps, r.epoch + 1)
     } else {
         String::new()
     };
-    println!(
+    let _ = writeln!(
+        out,
         "  trained          epoch {}{part}, step {}, seed {}",
         r.epoch, r.step, r.seed
     );
-    println!("  data             {}", data_line(r.data.as_ref()));
-    println!(
+    let _ = writeln!(out, "  data             {}", data_line(r.data.as_ref()));
+    let _ = writeln!(
+        out,
         "  pixel var scale  {}",
         r.pixel_var_scale.map_or(
             "not recorded (restore fits its own)".to_string(),
             |s| format!("{s:.4}")
         )
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  optimizer state  {}",
         if r.optimizer_state {
             format!(
@@ -147,28 +140,32 @@ fn print_text(r: &Report) {
             "none beside it".to_string()
         }
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  format           version {}, pixels {}",
         r.format_version, r.normalisation
     );
-    println!("config:");
+    let _ = writeln!(out, "config:");
     for (key, value) in config_fields(&r.config) {
-        println!("  {key:<16} {value}");
+        let _ = writeln!(out, "  {key:<16} {value}");
     }
-    println!(
+    let _ = writeln!(
+        out,
         "tensors ({}, {} parameters, F32):",
         r.tensors.len(),
         r.parameters
     );
     let width = r.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in &r.tensors {
-        println!(
+        let _ = writeln!(
+            out,
             "  {:<width$}  {:<16} {:>10}",
             t.name,
             format!("{:?}", t.shape),
             t.count
         );
     }
+    out
 }
 
 fn data_line(data: Option<&TrainingData>) -> String {

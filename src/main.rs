@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::{CommandFactory, Parser};
-use wgvae::cli::{Cli, Command};
-use wgvae::commands;
+use cli::args::{Cli, Command};
+use cli::commands;
 use wgvae::error::{chain_line, UsageError};
 use wgvae::gpu::context::DeviceOptions;
 use wgvae::gpu::GpuContext;
@@ -44,14 +46,14 @@ fn exit_code(e: &anyhow::Error) -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     // the overwrite policy, before any work (the adapter included)
-    wgvae::output::preflight(&cli.command)?;
+    cli::output::preflight(&cli.command)?;
     let wanted = cli.gpu.adapter.as_deref();
     let options = DeviceOptions {
         subgroups: !cli.gpu.no_subgroups,
     };
     match cli.command {
-        Command::Info(a) => return Ok(wgvae::info::run(wanted, options, a.json)?),
-        Command::Inspect(a) => return Ok(wgvae::inspect::run(&a.model, a.json)?),
+        Command::Info(a) => return Ok(cli::report::info(wanted, options, a.json)?),
+        Command::Inspect(a) => return Ok(cli::report::inspect(&a.model, a.json)?),
         Command::Completions(a) => {
             clap_complete::generate(
                 a.shell,
@@ -62,7 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             return Ok(());
         }
         // degrading runs on the CPU: no device needed
-        Command::Degrade(a) => return wgvae::restore::commands::degrade(a),
+        Command::Degrade(a) => return cli::restore::degrade(a),
         _ => {}
     }
     if matches!(cli.command, Command::Train(_)) {
@@ -78,8 +80,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) | Command::Completions(_) => {
             unreachable!("handled above")
         }
-        Command::Restore(a) => wgvae::restore::commands::restore(&ctx, a),
-        Command::EvalRestore(a) => wgvae::restore::scoreboard::eval_restore(&ctx, a),
+        Command::Restore(a) => cli::restore::restore(&ctx, a),
+        Command::EvalRestore(a) => cli::restore::eval_restore(&ctx, a),
         Command::Train(a) => commands::train(&ctx, a),
         Command::Eval(a) => commands::eval(&ctx, a),
         Command::Sample(a) => commands::sample(&ctx, a),
@@ -97,11 +99,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// flight, checkpoints and ends with [`TrainError::Interrupted`]; a second ends it at once
 /// (interrupt.rs). The note says so at once, as the checkpoint may take a moment.
 fn stop_training_cleanly_on_signals() {
-    wgvae::interrupt::install(|signal| {
+    cli::interrupt::install(|signal| {
         eprintln!(
             "\nnote: {}: finishing the steps in flight and writing a checkpoint (send it again to \
              stop at once)",
-            wgvae::interrupt::signal_name(signal)
+            wgvae::train::signal_name(signal)
         );
     });
 }

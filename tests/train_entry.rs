@@ -150,7 +150,7 @@ fn train_entry_point_equals_the_cpu_reference_steps() {
         lr_schedule: LrSchedule::Constant,
     };
     let cfg = cfg();
-    let reports = train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+    let reports = train::train(ctx, &cfg, &tc, ()).unwrap();
     assert_eq!(reports.len(), EPOCHS);
     assert_eq!((reports[0].step, reports[1].step), (3, 6));
 

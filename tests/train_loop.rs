@@ -60,7 +60,7 @@ fn a_few_hundred_steps_learn_and_resume_continues() {
     let out = dir.path().join("vae.safetensors");
     let cfg = ModelConfig::default();
     // 3 epochs of 79 steps (78 of 128 images and one of 16)
-    let reports = train::train(ctx, &cfg, &config(&out, 3), |_| {}).unwrap();
+    let reports = train::train(ctx, &cfg, &config(&out, 3), ()).unwrap();
     assert_eq!(reports.len(), 3);
     assert_eq!(reports[2].step, 3 * 79);
     let baseline = mean_image_loss();
@@ -103,7 +103,7 @@ fn a_few_hundred_steps_learn_and_resume_continues() {
     // resume to 4 epochs continues from step 237 and keeps the curve
     let mut tc = config(&out, 4);
     tc.resume = true;
-    let more = train::train(ctx, &cfg, &tc, |_| {}).unwrap();
+    let more = train::train(ctx, &cfg, &tc, ()).unwrap();
     assert_eq!(more.len(), 1);
     assert_eq!((more[0].epoch, more[0].step), (4, 4 * 79));
     let csv_text = std::fs::read_to_string(&csv).unwrap();
@@ -116,9 +116,7 @@ fn a_few_hundred_steps_learn_and_resume_continues() {
     );
 
     // nothing left to do is an error, not a silent success
-    let err = train::train(ctx, &cfg, &tc, |_| {})
-        .unwrap_err()
-        .to_string();
+    let err = train::train(ctx, &cfg, &tc, ()).unwrap_err().to_string();
     assert!(err.contains("already holds 4 epochs"), "{err}");
 }
 
@@ -205,7 +203,7 @@ fn check_resume(
         epochs: 2,
         ..base.clone()
     };
-    train::train(ctx, cfg, &tc, |_| {}).unwrap();
+    train::train(ctx, cfg, &tc, ()).unwrap();
 
     let split = dir.join("split.safetensors");
     let mut tc = TrainConfig {
@@ -213,10 +211,10 @@ fn check_resume(
         epochs: 1,
         ..base.clone()
     };
-    train::train(ctx, cfg, &tc, |_| {}).unwrap();
+    train::train(ctx, cfg, &tc, ()).unwrap();
     tc.epochs = 2;
     tc.resume = true;
-    train::train(ctx, cfg, &tc, |_| {}).unwrap();
+    train::train(ctx, cfg, &tc, ()).unwrap();
 
     let (meta_a, a) = checkpoint::load_model(&straight, None).unwrap();
     let (meta_b, b) = checkpoint::load_model(&split, None).unwrap();

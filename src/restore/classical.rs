@@ -10,16 +10,7 @@
 //! the degradation the VAE methods see.
 
 use crate::restore::blur::{blur, blur_adjoint, Psf};
-
-/// What a degradation does to an image, as far as choosing a classical baseline goes. Gaussian
-/// and Poisson noise are `Noise`; salt-and-pepper is `Impulse`; missing pixels are `Mask`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DegradationKind {
-    Noise,
-    Mask,
-    Blur,
-    Impulse,
-}
+pub use crate::restore::degrade::DegradationKind;
 
 /// One classical baseline with one tuning parameter (none for the fills).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

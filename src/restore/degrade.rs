@@ -44,6 +44,16 @@ pub enum Mask {
     Text(u32),
 }
 
+/// What a degradation does to an image, as far as choosing a classical baseline goes. Gaussian
+/// and Poisson noise are `Noise`; salt-and-pepper is `Impulse`; missing pixels are `Mask`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DegradationKind {
+    Noise,
+    Mask,
+    Blur,
+    Impulse,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Degradation {
     pub blur: Option<Psf>,

@@ -1,12 +1,11 @@
 //! The prior a restoration uses: the built-in digit model or a checkpoint, and the methods'
-//! settings from the flags and the checkpoint (its calibrated pixel variance).
+//! settings from [`MethodOptions`] and the checkpoint (its calibrated pixel variance).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use thiserror::Error;
 
-use crate::checkpoint;
-use crate::cli::MethodArgs;
+use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::Model;
 use crate::restore::denoiser;
 use crate::restore::methods::Settings;
@@ -24,28 +23,120 @@ pub const BUILTIN_MODEL_NAME: &str = "built-in models/mnist-mlp.safetensors";
 /// own Bernoulli variance mean (1 - mean), unscaled.
 const FALLBACK_VAR_SCALE: f32 = 1.0;
 
-/// The model and its parameters from `--model`, or the built-in default.
-pub fn load_prior(path: Option<&Path>) -> Result<(PathBuf, checkpoint::CheckpointMeta, Vec<f32>)> {
-    let Some(path) = path else {
-        let name = PathBuf::from(BUILTIN_MODEL_NAME);
-        let (meta, params) = checkpoint::load_model_bytes(&name, BUILTIN_MODEL, None)?;
-        return Ok((name, meta, params));
-    };
-    if !path.exists() {
-        bail!(
-            "{}: no such checkpoint (train one with `wgvae train`, or leave out --model for the built-in digit model)",
-            path.display()
-        );
+/// Why a prior or the methods' settings could not be had.
+#[derive(Debug, Error)]
+pub enum PriorError {
+    #[error(
+        "{}: no such checkpoint (train one with `wgvae train`, or leave out --model for the \
+         built-in digit model)",
+        .0.display()
+    )]
+    Missing(PathBuf),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The checkpoint's config describes no model this build can make.
+    #[error("{0}")]
+    Model(String),
+    /// An impossible option (the flag's name in the message, as the command line spells it).
+    #[error("{0}")]
+    Option(String),
+}
+
+/// A model to restore with: its checkpoint's metadata and parameters, and the model they
+/// describe.
+#[derive(Clone, Debug)]
+pub struct Prior {
+    /// Where it came from, as messages name it (a path, or the built-in model's name).
+    pub name: PathBuf,
+    pub meta: CheckpointMeta,
+    pub params: Vec<f32>,
+    pub model: Model,
+}
+
+impl Prior {
+    /// The built-in digit model (`models/mnist-mlp.safetensors`).
+    pub fn builtin() -> Result<Prior, PriorError> {
+        Prior::from_bytes(Path::new(BUILTIN_MODEL_NAME), BUILTIN_MODEL)
     }
-    let (meta, params) = checkpoint::load_model(path, None)?;
-    Ok((path.to_path_buf(), meta, params))
+
+    /// A checkpoint file, with every check `wgvae restore --model` makes.
+    pub fn load(path: &Path) -> Result<Prior, PriorError> {
+        if !path.exists() {
+            return Err(PriorError::Missing(path.to_path_buf()));
+        }
+        let (meta, params) = checkpoint::load_model(path, None)?;
+        Prior::new(path, meta, params)
+    }
+
+    /// A checkpoint already in memory (a browser's upload, a Python `bytes`); `name` is what
+    /// messages call it.
+    pub fn from_bytes(name: &Path, bytes: &[u8]) -> Result<Prior, PriorError> {
+        let (meta, params) = checkpoint::load_model_bytes(name, bytes, None)?;
+        Prior::new(name, meta, params)
+    }
+
+    fn new(name: &Path, meta: CheckpointMeta, params: Vec<f32>) -> Result<Prior, PriorError> {
+        let model = Model::new(&meta.config).map_err(PriorError::Model)?;
+        Ok(Prior {
+            name: name.to_path_buf(),
+            meta,
+            params,
+            model,
+        })
+    }
+}
+
+/// The checkpoint at `path`, or the built-in default when None.
+pub fn load_prior(path: Option<&Path>) -> Result<Prior, PriorError> {
+    match path {
+        Some(path) => Prior::load(path),
+        None => Prior::builtin(),
+    }
+}
+
+/// The knobs of the VAE methods; [`Default`] gives the documented defaults, the command
+/// line's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MethodOptions {
+    /// Adam steps on the latent code (map, posterior); None: 150, or 0 for a denoising VAE.
+    pub steps: Option<usize>,
+    /// Adam's learning rate on the latent code.
+    pub step_lr: f32,
+    /// The model's own error as a noise level; None: chosen from the degradation
+    /// ([`crate::restore::methods::model_sigma_for`]).
+    pub model_sigma: Option<f32>,
+    /// Scale of the decoder's pixel variance; None: the checkpoint's calibrated value.
+    pub var_scale: Option<f32>,
+    /// Codes drawn around the MAP code and importance-weighted for the posterior mean.
+    pub samples: usize,
+    /// Spread (standard deviation) of those codes around the MAP code.
+    pub sample_scale: f32,
+    /// Pixels between overlapping windows; None: half a window, a quarter for a denoising VAE.
+    pub window_step: Option<usize>,
+    /// Images (or windows) restored per GPU batch (times `samples` rows on the GPU).
+    pub batch: usize,
+}
+
+impl Default for MethodOptions {
+    fn default() -> Self {
+        MethodOptions {
+            steps: None,
+            step_lr: 0.05,
+            model_sigma: None,
+            var_scale: None,
+            samples: 1,
+            sample_scale: 0.15,
+            window_step: None,
+            batch: 256,
+        }
+    }
 }
 
 /// The decoder's pixel variance `scale * shape(mean)` (shape mean (1 - mean) for a Bernoulli
 /// decoder, 1 for a Gaussian one): the scale given, else the checkpoint's calibrated one, else
 /// the model's own (1 for Bernoulli, exp(logvar_x) for Gaussian).
 pub fn pixel_variance(
-    meta: &checkpoint::CheckpointMeta,
+    meta: &CheckpointMeta,
     params: &[f32],
     model: &Model,
     scale: Option<f32>,
@@ -62,29 +153,26 @@ pub fn pixel_variance(
 
 /// The methods' settings from the flags, the variance scale from the checkpoint when the flag
 /// leaves it out.
-pub fn settings(
-    k: &MethodArgs,
-    meta: &checkpoint::CheckpointMeta,
-    params: &[f32],
-    model: &Model,
-) -> Result<Settings> {
+pub fn settings(k: &MethodOptions, prior: &Prior) -> Result<Settings, PriorError> {
+    let (meta, params, model) = (&prior.meta, &prior.params[..], &prior.model);
+    let bail = |m: String| Err(PriorError::Option(m));
     if k.batch == 0 || k.samples == 0 {
-        bail!("--samples and --batch must be at least 1");
+        return bail("--samples and --batch must be at least 1".into());
     }
     if !(k.sample_scale.is_finite() && k.sample_scale > 0.0) {
-        bail!(
+        return bail(format!(
             "--sample-scale must be a positive number, not {}",
             k.sample_scale
-        );
+        ));
     }
     let sigma = k.model_sigma.unwrap_or(f32::MIN_POSITIVE);
     for (v, name) in [(k.step_lr, "--step-lr"), (sigma, "--model-sigma")] {
         if !(v.is_finite() && v > 0.0) {
-            bail!("{name} must be a positive number, not {v}");
+            return bail(format!("{name} must be a positive number, not {v}"));
         }
     }
     if let Some(s) = k.var_scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
-        bail!("--var-scale must be positive, not {s}");
+        return bail(format!("--var-scale must be positive, not {s}"));
     }
     Ok(Settings {
         map_steps: k

@@ -35,7 +35,6 @@ use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::init::init_params;
 use crate::model::Model;
-use crate::{interrupt, progress};
 use curve::CurvePoint;
 use history::{per_sample, read_losses, read_raw, LossParts};
 
@@ -163,11 +162,76 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
-/// What a run reports as it goes: notes before the first step, then each epoch.
+/// What a run reports as it goes, in this order: notes before the first step, `Run`, then per
+/// epoch `EpochStarted`, `Steps` (and `Loss` at log points) as the steps are submitted,
+/// `EpochTrained`, `Epoch` once it is evaluated and saved; `Finished` at the end. The command
+/// line draws progress bars from them; the library never draws or prints.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// Something decided about the data, the kernels or the first step.
     Note(Note),
+    /// The run is about to train `steps` steps in all (resumed steps not counted).
+    Run { steps: u64 },
+    /// Epoch `epoch` of `epochs` begins: `steps` in it, `first` of them already taken by a
+    /// mid-epoch checkpoint.
+    EpochStarted {
+        epoch: usize,
+        epochs: usize,
+        steps: u64,
+        first: u64,
+    },
+    /// `done` steps of the epoch are submitted, `advanced` of them since the last event.
+    Steps { done: u64, advanced: u64 },
+    /// The training loss per sample over the steps since the last log point, and the epoch's
+    /// rate so far.
+    Loss { loss: f64, samples_per_sec: f64 },
+    /// The epoch's steps are done; its evaluation and checkpoint follow.
+    EpochTrained,
+    /// The epoch is evaluated and checkpointed.
     Epoch(&'a EpochReport),
+    /// The run ends (all epochs done, or stopped on request after a checkpoint).
+    Finished,
+}
+
+/// The caller of [`train`]: receives its events and may ask it to stop. `()` ignores them;
+/// [`on_events`] makes one of a closure.
+pub trait TrainObserver {
+    fn event(&mut self, event: Event<'_>);
+
+    /// The signal (2 for SIGINT, 15 for SIGTERM) that asks the run to stop, if one has: it
+    /// finishes the steps already submitted, checkpoints and returns
+    /// [`TrainError::Interrupted`]. Asked between submissions.
+    fn stop_requested(&mut self) -> Option<i32> {
+        None
+    }
+}
+
+/// The observer that ignores every event and never asks to stop.
+impl TrainObserver for () {
+    fn event(&mut self, _: Event<'_>) {}
+}
+
+/// An observer that hands every event to a closure and never asks to stop.
+pub struct OnEvents<F>(F);
+
+/// `f` as an observer: `train(ctx, &cfg, &tc, on_events(|e| println!("{e:?}")))`.
+pub fn on_events<F: FnMut(Event<'_>)>(f: F) -> OnEvents<F> {
+    OnEvents(f)
+}
+
+impl<F: FnMut(Event<'_>)> TrainObserver for OnEvents<F> {
+    fn event(&mut self, event: Event<'_>) {
+        (self.0)(event)
+    }
+}
+
+/// The name a person knows a stop signal by.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
 }
 
 /// What the run's first step waited for, reported as a note once it is done.
@@ -281,7 +345,7 @@ pub fn train(
     ctx: &GpuContext,
     cfg: &ModelConfig,
     tc: &TrainConfig,
-    mut on_event: impl FnMut(Event<'_>),
+    mut observer: impl TrainObserver,
 ) -> Result<Vec<EpochReport>, TrainError> {
     let run_started = Instant::now();
     let spec = Model::new(cfg).map_err(TrainError::Config)?;
@@ -304,7 +368,7 @@ pub fn train(
         corrupt_noise: (tc.corrupt_noise > 0.0).then_some(tc.corrupt_noise),
     };
     for note in notes::notes(tc, &train_set, cfg.height, cfg.width)? {
-        on_event(Event::Note(note));
+        observer.event(Event::Note(note));
     }
     let start = starting_point(&spec, tc)?;
     if start.epoch >= tc.epochs {
@@ -323,7 +387,7 @@ pub fn train(
     let batch = tc.batch.min(train_set.count());
     let choice = autotune::linear_variant(ctx, &spec, batch, tc.variant)?;
     for note in ctx.tuning.take_notes() {
-        on_event(Event::Note(Note::Tuning(note)));
+        observer.event(Event::Note(Note::Tuning(note)));
     }
     let building = Instant::now();
     let model = GpuModel::new(ctx, &spec, &start.params, choice.variant)?;
@@ -399,11 +463,12 @@ pub fn train(
         data: &data_record,
         batch,
     };
-    let bars = progress::RunBars::new(
-        (steps_per_epoch * (tc.epochs - start.epoch) - resumed_steps) as u64,
-    );
+    observer.event(Event::Run {
+        steps: (steps_per_epoch * (tc.epochs - start.epoch) - resumed_steps) as u64,
+    });
     for epoch in start.epoch + 1..=tc.epochs {
-        if let Some(signal) = interrupt::requested() {
+        if let Some(signal) = observer.stop_requested() {
+            observer.event(Event::Finished);
             return Err(interrupted(signal, tc, steps_per_epoch, saved));
         }
         let began = Instant::now();
@@ -428,11 +493,12 @@ pub fn train(
             buffers::write(ctx, &io.history, mid.losses.as_flattened());
         }
 
-        let bar = bars.epoch(
-            steps_per_epoch as u64,
-            &format!("epoch {epoch}/{}", tc.epochs),
-        );
-        bar.set_position(first as u64);
+        observer.event(Event::EpochStarted {
+            epoch,
+            epochs: tc.epochs,
+            steps: steps_per_epoch as u64,
+            first: first as u64,
+        });
         let mut done = first;
         let mut in_flight: Option<wgpu::SubmissionIndex> = None;
         let mut logged = first;
@@ -450,15 +516,17 @@ pub fn train(
             let index = recorder::submit_program(ctx, &full_step, n);
             if let Some(first) = first_step.take() {
                 ctx.wait_for(index.clone())?;
-                on_event(Event::Note(first.note(run_started.elapsed())));
+                observer.event(Event::Note(first.note(run_started.elapsed())));
             }
             // Keep one submission in flight: the GPU never idles while the host records.
             if let Some(previous) = in_flight.replace(index) {
                 ctx.wait_for(previous)?;
             }
             done += n;
-            bar.set_position(done as u64);
-            bars.advance(n as u64);
+            observer.event(Event::Steps {
+                done: done as u64,
+                advanced: n as u64,
+            });
             if done - logged >= tc.log_every.max(1) && done < full {
                 // the mean over the steps since the last log point: a local, not cumulative, loss
                 let window = per_sample(&read_losses(ctx, &io.history, logged..done)?);
@@ -471,11 +539,11 @@ pub fn train(
                     });
                 }
                 logged = done;
-                bar.set_message(format!(
-                    "loss {:.2}, {:.0} samples/s",
-                    window.total,
-                    ((done - first) * batch) as f64 / began.elapsed().as_secs_f64()
-                ));
+                observer.event(Event::Loss {
+                    loss: window.total,
+                    samples_per_sec: ((done - first) * batch) as f64
+                        / began.elapsed().as_secs_f64(),
+                });
                 curve.push(CurvePoint {
                     epoch,
                     step: step + done as u64,
@@ -486,7 +554,7 @@ pub fn train(
                 });
             }
             let now = step + done as u64;
-            let stop = interrupt::requested();
+            let stop = observer.stop_requested();
             let due = tc
                 .checkpoint_every
                 .is_some_and(|every| now.is_multiple_of(every));
@@ -502,18 +570,21 @@ pub fn train(
                     epoch_steps: done,
                 });
                 if let Some(signal) = stop {
-                    bars.finish();
+                    observer.event(Event::Finished);
                     return Err(interrupted(signal, tc, steps_per_epoch, saved));
                 }
             }
         }
         if let Some(program) = &rest_step {
             recorder::submit_program(ctx, program, 1);
-            bars.advance(1);
+            observer.event(Event::Steps {
+                done: steps_per_epoch as u64,
+                advanced: 1,
+            });
         }
         let epoch_loss = per_sample(&read_losses(ctx, &io.history, 0..steps_per_epoch)?);
         let seconds = began.elapsed().as_secs_f64();
-        bar.finish_and_clear();
+        observer.event(Event::EpochTrained);
         step += steps_per_epoch as u64;
         let train_loss = epoch_loss.total;
         if !train_loss.is_finite() {
@@ -558,10 +629,10 @@ pub fn train(
             grids.remove_previous()?;
         }
         grids.write(ctx, &model, epoch)?;
-        bars.suspend(|| on_event(Event::Epoch(&report)));
+        observer.event(Event::Epoch(&report));
         reports.push(report);
     }
-    bars.finish();
+    observer.event(Event::Finished);
     Ok(reports)
 }
 
@@ -583,7 +654,7 @@ fn interrupted(
     saved: Option<Saved>,
 ) -> TrainError {
     let out = tc.out.display();
-    let by = interrupt::signal_name(signal);
+    let by = signal_name(signal);
     let note = match saved {
         Some(s) => {
             let whole = format!("epoch {} of {}", s.epoch, tc.epochs);

@@ -2,20 +2,11 @@
 //! parameter chosen by mean PSNR on the validation images, then run on the scored ones.
 //! Images are restored plane by plane, on both cores.
 
+use crate::eval::cases::Case;
+use crate::eval::evaluate::Degraded;
 use crate::picture::Picture;
-use crate::restore::cases::{Case, Family};
-use crate::restore::classical::{Baseline, DegradationKind};
-use crate::restore::evaluate::Degraded;
+use crate::restore::classical::Baseline;
 use crate::restore::metrics::psnr;
-
-fn kind(f: Family) -> DegradationKind {
-    match f {
-        Family::Noise => DegradationKind::Noise,
-        Family::Mask => DegradationKind::Mask,
-        Family::Blur => DegradationKind::Blur,
-        Family::Impulse => DegradationKind::Impulse,
-    }
-}
 
 /// `b` with `param` on every picture of `set`.
 fn run_one(b: Baseline, param: f32, case: &Case, set: &Degraded) -> Result<Vec<Picture>, String> {
@@ -62,7 +53,7 @@ pub fn run(
 ) -> Result<Vec<(String, f32, Vec<Picture>)>, String> {
     let mut out = Vec::new();
     for b in Baseline::ALL {
-        if !b.applies_to(kind(case.family)) {
+        if !b.applies_to(case.family) {
             continue;
         }
         let mut best = (f64::NEG_INFINITY, b.params()[0]);
@@ -86,8 +77,8 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restore::cases::photo_cases;
-    use crate::restore::evaluate::degrade_all;
+    use crate::eval::cases::photo_cases;
+    use crate::eval::evaluate::degrade_all;
 
     fn picture(h: usize, w: usize, salt: usize) -> Picture {
         let data = (0..h * w)

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::cli::Command;
-use crate::{checkpoint, train};
+use crate::cli::args::Command;
+use wgvae::{checkpoint, train};
 
 #[derive(Debug, Error)]
 pub enum OutputError {
@@ -51,7 +51,14 @@ pub fn check(out: &Outputs) -> Result<(), OutputError> {
             .files
             .iter()
             // a folder where a file is wanted is the command's own error to report
-            .filter(|f| f.exists() && !f.is_dir() && !out.inputs.iter().any(|i| same_file(i, f)))
+            .filter(|f| {
+                f.exists()
+                    && !f.is_dir()
+                    && !out
+                        .inputs
+                        .iter()
+                        .any(|i| wgvae::atomic_file::same_file(i, f))
+            })
             .chain(out.folders.iter().filter(|d| non_empty_dir(d)))
             .collect();
         if let Some(first) = existing.first() {
@@ -72,11 +79,6 @@ pub fn check(out: &Outputs) -> Result<(), OutputError> {
     // missing folders are created by the write itself (atomic_file::write), so a run refused
     // later, for bad input, leaves no empty folder behind
     Ok(())
-}
-
-/// Whether `a` and `b` name the same file (the same path, or the same file once resolved).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 fn non_empty_dir(dir: &Path) -> bool {
@@ -121,13 +123,13 @@ pub fn planned(command: &Command) -> Outputs {
         }
         Command::Restore(a) => {
             // an unreadable input folder is the command's own error to report
-            let files = crate::restore::commands::destinations(&a.input, &a.output)
+            let files = crate::cli::restore::destinations(&a.input, &a.output)
                 .map(|pairs| pairs.into_iter().map(|(_, o)| o).collect())
                 .unwrap_or_default();
             plain(files, a.input.clone(), a.force)
         }
         Command::EvalRestore(a) => plain(
-            crate::restore::scoreboard::OUTPUT_FILES
+            wgvae::eval::table::OUTPUT_FILES
                 .iter()
                 .map(|f| a.out.join(f))
                 .chain(a.keep_inputs.then(|| a.out.join("inputs")))
@@ -182,7 +184,7 @@ mod tests {
         check(&files(dir.path(), &["x/y/z.png"], false)).unwrap();
         // the check creates nothing: a run refused later must leave no folder
         assert!(!dir.path().join("x").exists());
-        crate::atomic_file::write(&dir.path().join("x/y/z.png"), b"png").unwrap();
+        wgvae::atomic_file::write(&dir.path().join("x/y/z.png"), b"png").unwrap();
         assert!(dir.path().join("x/y").is_dir());
         let grids = Outputs {
             folders: vec![dir.path().join("x")],

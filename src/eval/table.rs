@@ -1,26 +1,19 @@
-//! `wgvae eval-restore`: the table of PSNR and SSIM per degradation and method (text and CSV)
-//! and a strip of examples, written into one folder.
+//! The tables and the strip of `eval-restore`, shared by the digit scoreboard and the photo
+//! benchmark: one [`Score`] per case and method, the baselines scored beside the VAE, and the
+//! files written into the output folder.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::atomic_file;
-use crate::cli::EvalRestoreArgs;
-use crate::data::{load_split, Split};
-use crate::gpu::GpuContext;
-use crate::model::Model;
+use crate::eval::baselines;
+use crate::eval::cases::Case;
+use crate::eval::evaluate::{degrade_all, Degraded};
 use crate::picture::{write_image, Picture};
 use crate::plot::image_grid;
-use crate::progress;
-use crate::restore::baselines;
-use crate::restore::cases::{standard_cases, Case, Family};
-use crate::restore::engine::GpuEngine;
-use crate::restore::evaluate::{degrade_all, fit_var_scale, restore_set, Degraded};
-use crate::restore::methods::{model_sigma_for, Method};
 use crate::restore::metrics::{psnr, ssim};
-use crate::restore::prior::{load_prior, settings};
 
 /// The files written into `--out` (refused when they exist, without --force).
 pub const OUTPUT_FILES: [&str; 3] = ["table.txt", "table.csv", "strip.png"];
@@ -70,125 +63,6 @@ fn mean_scores(clean: &[Picture], restored: &[Picture]) -> (f64, f64) {
             / c.channels as f64;
     }
     (p / n, s / n)
-}
-
-/// The VAE methods that apply to a family: imputation only where pixels are unknown.
-fn vae_methods(family: Family) -> Vec<Method> {
-    match family {
-        Family::Mask | Family::Impulse => Method::ALL.to_vec(),
-        Family::Noise | Family::Blur => vec![Method::Project, Method::Map, Method::Posterior],
-    }
-}
-
-pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
-    if let Some(dir) = a.photos.clone() {
-        if a.out.exists() && !a.out.is_dir() {
-            bail!(
-                "--out {} is a file; name a folder for the tables",
-                a.out.display()
-            );
-        }
-        return crate::restore::photo_eval::eval_photos(ctx, &a, &dir);
-    }
-    if a.n == 0 || a.val == 0 {
-        bail!("--n and --val must be at least 1");
-    }
-    // refused before the scoring, not after it
-    if a.out.exists() && !a.out.is_dir() {
-        bail!(
-            "--out {} is a file; name a folder for the tables",
-            a.out.display()
-        );
-    }
-    let (path, meta, params) = load_prior(a.model.as_deref())?;
-    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    let cfg = model.cfg.clone();
-    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    let data = load_split(
-        a.data.as_deref(),
-        Split::Test,
-        cfg.height,
-        cfg.width,
-        cfg.channels,
-    )?;
-    if a.skip + a.n + a.val > data.count {
-        bail!(
-            "--skip {} plus --n {} plus --val {} is more than the {} test images",
-            a.skip,
-            a.n,
-            a.val,
-            data.count
-        );
-    }
-    let picture = |i: usize| {
-        let px = data.image(i).iter().map(|&v| v as f32 / 255.0).collect();
-        Picture::new(cfg.channels, cfg.height, cfg.width, px)
-    };
-    let scored: Vec<Picture> = (a.skip..a.skip + a.n).map(picture).collect();
-    let val: Vec<Picture> = (data.count - a.val..data.count).map(picture).collect();
-    let rows = settings.rows_for(a.knobs.batch.min(a.n.max(a.val)));
-    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
-    if a.knobs.var_scale.is_none() {
-        let c = fit_var_scale(&mut engine, &val)?;
-        settings.var.scale = c;
-        eprintln!(
-            "decoder variance scale fitted on {} validation images: {c:.4}",
-            a.val
-        );
-    }
-    let cases: Vec<Case> = standard_cases(cfg.height, cfg.width)
-        .into_iter()
-        .filter(|c| a.cases.is_empty() || a.cases.iter().any(|f| c.name.contains(f.as_str())))
-        .collect();
-    if cases.is_empty() {
-        bail!("no case matches --cases {:?}", a.cases);
-    }
-    eprintln!(
-        "scoring {} case(s) on {} images ({} validation) with {} on {}",
-        cases.len(),
-        a.n,
-        a.val,
-        path.display(),
-        ctx.info.name
-    );
-    // the folder is made when the tables are written, so a failed run leaves none
-    let mut scores = Vec::new();
-    let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
-    for case in &cases {
-        let set = degrade_all(case, &scored, a.seed).map_err(anyhow::Error::msg)?;
-        scores.push(Score::of(case, "degraded", &scored, &set.pictures, None));
-        let methods = vae_methods(case.family);
-        if a.knobs.model_sigma.is_none() {
-            settings.model_sigma = model_sigma_for(&case.degradation);
-        }
-        let bar = progress::bar(a.n as u64, &case.name);
-        let restored = restore_set(&mut engine, &methods, &settings, case, &set, |n| {
-            bar.inc(n as u64)
-        })?;
-        bar.finish_and_clear();
-        // fixed columns: clean, degraded, every VAE method (None where it does not apply),
-        // then the case's baselines
-        let mut row = vec![Some(scored[0].clone()), Some(set.pictures[0].clone())];
-        for m in Method::ALL {
-            let at = methods.iter().position(|&x| x == m);
-            row.push(at.map(|i| restored[i][0].clone()));
-        }
-        for (m, images) in methods.iter().zip(&restored) {
-            scores.push(Score::of(case, m.name(), &scored, images, None));
-        }
-        if !a.no_baselines {
-            let firsts = score_baselines(case, &val, &scored, &set, a.seed, &mut scores)?;
-            row.extend(firsts.into_iter().map(Some));
-        }
-        eprintln!("{}", case_line(&scores, &case.name));
-        strip.push(row);
-    }
-    println!("{}", write_tables(&a.out, &scores, &strip)?);
-    println!(
-        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: clean, degraded, project, impute, map, posterior, then the case's baselines; grey: not applicable)",
-        a.out.display()
-    );
-    Ok(())
 }
 
 /// Every classical baseline that applies to `case`, its parameter tuned on `val` (damaged with

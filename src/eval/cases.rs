@@ -3,25 +3,16 @@
 //! sigma 15, 25 and 50 on 0-255, half the pixels missing, a text overlay, blur 1.6 plus noise 2).
 
 use crate::restore::blur::Psf;
-use crate::restore::degrade::{Degradation, Mask, Noise};
-
-/// The families the classical baselines are chosen by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    Noise,
-    Mask,
-    Blur,
-    Impulse,
-}
+use crate::restore::degrade::{Degradation, DegradationKind, Mask, Noise};
 
 #[derive(Clone, Debug)]
 pub struct Case {
     pub name: String,
-    pub family: Family,
+    pub family: DegradationKind,
     pub degradation: Degradation,
 }
 
-fn case(name: &str, family: Family, blur: Option<Psf>, noise: Noise, mask: Mask) -> Case {
+fn case(name: &str, family: DegradationKind, blur: Option<Psf>, noise: Noise, mask: Mask) -> Case {
     Case {
         name: name.to_string(),
         family,
@@ -38,7 +29,7 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
         .map(|&s| {
             case(
                 &format!("noise {s}"),
-                Family::Noise,
+                DegradationKind::Noise,
                 None,
                 Noise::Gaussian(s),
                 Mask::None,
@@ -48,7 +39,7 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
     for f in [0.5f32, 0.8] {
         cases.push(case(
             &format!("missing {}%", (f * 100.0).round()),
-            Family::Mask,
+            DegradationKind::Mask,
             None,
             Noise::None,
             Mask::Random(f),
@@ -56,14 +47,14 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
     }
     cases.push(case(
         &format!("centre hole {h2}x{w2}"),
-        Family::Mask,
+        DegradationKind::Mask,
         None,
         Noise::None,
         Mask::Rect([width / 4, height / 4, w2, h2]),
     ));
     cases.push(case(
         "bottom half",
-        Family::Mask,
+        DegradationKind::Mask,
         None,
         Noise::None,
         Mask::Rect([0, height - h2, width, h2]),
@@ -71,7 +62,7 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
     for s in [1.0f32, 2.0] {
         cases.push(case(
             &format!("blur {s} + noise 0.01"),
-            Family::Blur,
+            DegradationKind::Blur,
             Some(gauss(s)),
             Noise::Gaussian(0.01),
             Mask::None,
@@ -79,14 +70,14 @@ pub fn standard_cases(height: usize, width: usize) -> Vec<Case> {
     }
     cases.push(case(
         "poisson peak 10",
-        Family::Noise,
+        DegradationKind::Noise,
         None,
         Noise::Poisson(10.0),
         Mask::None,
     ));
     cases.push(case(
         "salt-pepper 10%",
-        Family::Impulse,
+        DegradationKind::Impulse,
         None,
         Noise::SaltPepper(0.1),
         Mask::None,
@@ -102,7 +93,7 @@ pub fn photo_cases() -> Vec<Case> {
         .map(|&s| {
             case(
                 &format!("noise {s}"),
-                Family::Noise,
+                DegradationKind::Noise,
                 None,
                 Noise::Gaussian(s / 255.0),
                 Mask::None,
@@ -111,21 +102,21 @@ pub fn photo_cases() -> Vec<Case> {
         .collect();
     cases.push(case(
         "missing 50%",
-        Family::Mask,
+        DegradationKind::Mask,
         None,
         Noise::None,
         Mask::Random(0.5),
     ));
     cases.push(case(
         "text overlay",
-        Family::Mask,
+        DegradationKind::Mask,
         None,
         Noise::None,
         Mask::Text(2),
     ));
     cases.push(case(
         "blur 1.6 + noise 2",
-        Family::Blur,
+        DegradationKind::Blur,
         Some(Psf::gaussian(1.6, 13).expect("a valid sigma")),
         Noise::Gaussian(2.0 / 255.0),
         Mask::None,

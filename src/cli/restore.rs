@@ -1,26 +1,26 @@
-//! The handlers of `degrade`, `restore` and `eval-restore`: flags become a [`Degradation`],
-//! images become windows, windows go through the methods on the GPU.
+//! The handlers of `degrade`, `restore` and `eval-restore`: flags become a [`Degradation`]
+//! and the library's options here, and the library's [`Restorer`] does the work.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{DamageArgs, DegradeArgs, MethodArg, RestoreArgs};
-use crate::data::images::image_files;
-use crate::error::UsageError;
-use crate::gpu::recorder::GpuActs;
-use crate::gpu::GpuContext;
-use crate::model::Model;
-use crate::picture::Picture;
-use crate::progress;
-use crate::restore::blur::Psf;
-use crate::restore::degrade::{Degradation, Mask, Noise};
-use crate::restore::denoiser;
-use crate::restore::engine::GpuEngine;
-use crate::restore::mask::read_mask;
-use crate::restore::methods::{model_sigma_for, restore_many, restore_plans, Method, Settings};
-use crate::restore::prior::{load_prior, pixel_variance, settings};
-use crate::restore::tiles::Plan;
+use wgvae::data::images::image_files;
+use wgvae::error::UsageError;
+use wgvae::eval::{self, EvalObserver, EvalOptions};
+use wgvae::gpu::GpuContext;
+use wgvae::picture::Picture;
+use wgvae::restore::blur::Psf;
+use wgvae::restore::degrade::{Degradation, Mask, Noise};
+use wgvae::restore::mask::read_mask;
+use wgvae::restore::methods::Method;
+use wgvae::restore::prior::load_prior;
+use wgvae::restore::{MethodOptions, RestoreError, RestoreOptions, RestoreProgress, Restorer};
+
+use crate::cli::args::{
+    ColorArg, DamageArgs, DegradeArgs, EvalRestoreArgs, MethodArg, MethodArgs, RestoreArgs,
+};
+use crate::cli::progress;
 
 /// The degradation the flags describe, for an image of `height` x `width`; `missing` adds a
 /// random fraction (degrade only).
@@ -99,7 +99,7 @@ fn usage(message: &str) -> anyhow::Error {
 fn refuse_same_file(inputs: &[PathBuf], output: &Path) -> Result<()> {
     // only an existing output can be an input; a missing one is the read's error to report
     for i in inputs {
-        if output.exists() && crate::output::same_file(i, output) {
+        if output.exists() && wgvae::atomic_file::same_file(i, output) {
             bail!(
                 "{}: the output is the input; write somewhere else",
                 output.display()
@@ -124,7 +124,7 @@ pub fn degrade(a: DegradeArgs) -> Result<()> {
     // both encoded before either is written: a bad extension leaves neither
     let mut outputs = vec![(&y, a.output.as_path())];
     outputs.extend(mask.as_ref().map(|(p, m)| (p, m.as_path())));
-    crate::picture::write_all(&outputs)?;
+    wgvae::picture::write_all(&outputs)?;
     eprintln!("wrote {}", a.output.display());
     Ok(())
 }
@@ -197,85 +197,79 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     for (i, o) in &pairs {
         refuse_same_file(std::slice::from_ref(i), o)?;
     }
-    let (path, meta, params) = load_prior(a.model.as_deref())?;
-    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    settings.prefilled = denoiser::is_denoiser(&meta);
-    let cfg = &model.cfg;
-    let method = method(a.method);
-    // every image read and cut before any GPU work, so a bad file fails early
-    let mut plans = Vec::with_capacity(pairs.len());
-    let mut psf = None;
+    let restorer = Restorer::new(ctx, load_prior(a.model.as_deref())?);
+    let options = RestoreOptions {
+        method: method(a.method),
+        knobs: knobs(&a.knobs),
+    };
+    // every image read and its damage checked before any GPU work, so a bad file fails early
     let mut observed = Vec::with_capacity(pairs.len());
     for (input, _) in &pairs {
         let y = Picture::read(input)?;
         let deg = damage(&a.damage, None, y.height, y.width)
             .with_context(|| format!("{}", input.display()))?;
-        let missing = deg
-            .known_missing(y.height, y.width)
-            .map_err(anyhow::Error::msg)?;
-        let prec = deg.precision(&y, &missing);
-        let filled = settings
-            .prefilled
-            .then(|| denoiser::prefill(&y, &prec))
-            .flatten();
-        let plan = Plan::with_step(
-            filled.as_ref().unwrap_or(&y),
-            &prec,
-            cfg.channels,
-            cfg.height,
-            cfg.width,
-            a.knobs.window_step.or(denoiser::default_window_step(&meta)),
-        )
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-        psf = deg.blur.clone();
-        if a.knobs.model_sigma.is_none() {
-            settings.model_sigma = model_sigma_for(&deg);
-        }
-        plans.push(plan);
-        observed.push((y, prec));
+        observed.push((y, deg));
     }
-    let (run, local) = denoiser::window_method(&meta, method, psf.is_some());
-    let windows: usize = plans.iter().map(Plan::window_count).sum();
-    let rows = a.knobs.batch.min(windows);
-    let samples = settings.samples.max(1);
-    GpuActs::check(ctx, &model, settings.rows_for(rows), |max| {
-        format!(
-            "{rows} window(s) at once x --samples {samples}: lower --batch or --samples so \
-             that their product is at most {max}"
-        )
-    })?;
-    let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(rows))?;
-    eprintln!(
-        "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
-        pairs.len(),
-        cfg.height,
-        cfg.width,
-        path.display(),
-        method.name(),
-        ctx.info.name
-    );
-    let bar = progress::bar(windows as u64, "windows");
-    let restored = restore_plans(&mut engine, &plans, run, &settings, psf.as_ref(), |n| {
-        bar.inc(n as u64)
-    })?;
-    bar.finish_and_clear();
+    let jobs: Vec<(&Picture, &Degradation)> = observed.iter().map(|(y, d)| (y, d)).collect();
+    let prior = restorer.prior();
+    let cfg = &prior.model.cfg;
+    let mut bar = None;
+    let restored = restorer
+        .restore_all(&jobs, &options, |p| match p {
+            RestoreProgress::Started { windows } => {
+                eprintln!(
+                    "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
+                    pairs.len(),
+                    cfg.height,
+                    cfg.width,
+                    prior.name.display(),
+                    options.method.name(),
+                    ctx.info.name
+                );
+                bar = Some(progress::bar(windows as u64, "windows"));
+            }
+            RestoreProgress::Windows(n) => {
+                if let Some(bar) = &bar {
+                    bar.inc(n as u64)
+                }
+            }
+        })
+        .map_err(|e| match e {
+            RestoreError::Usage(m) => usage(&m),
+            RestoreError::Picture { index, message } => {
+                anyhow::anyhow!("{}: {message}", pairs[index].0.display())
+            }
+            e => e.into(),
+        })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if pairs.first().is_some_and(|(_, o)| o != &a.output) {
         std::fs::create_dir_all(&a.output)
             .with_context(|| format!("cannot create the output folder {}", a.output.display()))?;
     }
-    for ((mut out, (_, output)), (y, prec)) in restored.into_iter().zip(&pairs).zip(&observed) {
-        if local {
-            out = denoiser::local_blend(y, prec, &out, model.mean_kind());
-        }
+    for (out, (_, output)) in restored.into_iter().zip(&pairs) {
         out.write(output)?;
         eprintln!("wrote {}", output.display());
     }
     Ok(())
 }
 
-/// `enhance --vae-refine K`: `picture` restored as if degraded by Gaussian noise of `sigma`,
-/// with the posterior method averaging K importance-weighted codes per window.
+/// The methods' knobs as the library takes them.
+pub fn knobs(k: &MethodArgs) -> MethodOptions {
+    MethodOptions {
+        steps: k.steps,
+        step_lr: k.step_lr,
+        model_sigma: k.model_sigma,
+        var_scale: k.var_scale,
+        samples: k.samples,
+        sample_scale: k.sample_scale,
+        window_step: k.window_step,
+        batch: k.batch,
+    }
+}
+
+/// `enhance --vae-refine K` with the prior `model` (None: the built-in one).
 pub fn refine(
     ctx: &GpuContext,
     picture: &Picture,
@@ -283,46 +277,60 @@ pub fn refine(
     k: usize,
     sigma: f32,
 ) -> Result<Picture> {
-    if !(sigma.is_finite() && sigma > 0.0) {
-        bail!("--refine-sigma must be a positive number, not {sigma}");
+    let restorer = Restorer::new(ctx, load_prior(model)?);
+    Ok(restorer.refine(picture, k, sigma)?)
+}
+
+/// `eval-restore`: the flags as the library's options, its notes and case lines on stderr with
+/// a bar per case, the table and what was written on stdout.
+pub fn eval_restore(ctx: &GpuContext, a: EvalRestoreArgs) -> Result<()> {
+    let options = EvalOptions {
+        model: a.model,
+        data: a.data,
+        n: a.n,
+        skip: a.skip,
+        val: a.val,
+        cases: a.cases,
+        out: a.out,
+        seed: a.seed,
+        baselines: !a.no_baselines,
+        photos: a.photos,
+        keep_inputs: a.keep_inputs,
+        method: method(a.method),
+        channels: a.color.map(|c| match c {
+            ColorArg::Grey => 1,
+            ColorArg::Rgb => 3,
+        }),
+        knobs: knobs(&a.knobs),
+    };
+    let summary = eval::eval_restore(ctx, &options, &mut EvalBars(None))?;
+    println!("{}", summary.table);
+    println!("{}", summary.written);
+    Ok(())
+}
+
+/// The benchmark's progress on stderr: a bar per case.
+struct EvalBars(Option<indicatif::ProgressBar>);
+
+impl EvalObserver for EvalBars {
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
     }
-    let (_, meta, params) = load_prior(model)?;
-    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-    let deg = Degradation {
-        noise: Noise::Gaussian(sigma),
-        ..Degradation::none()
-    };
-    let missing = vec![false; picture.height * picture.width];
-    let prec = deg.precision(picture, &missing);
-    let cfg = &model.cfg;
-    let plan = Plan::new(picture, &prec, cfg.channels, cfg.height, cfg.width)
-        .map_err(anyhow::Error::msg)?;
-    let settings = Settings {
-        samples: k,
-        model_sigma: model_sigma_for(&deg),
-        var: pixel_variance(&meta, &params, &model, None),
-        ..Settings::default()
-    };
-    let (obs, w) = plan.cut();
-    let windows = plan.window_count().min(256);
-    let rows = settings.rows_for(windows);
-    GpuActs::check(ctx, &model, rows, |max| {
-        format!(
-            "{windows} windows at once, each with --vae-refine {k} codes: lower --vae-refine to \
-             {} or less",
-            (max / windows).max(1)
-        )
-    })?;
-    let mut engine = GpuEngine::new(ctx, &model, &params, rows)?;
-    let restored = restore_many(
-        &mut engine,
-        &[Method::Posterior],
-        &settings,
-        &obs,
-        &w,
-        None,
-        |_| {},
-    )?
-    .remove(0);
-    Ok(plan.stitch(&restored))
+
+    fn case_started(&mut self, name: &str, units: u64) {
+        self.0 = Some(progress::bar(units, name));
+    }
+
+    fn advance(&mut self, n: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(n);
+        }
+    }
+
+    fn case_done(&mut self, line: &str) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!("{line}");
+    }
 }

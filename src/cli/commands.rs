@@ -2,24 +2,26 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::checkpoint;
-use crate::cli::{
+use wgvae::checkpoint;
+
+use crate::cli::args::{
     ArchArg, BenchArgs, BenchWhat, ColorArg, EnhanceArgs, EvalArgs, LikelihoodArg, LrScheduleArg,
     SampleArgs, TrainArgs, VariantArg,
 };
-use crate::config::{ArchKind, Likelihood, ModelConfig};
-use crate::cpu::ops::AdamHyper;
-use crate::data::patches::PatchSpec;
-use crate::data::Split;
-use crate::error::UsageError;
-use crate::gpu::autotune;
-use crate::gpu::ops::LinearVariant;
-use crate::gpu::recorder::{GpuActs, GpuModel};
-use crate::gpu::GpuContext;
-use crate::model::Model;
-use crate::picture::Picture;
-use crate::train::{self, LrSchedule, TrainConfig};
-use crate::{bench, enhance, plot, sample};
+use crate::cli::progress::TrainProgress;
+use wgvae::config::{ArchKind, Likelihood, ModelConfig};
+use wgvae::cpu::ops::AdamHyper;
+use wgvae::data::patches::PatchSpec;
+use wgvae::data::Split;
+use wgvae::error::UsageError;
+use wgvae::gpu::autotune;
+use wgvae::gpu::ops::LinearVariant;
+use wgvae::gpu::recorder::{GpuActs, GpuModel};
+use wgvae::gpu::GpuContext;
+use wgvae::model::Model;
+use wgvae::picture::Picture;
+use wgvae::train::{self, LrSchedule, TrainConfig};
+use wgvae::{bench, enhance, plot, sample};
 
 fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
     v.map(|v| match v {
@@ -119,7 +121,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
     };
     say(format!(
         "training {} on {data_name}{}{}, batch {}, lr {}, seed {}",
-        crate::inspect::architecture(&cfg),
+        wgvae::inspect::architecture(&cfg),
         tc.patch.map_or(String::new(), |p| format!(
             " ({} random {}x{} patches per epoch{})",
             p.count,
@@ -140,15 +142,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         tc.adam.lr,
         tc.seed
     ));
-    let reports = train::train(ctx, &cfg, &tc, |event| {
-        let r = match event {
-            train::Event::Note(note) => {
-                // stderr whatever the format: notes are for the person, not the pipe
-                eprintln!("note: {note}");
-                return;
-            }
-            train::Event::Epoch(r) => r,
-        };
+    let shown = TrainProgress::new(|r: &train::EpochReport| {
         if json {
             println!("{}", epoch_json(r, tc.epochs));
         } else {
@@ -157,9 +151,10 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
                 r.epoch, r.train_loss, r.test.total, r.test.recon, r.test.kl, r.samples_per_sec, r.seconds
             );
         }
-    })?;
+    });
+    let reports = train::train(ctx, &cfg, &tc, shown)?;
     if tc.out.exists() {
-        let c = crate::restore::evaluate::calibrate_checkpoint(
+        let c = wgvae::eval::evaluate::calibrate_checkpoint(
             ctx,
             &tc.out,
             tc.data.as_deref(),
@@ -252,7 +247,7 @@ pub fn eval(ctx: &GpuContext, a: EvalArgs) -> Result<()> {
         // the same fixed test patches `train --patch` evaluates on
         train::data::test_patches(a.data.as_deref(), cfg.channels, cfg.height, seed)?
     } else {
-        crate::data::load_split(
+        wgvae::data::load_split(
             a.data.as_deref(),
             Split::Test,
             cfg.height,
@@ -313,16 +308,16 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     {
         bail!("the output must be a .png file: {}", a.output.display());
     }
-    let (name, meta, params) = crate::restore::prior::load_prior(a.model.as_deref())?;
-    let spec = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+    let prior = wgvae::restore::prior::load_prior(a.model.as_deref())?;
+    let (name, spec, params) = (&prior.name, &prior.model, &prior.params);
     if !a.reconstruct {
-        GpuActs::check(ctx, &spec, a.n, |max| format!("lower -n to {max} or less"))?;
+        GpuActs::check(ctx, spec, a.n, |max| format!("lower -n to {max} or less"))?;
     }
-    let model = gpu_model(ctx, &spec, &params, a.n)?;
+    let model = gpu_model(ctx, spec, params, a.n)?;
     let (rows, cols) = (model.model.cfg.height, model.model.cfg.width);
     let channels = model.model.cfg.channels;
     let grid = if a.reconstruct {
-        let test = crate::data::load_split(
+        let test = wgvae::data::load_split(
             a.data.as_deref(),
             Split::Test,
             rows,
@@ -330,7 +325,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
             model.model.cfg.channels,
         )?;
         let n = a.n.min(test.count);
-        GpuActs::check(ctx, &spec, n, |max| format!("lower -n to {max} or less"))?;
+        GpuActs::check(ctx, spec, n, |max| format!("lower -n to {max} or less"))?;
         let originals: Vec<Vec<f32>> = (0..n)
             .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())
             .collect();
@@ -348,7 +343,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
         )
     };
     let png = plot::encode_png(&grid);
-    crate::atomic_file::write(&a.output, &png)
+    wgvae::atomic_file::write(&a.output, &png)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
     println!("wrote {} ({})", a.output.display(), name.display());
     Ok(())
@@ -362,15 +357,15 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                 let report = serde_json::json!({ "peaks": peaks, "rows": rows });
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                bench::print_table(ctx, &peaks, &rows);
+                print!("{}", bench::table(ctx, &peaks, &rows));
             }
         }
         BenchWhat::Restore => {
-            let (path, meta, params) = crate::restore::prior::load_prior(a.model.as_deref())?;
-            let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
-            let settings = crate::restore::methods::Settings {
-                var: crate::restore::program::PixelVariance {
-                    scale: meta.pixel_var_scale.unwrap_or(1.0),
+            let prior = wgvae::restore::prior::load_prior(a.model.as_deref())?;
+            let (path, model, params) = (&prior.name, &prior.model, &prior.params);
+            let settings = wgvae::restore::methods::Settings {
+                var: wgvae::restore::program::PixelVariance {
+                    scale: prior.meta.pixel_var_scale.unwrap_or(1.0),
                     floor: 1e-6,
                 },
                 ..Default::default()
@@ -380,10 +375,9 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                 // the train defaults: restoration's own are 1 and 256
                 batches = vec![1, 256];
             }
-            let rates =
-                crate::restore::bench::rates(ctx, &model, &params, &settings, &batches, 256)?;
+            let rates = wgvae::eval::bench::rates(ctx, model, params, &settings, &batches, 256)?;
             let (secs, windows) =
-                crate::restore::bench::tiled_seconds(ctx, &model, &params, &settings, 512, 256)?;
+                wgvae::eval::bench::tiled_seconds(ctx, model, params, &settings, 512, 256)?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&rates)?);
             } else {
@@ -502,8 +496,8 @@ pub fn enhance(ctx: &GpuContext, a: EnhanceArgs) -> Result<()> {
     }
     let mut refine = |p: Picture| {
         let k = a.vae_refine.unwrap_or(1) as usize;
-        crate::restore::commands::refine(ctx, &p, a.model.as_deref(), k, a.refine_sigma)
-            .map_err(|e| crate::error::chain_line(e.chain()))
+        crate::cli::restore::refine(ctx, &p, a.model.as_deref(), k, a.refine_sigma)
+            .map_err(|e| wgvae::error::chain_line(e.chain()))
     };
     let refine: Option<enhance::Refine> = match a.vae_refine {
         Some(_) => Some(&mut refine),

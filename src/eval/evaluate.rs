@@ -5,8 +5,8 @@
 
 use crate::cpu::restore::MeanKind;
 use crate::error::GpuError;
+use crate::eval::cases::Case;
 use crate::picture::Picture;
-use crate::restore::cases::Case;
 use crate::restore::engine::Engine;
 use crate::restore::methods::{restore_many, Method, Settings};
 

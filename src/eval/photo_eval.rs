@@ -7,21 +7,19 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{ColorArg, EvalRestoreArgs};
 use crate::config::ModelConfig;
 use crate::cpu::restore::MeanKind;
 use crate::data::images::{decode, image_files};
+use crate::eval::cases::{photo_cases, Case};
+use crate::eval::evaluate::{degrade_all, fit_var_scale, Degraded};
+use crate::eval::table::{case_line, score_baselines, write_tables, Score};
+use crate::eval::{EvalObserver, EvalOptions, EvalSummary};
 use crate::gpu::GpuContext;
-use crate::model::Model;
 use crate::picture::{write_all, Picture};
-use crate::progress;
-use crate::restore::cases::{photo_cases, Case};
 use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;
-use crate::restore::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::restore::methods::{model_sigma_for, restore_plans};
 use crate::restore::prior::{load_prior, settings};
-use crate::restore::scoreboard::{case_line, score_baselines, write_tables, Score};
 use crate::restore::tiles::Plan;
 
 /// The side of the tuning crops cut from the middle of each training photo.
@@ -137,17 +135,19 @@ fn slug(name: &str) -> String {
         .join("-")
 }
 
-pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<()> {
-    let (path, meta, params) = load_prior(a.model.as_deref())?;
-    let model = Model::new(&meta.config).map_err(anyhow::Error::msg)?;
+/// The photo benchmark on the photos of `dir/test`, tuned on crops of `dir/train`.
+pub fn eval_photos(
+    ctx: &GpuContext,
+    a: &EvalOptions,
+    dir: &Path,
+    observer: &mut dyn EvalObserver,
+) -> Result<EvalSummary> {
+    let prior = load_prior(a.model.as_deref())?;
+    let (meta, params, model) = (&prior.meta, &prior.params, &prior.model);
     let cfg = model.cfg.clone();
-    let mut settings = settings(&a.knobs, &meta, &params, &model)?;
-    settings.prefilled = denoiser::is_denoiser(&meta);
-    let channels = match a.color {
-        Some(ColorArg::Grey) => 1,
-        Some(ColorArg::Rgb) => 3,
-        None => cfg.channels,
-    };
+    let mut settings = settings(&a.knobs, &prior)?;
+    settings.prefilled = denoiser::is_denoiser(meta);
+    let channels = a.channels.unwrap_or(cfg.channels);
     if channels == 1 && cfg.channels == 3 {
         bail!("--color grey with an RGB model: score grey photos with a grey model");
     }
@@ -167,26 +167,26 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
     if cases.is_empty() {
         bail!("no case matches --cases {:?}", a.cases);
     }
-    let mut engine = GpuEngine::new(ctx, &model, &params, settings.rows_for(a.knobs.batch))?;
+    let mut engine = GpuEngine::new(ctx, model, params, settings.rows_for(a.knobs.batch))?;
     if a.knobs.var_scale.is_none() {
         let windows = windows_of(&as_model_sees(&val, cfg.channels), cfg.height, cfg.width);
         let c = fit_var_scale(&mut engine, &windows)?;
         settings.var.scale = c;
-        eprintln!(
+        observer.note(&format!(
             "decoder variance scale fitted on {} windows of the training photos' crops: {c:.4}",
             windows.len()
-        );
+        ));
     }
-    eprintln!(
+    observer.note(&format!(
         "scoring {} case(s) on {} photo(s) of {} ({} tuning crops) with {} on {}",
         cases.len(),
         scored.len(),
         dir.join("test").display(),
         val.len(),
-        path.display(),
+        prior.name.display(),
         ctx.info.name
-    );
-    let chosen = crate::restore::commands::method(a.method);
+    ));
+    let chosen = a.method;
     let mut scores = Vec::new();
     let mut strip: Vec<Vec<Option<Picture>>> = Vec::new();
     let mut kept: Vec<(Picture, PathBuf)> = Vec::new();
@@ -196,24 +196,23 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         if a.knobs.model_sigma.is_none() {
             settings.model_sigma = model_sigma_for(&case.degradation);
         }
-        let step = a.knobs.window_step.or(denoiser::default_window_step(&meta));
+        let step = a.knobs.window_step.or(denoiser::default_window_step(meta));
         let plans = plan_all(&set, &cfg, step, settings.prefilled)?;
         let windows: usize = plans.iter().map(Plan::window_count).sum();
-        let bar = progress::bar(windows as u64, &case.name);
+        observer.case_started(&case.name, windows as u64);
         let blur = case.degradation.blur.is_some();
-        let (run, local) = denoiser::window_method(&meta, chosen, blur);
+        let (run, local) = denoiser::window_method(meta, chosen, blur);
         let psf = case.degradation.blur.as_ref();
         let mut restored = restore_plans(&mut engine, &plans, run, &settings, psf, |n| {
-            bar.inc(n as u64)
+            observer.advance(n as u64)
         })?;
-        bar.finish_and_clear();
         if local {
             restored = blend_all(&set, &restored, model.mean_kind());
         }
         scores.push(Score::of(case, chosen.name(), &scored, &restored, None));
         let crop = |p: &Picture| Some(middle(p, STRIP_CROP));
         let mut row = vec![crop(&scored[0]), crop(&set.pictures[0]), crop(&restored[0])];
-        if !a.no_baselines {
+        if a.baselines {
             let firsts = score_baselines(case, &val, &scored, &set, a.seed, &mut scores)?;
             row.extend(firsts.iter().map(crop));
         }
@@ -223,7 +222,7 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
                 kept.push((y.clone(), folder.join(png_name(file))));
             }
         }
-        eprintln!("{}", case_line(&scores, &case.name));
+        observer.case_done(&case_line(&scores, &case.name));
         strip.push(row);
     }
     if a.keep_inputs {
@@ -236,13 +235,20 @@ pub fn eval_photos(ctx: &GpuContext, a: &EvalRestoreArgs, dir: &Path) -> Result<
         let pairs: Vec<(&Picture, &Path)> = kept.iter().map(|(p, f)| (p, f.as_path())).collect();
         write_all(&pairs)?;
     }
-    println!("{}", write_tables(&a.out, &scores, &strip)?);
-    println!(
-        "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, the method, then the case's baselines){}",
-        a.out.display(),
-        if a.keep_inputs { "; inputs/ holds the clean and damaged photos as scored" } else { "" }
-    );
-    Ok(())
+    Ok(EvalSummary {
+        table: write_tables(&a.out, &scores, &strip)?,
+        written: format!(
+            "wrote {}/table.txt, table.csv, strip.png (rows: cases; columns: the middle \
+             {STRIP_CROP}x{STRIP_CROP} of the first photo clean, degraded, the method, then the \
+             case's baselines){}",
+            a.out.display(),
+            if a.keep_inputs {
+                "; inputs/ holds the clean and damaged photos as scored"
+            } else {
+                ""
+            }
+        ),
+    })
 }
 
 /// `<stem>.png` of a photo's file.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use crate::enhance;
+use wgvae::enhance;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -412,7 +412,7 @@ pub struct EvalArgs {
     pub data: Option<PathBuf>,
     /// Images per GPU batch. z is drawn per batch position, so the default (train's test
     /// pass uses it too) gives the last epoch's test loss; another moves it by sampling noise.
-    #[arg(long, visible_alias = "batch-size", default_value_t = crate::train::eval::EVAL_BATCH, value_parser = at_least_one)]
+    #[arg(long, visible_alias = "batch-size", default_value_t = wgvae::train::eval::EVAL_BATCH, value_parser = at_least_one)]
     pub batch: usize,
     /// Seed of the z samples (one per image) and, with --patch, of the test patches
     /// [default: the checkpoint's training seed, as train's test pass used].

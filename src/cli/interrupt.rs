@@ -21,15 +21,6 @@ pub fn requested() -> Option<i32> {
     }
 }
 
-/// The name a person knows a signal by.
-pub fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        2 => "SIGINT",
-        15 => "SIGTERM",
-        _ => "a signal",
-    }
-}
-
 /// Installs the handlers for SIGINT and SIGTERM; `note` is printed on a thread of its own when
 /// the first arrives. Returns false where not supported.
 pub fn install(note: impl FnOnce(i32) + Send + 'static) -> bool {
