@@ -1,4 +1,5 @@
-//! Typed errors, one enum per domain. `anyhow` appears only in `main.rs`.
+//! Typed errors, one enum per domain. `anyhow` appears only in the command line and in the
+//! benchmarks of `eval`.
 
 use thiserror::Error;
 
@@ -27,6 +28,10 @@ pub enum GpuError {
     BackendUnavailable { name: String, valid: String },
     #[error("could not open a device on {adapter}: {reason}")]
     RequestDevice { adapter: String, reason: String },
+    #[error(
+        "this call waits for the GPU, which a browser cannot do; use the library's async form"
+    )]
+    CannotBlock,
     #[error("reading a buffer back from the GPU failed: {0}")]
     Readback(String),
     #[error("{op}: {detail}")]

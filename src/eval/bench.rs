@@ -2,7 +2,7 @@
 //! embedded test digits with Gaussian noise 0.1 (or the model's size in flat grey, for other
 //! models), and the wall time of one large image through the tiled path.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use serde::Serialize;
 

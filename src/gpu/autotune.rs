@@ -16,7 +16,7 @@ pub mod cache;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::error::GpuError;
 use crate::gpu::linear_trial::{LinearTrial, Product};

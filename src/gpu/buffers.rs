@@ -3,6 +3,7 @@
 use wgpu::util::DeviceExt;
 
 use crate::error::GpuError;
+use crate::gpu::blocking;
 use crate::gpu::GpuContext;
 
 /// Storage buffers hold tensors; they can be copied both ways for uploads and readback.
@@ -103,12 +104,49 @@ pub fn write<T: bytemuck::Pod>(ctx: &GpuContext, view: &View, data: &[T]) {
 }
 
 /// Copies `view` into a staging buffer, waits for the GPU, and returns its elements. The one
-/// place that maps memory: call it at log points, never per kernel in a hot loop.
+/// place that maps memory: call it at log points, never per kernel in a hot loop. Natively it
+/// polls the device and waits (`blocking`); in a browser use [`read_async`].
 pub fn read<T: bytemuck::Pod>(ctx: &GpuContext, view: &View) -> Result<Vec<T>, GpuError> {
+    let size = view.len * 4;
+    let pending = start_read::<T>(ctx, view)?;
+    if pending.staging.is_some() {
+        ctx.poll(
+            &format!("reading back {size} bytes from the GPU"),
+            wgpu::PollType::wait_indefinitely(),
+        )?;
+    }
+    blocking::wait(pending.finish())?
+}
+
+/// [`read`] awaited rather than waited for: in a browser the map completes on its own once
+/// the GPU is done; natively someone must poll the device (as [`read`] does).
+pub async fn read_async<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    view: &View,
+) -> Result<Vec<T>, GpuError> {
+    start_read::<T>(ctx, view)?.finish().await
+}
+
+/// A readback under way: the staging buffer being mapped and the map's outcome to come.
+struct PendingRead<T> {
+    /// None for an empty view (nothing to map).
+    staging: Option<wgpu::Buffer>,
+    mapped: blocking::Once<Result<(), wgpu::BufferAsyncError>>,
+    _elements: std::marker::PhantomData<T>,
+}
+
+/// Submits the copy of `view` into a staging buffer and asks for it to be mapped.
+fn start_read<T: bytemuck::Pod>(ctx: &GpuContext, view: &View) -> Result<PendingRead<T>, GpuError> {
     assert_eq!(std::mem::size_of::<T>(), 4, "views hold 32-bit elements");
+    let (tx, mapped) = blocking::once();
     let size = view.len * 4;
     if size == 0 {
-        return Ok(Vec::new());
+        tx.send(Ok(()));
+        return Ok(PendingRead {
+            staging: None,
+            mapped,
+            _elements: std::marker::PhantomData,
+        });
     }
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
@@ -118,22 +156,34 @@ pub fn read<T: bytemuck::Pod>(ctx: &GpuContext, view: &View) -> Result<Vec<T>, G
     });
     let mut encoder = ctx.encoder("readback");
     encoder.copy_buffer_to_buffer(&view.buffer, view.offset * 4, &staging, 0, size);
-    let what = || format!("reading back {size} bytes from the GPU");
-    ctx.submit_and_wait(&what(), encoder)?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = tx.send(r);
-    });
-    ctx.poll(&what(), wgpu::PollType::wait_indefinitely())?;
-    rx.recv()
-        .map_err(|e| GpuError::Readback(e.to_string()))?
-        .map_err(|e| GpuError::Readback(e.to_string()))?;
-    let out = {
-        let mapped = staging
-            .get_mapped_range(..)
-            .map_err(|e| GpuError::Readback(format!("{e:?}")))?;
-        bytemuck::cast_slice::<u8, T>(&mapped).to_vec()
-    };
-    staging.unmap();
-    Ok(out)
+    ctx.submit(
+        || format!("reading back {size} bytes from the GPU"),
+        encoder,
+    )?;
+    staging.map_async(wgpu::MapMode::Read, .., move |r| tx.send(r));
+    Ok(PendingRead {
+        staging: Some(staging),
+        mapped,
+        _elements: std::marker::PhantomData,
+    })
+}
+
+impl<T: bytemuck::Pod> PendingRead<T> {
+    /// The elements, once the map has completed.
+    async fn finish(self) -> Result<Vec<T>, GpuError> {
+        self.mapped
+            .await
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let Some(staging) = self.staging else {
+            return Ok(Vec::new());
+        };
+        let out = {
+            let mapped = staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::Readback(format!("{e:?}")))?;
+            bytemuck::cast_slice::<u8, T>(&mapped).to_vec()
+        };
+        staging.unmap();
+        Ok(out)
+    }
 }

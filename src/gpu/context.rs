@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::GpuError;
+use crate::gpu::blocking;
 use crate::gpu::faults::{self, Faults};
 use crate::gpu::kernels::{CompiledKernel, Kernel};
 
@@ -105,7 +106,7 @@ impl Adapters {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
         desc.backends = backends;
         let instance = wgpu::Instance::new(desc);
-        let list = pollster::block_on(instance.enumerate_adapters(backends));
+        let list = blocking::wait(instance.enumerate_adapters(backends))?;
         Ok(Adapters { backends, list })
     }
 
@@ -270,14 +271,14 @@ impl GpuContext {
         }
         // Ask for everything the adapter offers: large storage buffers matter for big batches.
         let required_limits = adapter.limits();
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        let (device, queue) = blocking::wait(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wgvae"),
             required_features,
             required_limits,
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
-        }))
+        }))?
         .map_err(|e| GpuError::RequestDevice {
             adapter: info.name.clone(),
             reason: e.to_string(),

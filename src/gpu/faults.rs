@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::GpuError;
+use crate::gpu::blocking;
 
 /// What the device reported outside any scope: the first uncaptured error, and the loss.
 #[derive(Default)]
@@ -103,9 +104,9 @@ pub fn scoped<R>(
     let out = f();
     // Popped in reverse order of pushing, as wgpu requires.
     let caught = [
-        pollster::block_on(validation.pop()),
-        pollster::block_on(internal.pop()),
-        pollster::block_on(oom.pop()),
+        blocking::wait(validation.pop())?,
+        blocking::wait(internal.pop())?,
+        blocking::wait(oom.pop())?,
     ];
     match caught.into_iter().flatten().next() {
         None => Ok(out),

@@ -1,6 +1,7 @@
 //! The GPU side: device choice, the kernel table, buffers, and one dispatch builder per kernel.
 
 pub mod autotune;
+pub mod blocking;
 pub mod buffers;
 pub mod context;
 pub mod conv;

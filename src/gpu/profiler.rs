@@ -2,7 +2,7 @@
 //! with begin and end timestamps (GPU time only); without them, the wall clock around one
 //! synchronised submit of all repetitions.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};

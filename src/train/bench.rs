@@ -1,7 +1,7 @@
 //! `wgvae bench train`: training throughput measured as the loop runs it, and each kernel's
 //! share of a step's GPU time.
 
-use std::time::Instant;
+use web_time::Instant;
 
 use crate::config::ModelConfig;
 use crate::cpu::ops::AdamHyper;

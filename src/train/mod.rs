@@ -16,7 +16,7 @@ pub mod history;
 pub mod notes;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use web_time::Instant;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
