@@ -101,6 +101,29 @@ pub struct TrainConfig {
     pub lr_schedule: LrSchedule,
 }
 
+impl Default for TrainConfig {
+    /// The command line's defaults: pytorch/examples/vae's recipe (10 epochs, batch 128, Adam
+    /// 1e-3, seed 1) on the embedded MNIST subset, written to `runs/vae.safetensors`.
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch: 128,
+            adam: AdamHyper::default(),
+            seed: 1,
+            data: None,
+            out: PathBuf::from("runs/vae.safetensors"),
+            resume: false,
+            steps_per_submit: 8,
+            log_every: 50,
+            checkpoint_every: None,
+            variant: None,
+            patch: None,
+            corrupt_noise: 0.0,
+            lr_schedule: LrSchedule::Constant,
+        }
+    }
+}
+
 /// `--lr-schedule`: Adam's learning rate over the run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LrSchedule {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command (README's second line, and CI's): every test of the workspace in release
+# (unit, integration and doc tests), then the library's build for the web without the command
+# line's features.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --release
+rustup target add wasm32-unknown-unknown
+cargo check --lib --target wasm32-unknown-unknown --no-default-features
