@@ -9,13 +9,13 @@ use serde::Serialize;
 use std::fmt::Write as _;
 
 use crate::cpu;
-use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::linear_trial::{LinearTrial, Product};
 use crate::gpu::ops::{self, Dispatch};
 use crate::gpu::GpuContext;
 use crate::gpu::{conv, profiler};
+use crate::model::op::Act;
 
 pub mod elementwise;
 pub mod peak;

@@ -147,3 +147,44 @@ pub fn write_image(img: &DynamicImage, path: &Path) -> Result<(), DataError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::path::Path;
+
+    use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
+
+    use super::Picture;
+
+    fn png(img: &DynamicImage) -> Vec<u8> {
+        let mut bytes = Cursor::new(Vec::new());
+        img.write_to(&mut bytes, ImageFormat::Png).unwrap();
+        bytes.into_inner()
+    }
+
+    /// Every 8-bit level k reads as exactly k / 255 (not k / 256, which would turn 255 into
+    /// 254 on the way back out), and goes back out as k.
+    #[test]
+    fn every_8_bit_level_reads_as_k_over_255_and_writes_back_as_k() {
+        let levels: Vec<u8> = (0..=255).collect();
+        let grey = DynamicImage::ImageLuma8(GrayImage::from_raw(16, 16, levels.clone()).unwrap());
+        let p = Picture::from_bytes(&png(&grey), Path::new("levels.png")).unwrap();
+        assert_eq!(p.channels, 1);
+        for (k, &v) in p.data.iter().enumerate() {
+            assert_eq!(v, k as f32 / 255.0, "level {k}");
+        }
+        assert_eq!(p.to_image().into_luma8().into_raw(), levels);
+
+        // colour: the three channels of each pixel, levels running in every channel
+        let raw: Vec<u8> = (0..256u32)
+            .flat_map(|k| [k as u8, (255 - k) as u8, (k * 7 % 256) as u8])
+            .collect();
+        let rgb = DynamicImage::ImageRgb8(RgbImage::from_raw(16, 16, raw.clone()).unwrap());
+        let p = Picture::from_bytes(&png(&rgb), Path::new("levels.png")).unwrap();
+        assert_eq!(p.channels, 3);
+        assert_eq!(p.plane(0)[255], 1.0);
+        assert_eq!(p.plane(1)[0], 1.0);
+        assert_eq!(p.to_image().into_rgb8().into_raw(), raw);
+    }
+}

@@ -2,11 +2,11 @@
 //! grids. Decoding and encoding run on the GPU through the model's programs.
 
 use crate::config::Likelihood;
-use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
+use crate::model::op::Act;
 use crate::model::program::Op;
 
 /// The output activation that turns the decoder's output into pixels in [0, 1].

@@ -207,3 +207,39 @@ fn enhance_refuses_bad_requests() {
     );
     assert!(!output.exists() && !odd.exists(), "nothing written");
 }
+
+/// `--brightness 1` changes nothing: every one of the 256 levels, grey and colour, comes back
+/// byte for byte (a reader dividing by 256 would turn 255 into 254).
+#[test]
+fn brightness_one_returns_its_input_byte_for_byte() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let levels: Vec<u8> = (0..=255).collect();
+    let grey = DynamicImage::ImageLuma8(GrayImage::from_raw(16, 16, levels).unwrap());
+    let colour = DynamicImage::ImageRgb8(RgbImage::from_fn(16, 16, |x, y| {
+        let k = (16 * y + x) as u8;
+        image::Rgb([k, 255 - k, k.wrapping_mul(7)])
+    }));
+    for (name, img) in [("grey.png", grey), ("colour.png", colour)] {
+        let (input, output) = (
+            dir.path().join(name),
+            dir.path().join(format!("out-{name}")),
+        );
+        img.save(&input).unwrap();
+        let out = wgvae()
+            .args(["enhance", "-i", arg(&input), "-o", arg(&output)])
+            .args(["--brightness", "1"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = image::open(&output).unwrap();
+        assert_eq!(got.color(), img.color(), "{name}");
+        assert_eq!(got.as_bytes(), img.as_bytes(), "{name}");
+    }
+}

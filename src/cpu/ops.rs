@@ -2,68 +2,7 @@
 //! summation order where the kernel fixes one, so GPU and CPU differ only by rounding.
 
 use crate::cpu::rng;
-
-/// Activation fused into a linear layer; the discriminant is the WGSL `act` code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Act {
-    None = 0,
-    Relu = 1,
-    Sigmoid = 2,
-}
-
-impl Act {
-    pub fn apply(self, v: f32) -> f32 {
-        match self {
-            Act::None => v,
-            Act::Relu => v.max(0.0),
-            Act::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-        }
-    }
-
-    /// act'(pre-activation) written in terms of the output y = act(pre).
-    pub fn derivative_from_output(self, y: f32) -> f32 {
-        match self {
-            Act::None => 1.0,
-            Act::Relu => {
-                if y > 0.0 {
-                    1.0
-                } else {
-                    0.0
-                }
-            }
-            Act::Sigmoid => y * (1.0 - y),
-        }
-    }
-}
-
-/// Adam hyper-parameters (PyTorch's defaults apart from lr, which the caller sets).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamHyper {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    /// Decoupled (AdamW) weight decay; 0 gives plain Adam.
-    pub weight_decay: f32,
-    /// 0: constant lr. T > 0: the lr of step s is lr (1 + cos(pi min(s, T) / T)) / 2, from lr
-    /// at s = 0 down to 0 at T (`train --lr-schedule cosine`, T the run's total steps). The
-    /// kernel forms it from the step state, so replayed steps of one submit each get theirs.
-    pub cosine_steps: u32,
-}
-
-impl Default for AdamHyper {
-    fn default() -> Self {
-        AdamHyper {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            cosine_steps: 0,
-        }
-    }
-}
+pub use crate::model::op::{Act, AdamHyper};
 
 /// `y[m, n] = act(x[m, k] w[n, k]^T + b[n])`; k summed in order.
 #[allow(clippy::too_many_arguments)]

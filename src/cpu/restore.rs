@@ -1,23 +1,7 @@
 //! CPU twins of `shaders/restore.wgsl`: the element-wise and per-row steps of restoration.
 //! Tensors are batches of rows of `cols` values; see the shader's header for the formulas.
 
-/// How the decoder's output becomes a pixel mean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MeanKind {
-    /// Gaussian decoder: the output is the mean.
-    Identity,
-    /// Bernoulli decoder: the output is a logit.
-    Sigmoid,
-}
-
-impl MeanKind {
-    pub fn flag(self) -> u32 {
-        match self {
-            MeanKind::Identity => 0,
-            MeanKind::Sigmoid => 1,
-        }
-    }
-}
+pub use crate::model::op::MeanKind;
 
 /// The same overflow-free form as the shader's `sigmoid`.
 fn sigmoid(l: f32) -> f32 {

@@ -3,9 +3,9 @@
 //! Whatever is tuned (the baselines' parameters, the decoder's variance scale) is tuned on a
 //! separate validation slice, never on the scored images.
 
-use crate::cpu::restore::MeanKind;
 use crate::error::GpuError;
 use crate::eval::cases::Case;
+use crate::model::op::MeanKind;
 use crate::picture::Picture;
 use crate::restore::engine::Engine;
 use crate::restore::methods::{restore_many, Method, Settings};

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::config::ModelConfig;
-use crate::cpu::restore::MeanKind;
 use crate::data::images::{decode, image_files};
 use crate::eval::cases::{photo_cases, Case};
 use crate::eval::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::eval::table::{case_line, score_baselines, write_tables, Score};
 use crate::eval::{EvalObserver, EvalOptions, EvalSummary};
 use crate::gpu::GpuContext;
+use crate::model::op::MeanKind;
 use crate::picture::{write_all, Picture};
 use crate::restore::denoiser;
 use crate::restore::engine::GpuEngine;

@@ -20,12 +20,12 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::ops::{self, build, grid_1d, Dispatch};
 use crate::gpu::GpuContext;
+use crate::model::op::Act;
 use crate::shape::ConvGeom;
 
 /// Channels x taps of a conv_weight_grad block and the invocations that share it; the

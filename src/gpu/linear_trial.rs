@@ -7,11 +7,11 @@
 use rand::{Rng, SeedableRng};
 
 use crate::cpu;
-use crate::cpu::ops::Act;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::{self, Dispatch, LinearVariant};
 use crate::gpu::GpuContext;
+use crate::model::op::Act;
 
 /// The three products of a linear layer, as training runs them: forward with relu fused,
 /// backward-input through a relu mask, backward-weight.

@@ -5,11 +5,11 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::ops::{Act, AdamHyper};
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::kernels::{Kernel, Slot};
 use crate::gpu::GpuContext;
+use crate::model::op::{Act, AdamHyper};
 
 /// A recorded kernel launch: pipeline, bindings, grid, and its work for the profiler.
 #[derive(Clone, Debug)]

@@ -2,12 +2,12 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::cpu::restore::MeanKind;
 use crate::error::GpuError;
 use crate::gpu::buffers::View;
 use crate::gpu::kernels::Kernel;
 use crate::gpu::ops::{build, check_loops, grid_1d, Dispatch};
 use crate::gpu::GpuContext;
+use crate::model::op::MeanKind;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]

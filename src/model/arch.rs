@@ -7,7 +7,7 @@
 //! buffer.
 
 use crate::config::{ArchKind, ModelConfig};
-use crate::cpu::ops::Act;
+use crate::model::op::Act;
 use crate::shape::ConvGeom;
 
 /// Per-sample shape of a tensor, NCHW without the batch: channels x height x width. A flat

@@ -6,11 +6,12 @@
 pub mod arch;
 pub mod init;
 pub mod layout;
+pub mod op;
 pub mod program;
 pub mod tensors;
 
 use crate::config::ModelConfig;
-use crate::cpu::ops::Act;
+use crate::model::op::Act;
 use arch::Arch;
 use layout::Layout;
 use tensors::ActSpec;

@@ -4,7 +4,7 @@
 
 use crate::config::ModelConfig;
 use crate::model::arch::Arch;
-use crate::restore::blur::MAX_PSF;
+use crate::model::op::MAX_PSF;
 
 /// Index of a tensor in [`ActSpec::tensors`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

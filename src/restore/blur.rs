@@ -5,11 +5,10 @@
 //! gradient. Zero padding keeps `A^T` exact; for digits the border is black anyway.
 
 use crate::cpu::conv;
-use crate::cpu::ops::Act;
+use crate::model::op::Act;
 use crate::shape::ConvGeom;
 
-/// The largest PSF side accepted (a 31 x 31 kernel covers Gaussian sigma 5 at 3 sigma).
-pub const MAX_PSF: usize = 31;
+pub use crate::model::op::MAX_PSF;
 
 /// A square, odd-sized PSF, row-major, summing to 1.
 #[derive(Clone, Debug, PartialEq)]

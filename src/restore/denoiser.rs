@@ -12,7 +12,7 @@
 //! run on the host.
 
 use crate::checkpoint::CheckpointMeta;
-use crate::cpu::restore::MeanKind;
+use crate::model::op::MeanKind;
 use crate::picture::Picture;
 use crate::restore::classical::biharmonic_fill;
 use crate::restore::degrade::QUIET_SIGMA;

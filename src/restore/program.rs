@@ -13,8 +13,8 @@
 //! - `project` and `impute_step`: the encode-decode baselines.
 
 use crate::config::Likelihood;
-use crate::cpu::ops::{Act, AdamHyper};
-use crate::cpu::restore::MeanKind;
+use crate::model::op::MeanKind;
+use crate::model::op::{Act, AdamHyper};
 use crate::model::program::{Buf, Op, STREAM_RESTORE, T};
 use crate::model::Model;
 use crate::restore::blur::Psf;

@@ -251,6 +251,37 @@ mod tests {
         }
     }
 
+    /// Windows that disagree: a pixel near one window's centre and at the other's edge takes
+    /// the first window's value (the sin^2 weight), not their average (a flat weight would);
+    /// pixels only one window covers take its value exactly.
+    #[test]
+    fn a_pixel_follows_the_window_it_is_central_in() {
+        let (h, w, p) = (16, 24, 16);
+        let y = Picture::new(1, h, w, vec![0.5; h * w]);
+        let plan = Plan::with_step(&y, &vec![1.0; h * w], 1, p, p, Some(8)).unwrap();
+        assert_eq!(plan.window_count(), 2, "windows at x = 0 and x = 8");
+        // the window at x = 0 restored to 0, the one at x = 8 to 1
+        let restored: Vec<f32> = [0.0, 1.0]
+            .iter()
+            .flat_map(|&v| std::iter::repeat_n(v, p * p))
+            .collect();
+        let out = plan.stitch(&restored);
+        for r in 0..h {
+            let row = &out.data[r * w..(r + 1) * w];
+            assert!(row[..8].iter().all(|&v| v == 0.0), "row {r}: {row:?}");
+            assert!(row[16..].iter().all(|&v| v == 1.0), "row {r}: {row:?}");
+            // x = 8: the first window's centre, the second's first column
+            assert!(row[8] < 0.05, "row {r}: x = 8 gives {}", row[8]);
+            assert!(row[15] > 0.95, "row {r}: x = 15 gives {}", row[15]);
+            // rising across the overlap, through one half in its middle
+            assert!(
+                row[8..16].windows(2).all(|p| p[0] < p[1]),
+                "row {r}: {row:?}"
+            );
+            assert!((row[11] + row[12] - 1.0).abs() < 1e-5, "row {r}: {row:?}");
+        }
+    }
+
     #[test]
     fn padding_is_unknown() {
         let y = Picture::new(1, 4, 4, vec![0.2; 16]);
