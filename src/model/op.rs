@@ -4,8 +4,11 @@
 //! largest blur kernel). The CPU reference (`cpu::exec`) and the GPU recorder
 //! (`gpu::recorder`) both import them from here, so neither backend imports the other.
 
-use crate::model::tensors::ActId;
 use crate::shape::ConvGeom;
+
+/// Index of a tensor in `model::tensors::ActSpec::tensors`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActId(pub usize);
 
 /// The largest PSF side accepted (a 31 x 31 kernel covers Gaussian sigma 5 at 3 sigma); the
 /// model's shared PSF tensor holds MAX_PSF x MAX_PSF values.

@@ -4,11 +4,8 @@
 
 use crate::config::ModelConfig;
 use crate::model::arch::Arch;
+pub use crate::model::op::ActId;
 use crate::model::op::MAX_PSF;
-
-/// Index of a tensor in [`ActSpec::tensors`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ActId(pub usize);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActInfo {
