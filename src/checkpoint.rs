@@ -4,7 +4,7 @@
 //! # Model file (`M`, e.g. `runs/vae.safetensors`)
 //!
 //! One f32 (`F32`, little endian, row-major) tensor per entry of [`Layout::new`], named and shaped
-//! exactly as `src/layout.rs` names them, which are the names of pytorch/examples/vae's `VAE`
+//! exactly as `model::layout` names them, which are the names of pytorch/examples/vae's `VAE`
 //! module: `fc1.weight` `[hidden, input]`, `fc1.bias` `[hidden]`, `fc21.*` (mu head), `fc22.*`
 //! (logvar head), `fc3.*`, `fc4.weight` `[input, hidden]`, `fc4.bias` `[input]`; deeper models add
 //! `fc1_2.*`, ..., `fc3_2.*`, ...; the Gaussian likelihood adds `logvar_x` `[1]`. Nothing else is
@@ -38,9 +38,10 @@
 //! the same directory, flushed to disk (`fsync`), then renamed over the target (and on Unix the
 //! directory is synced too). A crash or a failed write leaves the previous checkpoint untouched,
 //! never a half-written one; on failure the temporary file is removed. Writes within one process
-//! are serialised by a lock, so the temporary name cannot be shared by two at once. The model is
-//! saved before the optimizer
-//! state: after a crash between the two, [`load_optimizer`] reports the step mismatch.
+//! are serialised by a lock, so the temporary name cannot be shared by two at once. A training
+//! run writes the Adam state first, to a pending file, then the model, then renames the pending
+//! state into place ([`save_training_state`]): the model file is the commit point, and a crash
+//! between two steps leaves a pair that `--resume` continues from.
 //!
 //! # Loading
 //!

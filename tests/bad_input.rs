@@ -1,4 +1,4 @@
-//! The bad-input battery (issue 10, point 1): every bad image, dataset, checkpoint and flag fed
+//! The bad-input battery: every bad image, dataset, checkpoint and flag fed
 //! to every command that reads it. A refusal is exactly one line starting "error: " that names
 //! the file (or the flag) and the problem, exit status 2 for wrong usage and 1 for bad data or a
 //! run-time failure, no panic, and nothing in the work folder created, changed or left behind
@@ -1050,7 +1050,7 @@ fn impossible_flag_values_are_usage_errors() {
 }
 
 /// More samples at once than the adapter's largest storage buffer holds is refused before any
-/// GPU work, with how many fit; so is a picture too large for one buffer (issue 10, GPU faults).
+/// GPU work, with how many fit; so is a picture too large for one buffer.
 #[test]
 fn work_past_the_adapters_buffers_is_refused_with_what_fits() {
     let Some(ctx) = common::gpu() else { return };

@@ -1,6 +1,6 @@
 //! The fuzz targets' checks (fuzz/fuzz_targets/) run in the ordinary suite on every input
-//! committed for them: the corpus (fuzz/corpus/<target>/) and the inputs that once crashed a
-//! reader (fuzz/regressions/<target>/). Each reader gives an error or a result consistent with
+//! committed for them: the corpus (fuzz/corpus/<target>/, where an input that once crashed a
+//! reader is kept too). Each reader gives an error or a result consistent with
 //! itself, never a panic. No GPU and no fuzzer needed.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The committed photo models (issue 8): each loads with every check, is a denoising VAE on
+//! The committed photo models: each loads with every check, is a denoising VAE on
 //! 12x12 patches of its colour, stays under 10 MB, and restores a noisy photo crop through
 //! `restore`'s defaults to well above the damage. Their quality on whole photos is measured by
 //! `eval-restore --photos` (BENCHMARKS.md), not here.

@@ -12,7 +12,7 @@
 # New inputs land in fuzz/target/new-corpus/<target>/ (ignored); set FUZZ_UPDATE_CORPUS=1 to
 # merge the ones that add coverage into the committed corpus (libFuzzer's -merge=1 keeps it
 # minimal). A crash is written under fuzz/artifacts/<target>/ and makes the script fail:
-# fix it in the library and keep the input as a regression test (tests/fuzz_regressions.rs).
+# fix it in the library and keep the input in fuzz/corpus/<target>/ (tests/fuzz_inputs.rs runs every one).
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 

@@ -19,7 +19,7 @@ What it does:
     rows/cols, and an absent arch means the MLP;
   * builds the model with tools/torch_models.py: for arch "mlp" pytorch/examples/vae's `VAE`
     (fc1 784->400, fc21/fc22 400->20, fc3 20->400, fc4 400->784, ReLU hidden layers; other
-    hidden and latent sizes with the layer names of src/layout.rs: extra encoder layers fc1_2,
+    hidden and latent sizes with the layer names of src/model/layout.rs: extra encoder layers fc1_2,
     fc1_3, ...; extra decoder layers fc3_2, fc3_3, ...), for the default config exactly the
     example's module; for arch "conv" wgvae's conv VAE (conv1, conv2, ... k4 s2 p1, dense fc*
     layers, deconv1, deconv2, ...). Only the Bernoulli likelihood on 28x28 grey images is

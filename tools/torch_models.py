@@ -1,7 +1,7 @@
 """wgvae's models in PyTorch: one definition for every tool (pytorch_eval.py,
 pytorch_reference.py, make-golden.py).
 
-Parameter names are wgvae's (src/layout.rs), so a wgvae checkpoint loads with
+Parameter names are wgvae's (src/model/layout.rs), so a wgvae checkpoint loads with
 load_state_dict(strict=True) and a state dict saved from these modules is a wgvae checkpoint's
 tensor set. Needs torch (import this module only where torch is installed).
 
@@ -34,7 +34,7 @@ is kernel 4, stride 2, padding 1. Parameters are created in forward order (conv*
 fc22, fc3*, fc4, deconv*), each with PyTorch's default initialisation.
 
 The Gaussian likelihood adds `logvar_x` [1], initialised to gaussian_logvar (trainable only
-with learn_variance), last, as src/layout.rs does.
+with learn_variance), last, as src/model/layout.rs does.
 
 Every model's forward(x, eps=None) takes x as [B, C, H, W] or [B, C*H*W] and returns
 (logits [B, C*H*W], mu, logvar, z), with z = mu + exp(logvar / 2) * eps; eps defaults to

@@ -3,7 +3,7 @@
 //! `mnist` reads IDX files (raw or gzipped), `images` reads folders of PNG/JPEG images,
 //! `embedded` holds the small MNIST subset compiled into the binary. [`load`] picks the
 //! reader from what a directory holds. Pixels stay `u8` here; the trainer scales them by
-//! 1/255 (DESIGN.md section 5), so one copy of the data set serves every consumer.
+//! 1/255 (as pytorch/examples/vae reads MNIST), so one copy of the data set serves every consumer.
 
 pub mod embedded;
 pub mod images;
