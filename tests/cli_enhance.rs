@@ -4,37 +4,11 @@
 
 mod common;
 
+use common::cli::{refused, wgvae};
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use image::{DynamicImage, GrayImage, RgbImage};
-
-fn wgvae() -> Command {
-    let mut cmd = Command::cargo_bin("wgvae").unwrap();
-    cmd.env_remove("WGVAE_ADAPTER")
-        .env("WGVAE_NO_AUTOTUNE", "1");
-    cmd
-}
-
-/// stderr of a failed run: exactly one "error: ..." line (Mesa's own chatter aside).
-fn error_line(out: &std::process::Output) -> String {
-    common::one_error_line("the run", out)
-}
-
-fn fails_with(cmd: &mut Command, code: i32, needle: &str) {
-    let out = cmd.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code; stdout {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let line = error_line(&out);
-    assert!(
-        line.contains(needle),
-        "error {line:?} does not mention {needle:?}"
-    );
-}
 
 fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -154,53 +128,53 @@ fn enhance_refuses_bad_requests() {
     let (i, o) = (arg(&input), arg(&output));
 
     // usage errors (clap, exit 2)
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", o]),
         2,
         "required arguments were not provided",
     );
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", o, "--contrast", "-1"]),
         2,
         "--contrast must be a finite number >= 0, got -1",
     );
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", o, "--brightness", "inf"]),
         2,
         "--brightness must be a finite number >= 0, got inf",
     );
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", o, "--gamma", "0"]),
         2,
         "--gamma must be a finite number > 0",
     );
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", o, "--auto-levels=60,40"]),
         2,
         "0 <= LOW < HIGH <= 100",
     );
     // run-time refusals (exit 1), the input untouched
     let before = std::fs::read(&input).unwrap();
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", i, "--gamma", "2"]),
         1,
         "is the input",
     );
     let dotted = format!("{}/./in.png", dir.path().display());
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", &dotted, "--gamma", "2"]),
         1,
         "is the input",
     );
     assert_eq!(std::fs::read(&input).unwrap(), before, "input unchanged");
     let missing = dir.path().join("missing.png");
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", arg(&missing), "-o", o, "--gamma", "2"]),
         1,
         "cannot read",
     );
     let odd = dir.path().join("out.xyz");
-    fails_with(
+    refused(
         wgvae().args(["enhance", "-i", i, "-o", arg(&odd), "--gamma", "2"]),
         1,
         "no image format",

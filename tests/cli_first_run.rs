@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::cli::{failed, wgvae};
 use common::{succeeds, text};
 
 use std::io::Read;
@@ -12,19 +13,9 @@ use std::process::{Output, Stdio};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn wgvae() -> Command {
-    let mut cmd = Command::cargo_bin("wgvae").unwrap();
-    cmd.env_remove("WGVAE_ADAPTER").env_remove("WGPU_BACKEND");
-    cmd.env("WGVAE_NO_AUTOTUNE", "1");
-    cmd
-}
-
-/// The one "error: ..." line of a failed run (Mesa's own chatter aside), exit status 1.
-fn error_of(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
-    common::one_error_line("the run", &out)
+/// The one error line of a run refused with exit status 1.
+fn failed_line(cmd: &mut Command) -> String {
+    failed(cmd, 1).0
 }
 
 fn json(bytes: &[u8]) -> Value {
@@ -81,17 +72,17 @@ fn adapter_by_index_or_by_unique_name_part() {
         let out = succeeds(wgvae().args(["info", "--adapter", &shouting]));
         assert!(chosen_line(&out).starts_with("chosen: [0] "));
     } else {
-        let e = error_of(wgvae().args(["info", "--adapter", &shouting]));
+        let e = failed_line(wgvae().args(["info", "--adapter", &shouting]));
         assert!(e.contains("several adapter names contain"), "{e}");
     }
 
-    let e = error_of(wgvae().args(["info", "--adapter", "99"]));
+    let e = failed_line(wgvae().args(["info", "--adapter", "99"]));
     assert!(
         e.contains("no adapter with index 99") && e.contains(&format!("[0] {}", names[0])),
         "{e}"
     );
     // GPU commands fail the same way before doing anything
-    let e = error_of(wgvae().args(["eval", "--model", "x.safetensors", "--adapter", "99"]));
+    let e = failed_line(wgvae().args(["eval", "--model", "x.safetensors", "--adapter", "99"]));
     assert!(e.contains("index 99"), "{e}");
 
     // Vulkan and GL together show a software rasteriser twice under one name: a part of the
@@ -104,7 +95,7 @@ fn adapter_by_index_or_by_unique_name_part() {
             .map(|a| a["name"].as_str().unwrap().to_string())
             .collect();
         if names.len() >= 2 && names[0] == names[1] {
-            let e = error_of(
+            let e = failed_line(
                 wgvae()
                     .args(["info", "--adapter", &names[0]])
                     .env("WGPU_BACKEND", "vulkan,gl"),
@@ -127,7 +118,7 @@ fn adapter_by_index_or_by_unique_name_part() {
 fn an_unknown_backend_is_named_as_such() {
     // no adapter is needed to refuse the name: this holds on any machine
     for args in [vec!["info"], vec!["eval", "--model", "x.safetensors"]] {
-        let e = error_of(wgvae().args(&args).env("WGPU_BACKEND", "vulkn"));
+        let e = failed_line(wgvae().args(&args).env("WGPU_BACKEND", "vulkn"));
         assert!(
             e.contains("unknown backend \"vulkn\"") && e.contains("valid here: "),
             "{e}"
@@ -135,7 +126,7 @@ fn an_unknown_backend_is_named_as_such() {
         assert!(!e.contains("lavapipe"), "{e}");
     }
     if cfg!(target_os = "linux") {
-        let e = error_of(wgvae().arg("info").env("WGPU_BACKEND", "metal"));
+        let e = failed_line(wgvae().arg("info").env("WGPU_BACKEND", "metal"));
         assert!(e.contains("\"metal\"") && e.contains("vulkan"), "{e}");
     }
 }
@@ -341,7 +332,7 @@ fn train_json_eval_json_inspect() {
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     assert_eq!(header.metadata().as_ref().unwrap()["format"], "pt");
 
-    let e = error_of(wgvae().args([
+    let e = failed_line(wgvae().args([
         "inspect",
         dir.path().join("none.safetensors").to_str().unwrap(),
     ]));

@@ -6,19 +6,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use common::cli::{fails_with, usage_error, wgvae};
+use common::succeeds;
 use wgvae::data::{load_split, Split};
 use wgvae::picture::Picture;
 use wgvae::restore::metrics::psnr;
-
-fn wgvae() -> Command {
-    let mut cmd = Command::cargo_bin("wgvae").unwrap();
-    cmd.env_remove("WGVAE_ADAPTER")
-        .env("WGVAE_NO_AUTOTUNE", "1");
-    // the default model is built in: nothing may depend on the working folder
-    cmd.current_dir(std::env::temp_dir());
-    cmd
-}
 
 /// Test digit `i` of the embedded subset as a picture.
 fn digit(i: usize) -> Picture {
@@ -29,37 +21,6 @@ fn digit(i: usize) -> Picture {
         28,
         ds.image(i).iter().map(|&v| v as f32 / 255.0).collect(),
     )
-}
-
-fn run_ok(args: &[&str]) {
-    let out = wgvae().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    fails_with_code(args, 1, needle);
-}
-
-/// Wrong usage: exit 2.
-fn usage_error(args: &[&str], needle: &str) {
-    fails_with_code(args, 2, needle);
-}
-
-fn fails_with_code(args: &[&str], code: i32, needle: &str) {
-    let out = wgvae().args(args).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{args:?} should fail with exit {code}"
-    );
-    let line = common::one_error_line(&format!("{args:?}"), &out);
-    assert!(line.contains(needle), "{line:?} lacks {needle:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 fn s(p: &Path) -> &str {
@@ -75,10 +36,10 @@ fn degrade_restore(dir: &Path, name: &str, clean: &Picture, damage: &[&str]) -> 
     clean.write(&c).unwrap();
     let mut args = vec!["degrade", "-i", s(&c), "-o", s(&d), "--seed", "3"];
     args.extend_from_slice(damage);
-    run_ok(&args);
+    succeeds(wgvae().args(&args));
     let mut args = vec!["restore", "-i", s(&d), "-o", s(&r)];
     args.extend_from_slice(damage);
-    run_ok(&args);
+    succeeds(wgvae().args(&args));
     let damaged = Picture::read(&d).unwrap();
     let restored = Picture::read(&r).unwrap();
     assert_eq!(
@@ -125,7 +86,7 @@ fn restoring_a_digit_beats_its_damage() {
 fn a_denoising_model_restores_better_than_its_input_and_its_reconstruction() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("dn.safetensors");
-    run_ok(&[
+    succeeds(wgvae().args([
         "train",
         "--epochs",
         "5",
@@ -139,7 +100,7 @@ fn a_denoising_model_restores_better_than_its_input_and_its_reconstruction() {
         "0.3",
         "--out",
         s(&model),
-    ]);
+    ]));
     for (name, damage) in [
         ("noise", &["--noise-sigma", "0.25"][..]),
         ("hole", &["--mask-rect", "9,9,10,10"][..]),
@@ -153,13 +114,13 @@ fn a_denoising_model_restores_better_than_its_input_and_its_reconstruction() {
             let mut args = vec!["degrade", "-i", s(&clean_png), "-o", s(&damaged_png)];
             args.extend_from_slice(&["--seed", "3", "--force"]);
             args.extend_from_slice(damage);
-            run_ok(&args);
+            succeeds(wgvae().args(&args));
             for method in ["posterior", "project"] {
                 let out = path(method);
                 let mut args = vec!["restore", "--model", s(&model), "--method", method];
                 args.extend_from_slice(&["-i", s(&damaged_png), "--force", "-o", s(&out)]);
                 args.extend_from_slice(damage);
-                run_ok(&args);
+                succeeds(wgvae().args(&args));
             }
             let score = |what: &str| psnr(&clean.data, &Picture::read(&path(what)).unwrap().data);
             damaged += score("damaged") / 3.0;
@@ -192,7 +153,7 @@ fn folders_keep_names_and_other_sizes_and_colours_come_back_in_their_own() {
         .write(&inputs.join("c.png"))
         .unwrap();
     let out = dir.path().join("out");
-    run_ok(&[
+    succeeds(wgvae().args([
         "restore",
         "-i",
         s(&inputs),
@@ -200,7 +161,7 @@ fn folders_keep_names_and_other_sizes_and_colours_come_back_in_their_own() {
         s(&out),
         "--noise-sigma",
         "0.1",
-    ]);
+    ]));
     let a = Picture::read(&out.join("a.png")).unwrap();
     let b = Picture::read(&out.join("b.jpg")).unwrap();
     let c = Picture::read(&out.join("c.png")).unwrap();
@@ -226,7 +187,7 @@ fn bad_restore_input_is_one_line() {
     let not_image = dir.path().join("x.png");
     std::fs::write(&not_image, b"not an image").unwrap();
     fails_with(
-        &[
+        wgvae().args([
             "restore",
             "-i",
             s(&img),
@@ -234,11 +195,11 @@ fn bad_restore_input_is_one_line() {
             s(&out),
             "--mask",
             s(&small_mask),
-        ],
+        ]),
         "the mask is 5x5 but the image is 28x28",
     );
     fails_with(
-        &[
+        wgvae().args([
             "restore",
             "-i",
             s(&img),
@@ -246,12 +207,15 @@ fn bad_restore_input_is_one_line() {
             s(&img),
             "--noise-sigma",
             "0.1",
-        ],
+        ]),
         "the output is the input",
     );
-    usage_error(&["restore", "-i", s(&img), "-o", s(&out)], "what damage");
     usage_error(
-        &[
+        wgvae().args(["restore", "-i", s(&img), "-o", s(&out)]),
+        "what damage",
+    );
+    usage_error(
+        wgvae().args([
             "restore",
             "-i",
             s(&img),
@@ -261,11 +225,11 @@ fn bad_restore_input_is_one_line() {
             "0.1",
             "--salt-pepper",
             "0.1",
-        ],
+        ]),
         "at most one of",
     );
     fails_with(
-        &[
+        wgvae().args([
             "restore",
             "-i",
             s(&not_image),
@@ -273,11 +237,11 @@ fn bad_restore_input_is_one_line() {
             s(&out),
             "--noise-sigma",
             "0.1",
-        ],
+        ]),
         "x.png",
     );
     fails_with(
-        &[
+        wgvae().args([
             "restore",
             "--model",
             "nope.safetensors",
@@ -287,11 +251,11 @@ fn bad_restore_input_is_one_line() {
             s(&out),
             "--noise-sigma",
             "0.1",
-        ],
+        ]),
         "no such checkpoint",
     );
     usage_error(
-        &["degrade", "-i", s(&img), "-o", s(&out), "--noise-sigma=0"],
+        wgvae().args(["degrade", "-i", s(&img), "-o", s(&out), "--noise-sigma=0"]),
         "must be positive",
     );
     assert!(!out.exists(), "a failed run left an output");
@@ -306,7 +270,7 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
     let plain = dir.path().join("plain.png");
     let refined = dir.path().join("refined.png");
     clean.write(&c).unwrap();
-    run_ok(&[
+    succeeds(wgvae().args([
         "degrade",
         "-i",
         s(&c),
@@ -314,9 +278,9 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
         s(&noisy),
         "--noise-sigma",
         "0.1",
-    ]);
-    run_ok(&["enhance", "-i", s(&noisy), "-o", s(&plain), "--gamma", "1"]);
-    run_ok(&[
+    ]));
+    succeeds(wgvae().args(["enhance", "-i", s(&noisy), "-o", s(&plain), "--gamma", "1"]));
+    succeeds(wgvae().args([
         "enhance",
         "-i",
         s(&noisy),
@@ -328,14 +292,14 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
         "0.1",
         "--gamma",
         "1",
-    ]);
+    ]));
     let p = psnr(&clean.data, &Picture::read(&plain).unwrap().data);
     let r = psnr(&clean.data, &Picture::read(&refined).unwrap().data);
     assert!(r > p + 3.0, "refined {r:.2} dB vs plain {p:.2} dB");
     // a fresh output: an existing one would be refused first
     let unused = dir.path().join("unused.png");
     usage_error(
-        &[
+        wgvae().args([
             "enhance",
             "-i",
             s(&noisy),
@@ -345,7 +309,7 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
             "1",
             "--model",
             "m.safetensors",
-        ],
+        ]),
         "--vae-refine only",
     );
 }
@@ -354,7 +318,7 @@ fn enhance_with_vae_refine_denoises_before_adjusting() {
 fn sample_without_a_model_draws_from_the_built_in_one_anywhere() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.png");
-    run_ok(&["sample", "-n", "16", "--scale", "1", "-o", s(&out)]);
+    succeeds(wgvae().args(["sample", "-n", "16", "--scale", "1", "-o", s(&out)]));
     let grid = Picture::read(&out).unwrap();
     // 4 x 4 digits of 28 pixels with one-pixel gaps
     assert!(

@@ -2,6 +2,8 @@
 //! worst element.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::sync::OnceLock;
 
 use wgvae::gpu::buffers::{self, View};
