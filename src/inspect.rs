@@ -68,7 +68,7 @@ pub fn report(path: &Path) -> Result<Report, CheckpointError> {
         pixel_var_scale,
         data,
         epoch_steps: mid_epoch.map_or(0, |m| m.steps),
-        optimizer_state: checkpoint::saved_optimizer_path(path).is_file(),
+        optimizer_state: checkpoint::optimizer_path(path).is_file(),
         parameters: layout.parameter_count(),
         tensors: layout
             .tensors
@@ -134,7 +134,7 @@ pub fn text(r: &Report) -> String {
         if r.optimizer_state {
             format!(
                 "{} (for --resume)",
-                checkpoint::saved_optimizer_path(Path::new(&r.path)).display()
+                checkpoint::optimizer_path(Path::new(&r.path)).display()
             )
         } else {
             "none beside it".to_string()

@@ -8,8 +8,8 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use wgvae::checkpoint::{
-    legacy_optimizer_path, load_model, load_optimizer, optimizer_path, save_model, save_optimizer,
-    saved_optimizer_path, CheckpointError, CheckpointMeta, TrainingData,
+    load_model, load_optimizer_state, optimizer_path, save_model, save_training_state,
+    CheckpointError, CheckpointMeta, TrainingData,
 };
 use wgvae::config::{Likelihood, ModelConfig};
 use wgvae::model::layout::Layout;
@@ -498,6 +498,25 @@ fn config_mismatch_names_each_differing_field() {
     assert_eq!(fields, &vec!["latent", "likelihood", "beta"]);
 }
 
+/// Saves Adam's moments beside the checkpoint at `model` as a training run does (the pair
+/// through [`save_training_state`]), keeping the model's own parameters.
+fn save_adam(
+    model: &Path,
+    meta: &CheckpointMeta,
+    m: &[f32],
+    v: &[f32],
+) -> Result<(), CheckpointError> {
+    let params = load_model(model, None)
+        .map(|(_, p)| p)
+        .unwrap_or_else(|_| vec![0.0; m.len()]);
+    save_training_state(model, meta, &params, m, v)
+}
+
+/// The moments `--resume` would read beside `model`.
+fn load_adam(model: &Path, meta: &CheckpointMeta) -> Result<(Vec<f32>, Vec<f32>), CheckpointError> {
+    load_optimizer_state(model, meta).map(|s| (s.m, s.v))
+}
+
 #[test]
 fn optimizer_state_round_trips_and_is_checked() {
     let dir = tempfile::tempdir().unwrap();
@@ -507,12 +526,12 @@ fn optimizer_state_round_trips_and_is_checked() {
     let m = meta(config.clone());
     let (adam_m, adam_v) = (params(&layout, 11), params(&layout, 12));
     save_model(&model, &m, &params(&layout, 10)).unwrap();
-    save_optimizer(&model, &m, &adam_m, &adam_v).unwrap();
+    save_adam(&model, &m, &adam_m, &adam_v).unwrap();
 
     let opt = optimizer_path(&model);
     assert_eq!(opt, dir.path().join("m.adam.safetensors"));
     assert!(opt.is_file());
-    let (m2, v2) = load_optimizer(&model, &m).unwrap();
+    let (m2, v2) = load_adam(&model, &m).unwrap();
     assert_eq!(bits(&m2), bits(&adam_m));
     assert_eq!(bits(&v2), bits(&adam_v));
 
@@ -538,7 +557,7 @@ fn optimizer_state_round_trips_and_is_checked() {
         step: m.step + 1,
         ..m.clone()
     };
-    let e = load_optimizer(&model, &later).unwrap_err();
+    let e = load_adam(&model, &later).unwrap_err();
     assert!(
         matches!(
             e,
@@ -560,59 +579,22 @@ fn optimizer_state_round_trips_and_is_checked() {
         },
         ..m.clone()
     };
-    let e = load_optimizer(&model, &other).unwrap_err();
+    let e = load_adam(&model, &other).unwrap_err();
     assert!(e.to_string().contains("latent 16"), "{e}");
     assert!(matches!(e, CheckpointError::ConfigMismatch { .. }), "{e:?}");
 
     // Wrong buffer lengths are refused before anything is written.
     let before = fs::read(&opt).unwrap();
-    let e = save_optimizer(&model, &m, &adam_m[1..], &adam_v).unwrap_err();
+    let e = save_adam(&model, &m, &adam_m[1..], &adam_v).unwrap_err();
     assert!(matches!(e, CheckpointError::Length { .. }), "{e:?}");
     assert_eq!(fs::read(&opt).unwrap(), before);
 
     // Missing state file.
     fs::remove_file(&opt).unwrap();
     assert!(matches!(
-        load_optimizer(&model, &m),
+        load_adam(&model, &m),
         Err(CheckpointError::Read { .. })
     ));
-}
-
-/// Runs before the Adam state's rename wrote `vae.safetensors.adam.safetensors`: --resume still
-/// reads it when the new name is absent, and the next save moves it to the new name.
-#[test]
-fn optimizer_state_under_its_old_name_still_loads() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ModelConfig::default();
-    let layout = Layout::new(&config);
-    let model = dir.path().join("vae.safetensors");
-    let m = meta(config);
-    let (adam_m, adam_v) = (params(&layout, 31), params(&layout, 32));
-    save_model(&model, &m, &params(&layout, 30)).unwrap();
-    save_optimizer(&model, &m, &adam_m, &adam_v).unwrap();
-    let old = legacy_optimizer_path(&model);
-    assert_eq!(old, dir.path().join("vae.safetensors.adam.safetensors"));
-    fs::rename(optimizer_path(&model), &old).unwrap();
-    assert_eq!(saved_optimizer_path(&model), old);
-
-    let (m2, v2) = load_optimizer(&model, &m).unwrap();
-    assert_eq!(bits(&m2), bits(&adam_m));
-    assert_eq!(bits(&v2), bits(&adam_v));
-
-    // both present: the new name wins (the old one is stale)
-    fs::copy(&old, optimizer_path(&model)).unwrap();
-    assert_eq!(saved_optimizer_path(&model), optimizer_path(&model));
-    save_optimizer(&model, &m, &adam_v, &adam_m).unwrap();
-    assert!(
-        !old.exists(),
-        "the old file outlived the save under the new name"
-    );
-    assert_eq!(
-        dir_names(dir.path()),
-        vec!["vae.adam.safetensors", "vae.safetensors"]
-    );
-    let (m3, _) = load_optimizer(&model, &m).unwrap();
-    assert_eq!(bits(&m3), bits(&adam_v));
 }
 
 fn dir_names(dir: &Path) -> Vec<String> {
@@ -633,7 +615,7 @@ fn saves_are_atomic_and_failures_keep_the_old_checkpoint() {
     let m = meta(config.clone());
     let old = params(&layout, 20);
     save_model(&path, &m, &old).unwrap();
-    save_optimizer(&path, &m, &old, &old).unwrap();
+    save_adam(&path, &m, &old, &old).unwrap();
     // Overwriting works and leaves no temporary file.
     let new = params(&layout, 21);
     save_model(&path, &m, &new).unwrap();
@@ -748,6 +730,6 @@ fn a_crash_between_the_two_files_of_a_save_still_resumes() {
 
     // neither file at the model's step: refused, naming the step
     fs::remove_file(&pending).unwrap();
-    let e = load_optimizer(&model, &at(30)).unwrap_err().to_string();
+    let e = load_adam(&model, &at(30)).unwrap_err().to_string();
     assert!(e.contains("30"), "{e}");
 }

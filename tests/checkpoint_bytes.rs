@@ -67,8 +67,7 @@ fn check_save(cfg: &ModelConfig) {
     let meta = CheckpointMeta::new(cfg.clone(), 3, 42, 7);
     let params = distinct(&model, 1.0);
     let (m, v) = (distinct(&model, 1e5), distinct(&model, -1e5));
-    checkpoint::save_model(&path, &meta, &params).unwrap();
-    checkpoint::save_optimizer(&path, &meta, &m, &v).unwrap();
+    checkpoint::save_training_state(&path, &meta, &params, &m, &v).unwrap();
     check_file(&std::fs::read(&path).unwrap(), &model, &[("", &params)]);
     let adam = std::fs::read(checkpoint::optimizer_path(&path)).unwrap();
     check_file(&adam, &model, &[("m.", &m), ("v.", &v)]);
@@ -79,8 +78,8 @@ fn check_save(cfg: &ModelConfig) {
     let (got_meta, got) = checkpoint::load_model(&path, Some(cfg)).unwrap();
     assert_eq!(got_meta, meta);
     assert_eq!(got, pad_zero(&params));
-    let (gm, gv) = checkpoint::load_optimizer(&path, &meta).unwrap();
-    assert_eq!((gm, gv), (pad_zero(&m), pad_zero(&v)));
+    let state = checkpoint::load_optimizer_state(&path, &meta).unwrap();
+    assert_eq!((state.m, state.v), (pad_zero(&m), pad_zero(&v)));
 }
 
 /// A 2-level MLP with a learned Gaussian variance: non-square weights ([7, 12], [5, 7], ...),

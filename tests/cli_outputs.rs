@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::cli::{failed, wgvae};
 use common::{succeeds, text};
 
 use std::path::Path;
@@ -12,19 +13,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn wgvae() -> Command {
-    let mut cmd = Command::cargo_bin("wgvae").unwrap();
-    cmd.env_remove("WGVAE_ADAPTER").env_remove("WGPU_BACKEND");
-    cmd.env("WGVAE_NO_AUTOTUNE", "1");
-    cmd
-}
-
-/// The one "error: ..." line of a run that failed with status 1, and its stdout.
+/// The one error line of a run refused with exit status 1, and its stdout.
 fn refused(cmd: &mut Command) -> (String, String) {
-    let out = cmd.output().unwrap();
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{}{stderr}", text(&out.stdout));
-    (common::one_error_line("the run", &out), text(&out.stdout))
+    let (line, out) = failed(cmd, 1);
+    (line, text(&out.stdout))
 }
 
 /// A small MLP on the embedded subset: 20 steps of 500 per epoch.
@@ -154,8 +146,8 @@ fn existing_outputs_are_refused_without_force_before_any_work() {
 
 /// train refuses to start over an existing checkpoint (naming --force and --resume) before it
 /// computes anything; --resume continues, --force starts afresh and clears the old grids; the
-/// Adam state is `m.adam.safetensors`, and the old name `m.safetensors.adam.safetensors` is
-/// still read by --resume; sample refuses an existing grid and creates a missing folder.
+/// Adam state is `m.adam.safetensors`; sample refuses an existing grid and creates a missing
+/// folder.
 #[test]
 fn train_and_sample_follow_the_policy() {
     if common::gpu().is_none() {
@@ -186,12 +178,7 @@ fn train_and_sample_follow_the_policy() {
     );
     assert_eq!(std::fs::read(&model).unwrap(), before);
 
-    // the Adam state under its old name is found by --resume, and moves to the new name
-    std::fs::rename(
-        runs.join("m.adam.safetensors"),
-        runs.join("m.safetensors.adam.safetensors"),
-    )
-    .unwrap();
+    // --resume continues from the pair
     let out = succeeds(&mut tiny_train(&model, "3", &["--resume"]));
     assert!(
         text(&out.stdout).contains("epoch   3:"),
@@ -199,7 +186,6 @@ fn train_and_sample_follow_the_policy() {
         text(&out.stdout)
     );
     assert!(runs.join("m.adam.safetensors").is_file());
-    assert!(!runs.join("m.safetensors.adam.safetensors").exists());
 
     // --force: a fresh run; the grids of the old run's later epochs go
     succeeds(&mut tiny_train(&model, "1", &["--force"]));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use wgvae::checkpoint::{load_model, load_optimizer};
+use wgvae::checkpoint::{load_model, load_optimizer_state};
 
 /// A small model on the embedded subset: 100 steps an epoch, a fraction of a second each.
 const RUN: &[&str] = &[
@@ -67,7 +67,8 @@ fn signal(child: &Child, signal: libc::c_int) {
 /// The parameters and Adam moments of the run at `dir/out`, as bits.
 fn final_state(path: &Path) -> (u64, Vec<u32>, Vec<u32>, Vec<u32>) {
     let (meta, params) = load_model(path, None).unwrap();
-    let (m, v) = load_optimizer(path, &meta).unwrap();
+    let state = load_optimizer_state(path, &meta).unwrap();
+    let (m, v) = (state.m, state.v);
     let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     (meta.step, bits(&params), bits(&m), bits(&v))
 }
@@ -157,7 +158,7 @@ fn a_second_signal_ends_the_run_at_once_and_the_checkpoint_still_resumes() {
     // whatever instant the second signal came, the files on disk are a pair that resumes
     let path = dir.join("twice.safetensors");
     let (meta, _) = load_model(&path, None).unwrap();
-    load_optimizer(&path, &meta).unwrap();
+    load_optimizer_state(&path, &meta).unwrap();
     train(dir, "twice.safetensors", &["--resume"]);
     assert_eq!(final_state(&path).0, 200);
 }

@@ -101,7 +101,6 @@ pub fn planned(command: &Command) -> Outputs {
                 files: vec![
                     a.out.clone(),
                     checkpoint::optimizer_path(&a.out),
-                    checkpoint::legacy_optimizer_path(&a.out),
                     curve.csv,
                     curve.png,
                     curve.svg,
