@@ -86,7 +86,7 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     params[i] = p - lr * ((mi / c1) / (sqrt(vi / c2) + hp.eps) + hp.weight_decay * p);
 }
 
-// v2, adam_step_vec4: the same update four elements per invocation (n a multiple of 4, which
+// vec4, adam_step_vec4: the same update four elements per invocation (n a multiple of 4, which
 // the builder checks): on llvmpipe every load and store of an invocation is a per-lane loop,
 // so a vec4 costs little more than one float.
 @group(0) @binding(0) var<storage, read_write> params4: array<vec4<f32>>;

@@ -26,10 +26,10 @@
 // zero where relu_mask <= 0 (flag 2), add onto the output (flag 1).
 //
 // Variants (entry points; the dispatch builder picks one from the output channel count):
-//   v1 conv_direct_16x16, conv_transposed_16x16   16 output channels x 16 output pixels per
+//   16x16 conv_direct_16x16, conv_transposed_16x16  16 output channels x 16 output pixels per
 //      invocation: each step of the reduction loads 16 inputs and 16 weights for 256
 //      multiply-adds. For layers with more than 4 output channels.
-//   v2 conv_direct_4x16, conv_transposed_4x16     4 channels x 16 pixels: 20 loads for 64
+//   4x16  conv_direct_4x16, conv_transposed_4x16    4 channels x 16 pixels: 20 loads for 64
 //      multiply-adds, and no work wasted on missing channels when there are at most 4 (the
 //      decoder's last layer has 1).
 // Measured on llvmpipe, where a barrier is a thread switch and every storage load is a per-lane
@@ -308,7 +308,7 @@ fn store16x4(acc: ptr<function, array<vec4<f32>, 16>>, q0: Quad, q1: Quad, q2: Q
 // ---- conv_direct: small[n, a] from large[n, b]. Sum order per output: ky, then kx, then b
 // innermost (taps in the padding add 0). Pixel blocks along x, channel blocks along y.
 
-// v1: 16 channels a x 16 pixels per invocation: 32 loads feed 256 multiply-adds per b.
+// 16x16: 16 channels a x 16 pixels per invocation: 32 loads feed 256 multiply-adds per b.
 @compute @workgroup_size(64)
 fn conv_direct_16x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let q = gid.x * 16u;
@@ -377,8 +377,8 @@ fn conv_direct_16x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(wor
     store8x8(&acc11, p2, p3, shw, c + 8u, cp.a_ch);
 }
 
-// v2: 4 channels a x 16 pixels, for layers with at most 4 channels a (20 loads feed 64
-// multiply-adds, against 32 feeding 64 useful ones in v1 when a_ch = 1).
+// 4x16: 4 channels a x 16 pixels, for layers with at most 4 channels a (20 loads feed 64
+// multiply-adds, against 32 feeding 64 useful ones in 16x16 when a_ch = 1).
 @compute @workgroup_size(64)
 fn conv_direct_4x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let q = gid.x * 16u;
@@ -428,7 +428,7 @@ fn conv_direct_4x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(work
 // y = (py + p) / s + j - ty (and likewise along x). Sum order per output: ky, then kx, then a
 // innermost. Pixel blocks (within the phase) along x, channel blocks along y.
 
-// v1: 16 channels b x 16 pixels per invocation.
+// 16x16: 16 channels b x 16 pixels per invocation.
 @compute @workgroup_size(64)
 fn conv_transposed_16x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let st = cp.stride;
@@ -505,7 +505,7 @@ fn conv_transposed_16x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     store8x8(&acc11, p2, p3, lhw, c + 8u, cp.b_ch);
 }
 
-// v2: 4 channels b x 16 pixels, for layers with at most 4 channels b (the decoder's last
+// 4x16: 4 channels b x 16 pixels, for layers with at most 4 channels b (the decoder's last
 // layer has 1).
 @compute @workgroup_size(64)
 fn conv_transposed_4x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

@@ -5,22 +5,26 @@
 //   backward_weight  dW[N,K] (+)= dY[M,N]^T X[M,K]
 //   backward_bias    db[N]   (+)= sum over rows of dY, rows summed in order 0..M
 //
-// Forward variants (the benchmark compares them; the context picks one per adapter):
-//   v1 forward_tiled   16x16 output tile per workgroup, X and W tiles staged through workgroup
-//                      memory with two barriers per 16-wide K step. The classic GPU kernel.
-//   v2 forward_reg4x4  barrier-free: each invocation owns a 4x4 block of Y and walks K four at a
-//                      time with vec4 dot products. Measured on llvmpipe (where a barrier costs a
-//                      thread switch) about 16x faster than v1 at 512^3; v1 wins on real GPUs.
-//   v3 *_reg8x8        forward, backward_input and backward_weight: 8 invocations per workgroup,
-//                      each an 8x8 block whose 8 rows the workgroup shares; vec4 loads along
-//                      the contiguous axis of every operand (no strided loads). 3-7x v2 on
-//                      llvmpipe (BENCHMARKS.md). Needs those axes to be multiples of 4.
-//                      backward_weight_t_reg8x8 computes dW's transpose (columns k shared,
-//                      rows n per invocation); the builder picks the orientation that pads less.
-//   v4 *_sg16x4        in linear_sg.wgsl, compiled after this file where the device has
-//                      subgroups: v3's shared rows handed round by subgroup broadcasts.
-// backward_input and backward_weight (no suffix) are v2's, used by v1 and v2 and as v3's
-// fallback.
+// Variants, named by their entry points' suffixes (the benchmark compares them; the context
+// picks one per adapter, src/gpu/variants.rs):
+//   tiled   forward_tiled   16x16 output tile per workgroup, X and W tiles staged through
+//                           workgroup memory with two barriers per 16-wide K step. The classic
+//                           GPU kernel.
+//   reg4x4  forward_reg4x4  barrier-free: each invocation owns a 4x4 block of Y and walks K four
+//                           at a time with vec4 dot products. Measured on llvmpipe (where a
+//                           barrier costs a thread switch) about 16x faster than tiled at 512^3;
+//                           tiled wins on real GPUs.
+//   reg8x8  *_reg8x8        forward, backward_input and backward_weight: 8 invocations per
+//                           workgroup, each an 8x8 block whose 8 rows the workgroup shares; vec4
+//                           loads along the contiguous axis of every operand (no strided loads).
+//                           3-7x reg4x4 on llvmpipe (BENCHMARKS.md). Needs those axes to be
+//                           multiples of 4. backward_weight_t_reg8x8 computes dW's transpose
+//                           (columns k shared, rows n per invocation); the builder picks the
+//                           orientation that pads less.
+//   sg16x4  *_sg16x4        in linear_sg.wgsl, compiled after this file where the device has
+//                           subgroups: reg8x8's shared rows handed round by subgroup broadcasts.
+// backward_input and backward_weight (no suffix) are reg4x4's, used by tiled and reg4x4 and as
+// reg8x8's fallback.
 // Every reduction loops in a fixed order, so results repeat exactly from run to run.
 
 struct LinearParams {
@@ -52,7 +56,7 @@ fn activate(v: f32, act: u32) -> f32 {
     return v;
 }
 
-// ---- v1: tiled through workgroup memory ----
+// ---- tiled: through workgroup memory ----
 const TILE: u32 = 16u;
 var<workgroup> tile_x: array<array<f32, 16>, 16>;
 var<workgroup> tile_w: array<array<f32, 16>, 16>;
@@ -87,7 +91,7 @@ fn forward_tiled(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgrou
     }
 }
 
-// ---- v2: 4x4 register block per invocation, no barriers ----
+// ---- reg4x4: 4x4 register block per invocation, no barriers ----
 fn load4(base: u32) -> vec4<f32> {
     return vec4<f32>(fx[base], fx[base + 1u], fx[base + 2u], fx[base + 3u]);
 }
@@ -303,12 +307,12 @@ fn backward_bias(@builtin(global_invocation_id) gid: vec3<u32>) {
     gout[n] = acc;
 }
 
-// ---- v3: reg8x8, all three products, no barriers ----
+// ---- reg8x8: all three products, no barriers ----
 // One workgroup is 8 invocations (one llvmpipe SIMD vector). Each invocation owns an 8x8 block
 // of the output: 8 rows shared by the workgroup (so their loads share one address) times 8
 // columns of its own, as two vec4 quads. Every value loaded feeds 8 multiply-adds per lane
 // (reg4x4: 4), which is what speed follows on llvmpipe. The vec4 views below need the
-// contiguous axes to be multiples of 4 (the builders fall back to v2 otherwise). Rows and
+// contiguous axes to be multiples of 4 (the builders fall back to reg4x4's kernels otherwise). Rows and
 // columns past the edge read the last valid one (clamped, no branch in the loop) and are
 // dropped at the store. Reductions run in index order: results repeat exactly.
 @group(0) @binding(0) var<storage, read> fx4: array<vec4<f32>>;

@@ -1,4 +1,5 @@
-// linear_sg.wgsl: v4 of the three linear products (linear.wgsl has v1-v3 and the contract):
+// linear_sg.wgsl: the sg16x4 variant of the three linear products (linear.wgsl has tiled,
+// reg4x4 and reg8x8, and the contract):
 //
 //   forward          Y[M,N] = act(X[M,K] W[N,K]^T + b[N])
 //   backward_input   dX[M,K] = dY[M,N] W[N,K]   (times relu'(mask) when mask_relu = 1)
@@ -9,7 +10,7 @@
 // valid everywhere.
 //
 // Why: on llvmpipe a storage load whose address differs per lane is a scalar loop over the 8
-// lanes, and the loads, not the multiply-adds, bound v3 (reg8x8) at half the FMA probe. A
+// lanes, and the loads, not the multiply-adds, bound reg8x8 at half the FMA probe. A
 // subgroup broadcast with a constant lane is one register shuffle. So the 8 invocations of a
 // workgroup (one subgroup) load the operand they share one row per lane, and hand each row to
 // the others with subgroupBroadcast: each invocation owns a 16x4 block (16 rows shared through

@@ -148,14 +148,14 @@ fn training_program_feeds_the_encoder_the_corrupted_input() {
     let fc1 = model.grad("fc1.weight");
     assert!(p
         .iter()
-        .any(|o| matches!(o, Op::LinearBackWeight { dw, x, .. }
+        .any(|o| matches!(o, Op::LinearBackWeightBias { dw, x, .. }
         if *dw == fc1 && *x == model.act(a.x_in, rows))));
     assert!(p
         .iter()
         .any(|o| matches!(o, Op::BceForward { x, .. } if *x == model.act(a.x, rows))));
     assert!(
         !p.iter().any(
-            |o| matches!(o, Op::Linear { x, .. } | Op::LinearBackWeight { x, .. }
+            |o| matches!(o, Op::Linear { x, .. } | Op::LinearBackWeightBias { x, .. }
         if *x == model.act(a.x, rows))
         ),
         "a layer of the encoder reads the clean x"

@@ -11,7 +11,7 @@ use wgvae::gpu::ops::{self, LinearVariant};
 
 /// Batch 1 and 128 and sizes 1, 7, 33, 129, 400, 784 for (m, k, n); the model's layers
 /// (n = 20, 40, 400, 784), and multiples of 4 that leave ragged 8x8 blocks (m = 3, 127, k = 12,
-/// n = 4, 36) for reg8x8, which falls back to v2 where k or n is not a multiple of 4.
+/// n = 4, 36) for reg8x8, which falls back to reg4x4's kernels where k or n is not a multiple of 4.
 const LINEAR_SHAPES: [(usize, usize, usize); 16] = [
     (1, 1, 1),
     (1, 784, 400),
@@ -796,4 +796,34 @@ fn builders_refuse_loops_past_the_driver_limit() {
     let e = ops::linear_backward_bias(ctx, &db, &dy, m, 1, false).unwrap_err();
     assert!(e.to_string().contains("smaller batch"), "{e}");
     assert!(ops::linear_backward_weight(ctx, v, &dw, None, &dy, &x, 60_000, 4, 1, false).is_ok());
+}
+
+/// probe.wgsl's two kernels (the peaks `bench kernels` divides by) against their CPU twins:
+/// every chain of `fma_peak` ran all its rounds, and `copy_vec4` moved every value, on a grid
+/// past one row of workgroups.
+#[test]
+fn probe_kernels_match_cpu() {
+    use wgvae::gpu::probe;
+    let Some(ctx) = gpu() else { return };
+    let (invocations, rounds) = (4099, 37);
+    let fma_out = out(ctx, 4 * invocations);
+    let d = probe::fma_peak(ctx, &fma_out, invocations, rounds).unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    let got = read(ctx, &fma_out);
+    let want: Vec<f32> = (0..invocations)
+        .flat_map(|i| {
+            wgvae::cpu::probe::fma_peak(i as u32, rounds as u32, probe::FMA_M, probe::FMA_C)
+        })
+        .collect();
+    // the same multiply-adds in the same order; a fused multiply-add rounds once, not twice
+    all_close("fma_peak", &got, &want, 1e-6, 1e-6);
+
+    let vec4s = 65535 * 64 / 4 + 3;
+    let src = random(4 * vec4s, -1.0, 1.0, 7);
+    let dst = out(ctx, 4 * vec4s);
+    let d = probe::copy_vec4(ctx, &dst, &up(ctx, &src), vec4s).unwrap();
+    ops::run(ctx, &[&d]).unwrap();
+    let mut want = vec![0.0; 4 * vec4s];
+    wgvae::cpu::probe::copy_vec4(&mut want, &src);
+    assert_eq!(read(ctx, &dst), want, "copy_vec4 lost values");
 }

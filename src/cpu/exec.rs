@@ -166,8 +166,8 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
         grads: &mut model.grads,
         acts: &mut acts.tensors,
     };
-    for op in program {
-        match *op {
+    for op in program.iter().flat_map(Op::unfused) {
+        match op {
             Op::Gather { out, rows, dim } => b.write(out, |o, _| {
                 ops::gather_batch(o, &io.data, &io.perm, io.state[1] as usize, rows, dim)
             }),
@@ -511,11 +511,10 @@ pub fn run(program: &[Op], model: &mut CpuModel, acts: &mut CpuActs, io: &mut Cp
             } => b.write(out, |o, r| {
                 restore::importance_mean(o, r.read(x), r.read(fit), r.read(lat), images, cols, k)
             }),
-            Op::Advance { batch } => {
-                io.state[0] += 1;
-                io.state[1] += batch as u32;
-                io.state[2] += 1;
-            }
+            Op::Advance { batch } => ops::advance_step(&mut io.state, batch),
+            Op::LinearBackWeightBias { .. }
+            | Op::ReparamKlForward { .. }
+            | Op::ReparamKlBackward { .. } => unreachable!("fused ops run as Op::unfused's parts"),
         }
     }
 }

@@ -341,3 +341,11 @@ pub fn gather_batch(
         }
     }
 }
+
+/// `advance_step`: after a step, the step counter (state[0]), the data cursor (state[1]) and
+/// the slot of the step's loss record (state[2]) move on, the cursor by one batch.
+pub fn advance_step(state: &mut [u32], batch: usize) {
+    state[0] += 1;
+    state[1] += batch as u32;
+    state[2] += 1;
+}

@@ -24,6 +24,7 @@ use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::ops::{self, build, grid_1d, Dispatch};
+use crate::gpu::variants::{conv_weight_grad_two_pass, ConvBlock, SG_TAP_BLOCKS};
 use crate::gpu::GpuContext;
 use crate::model::op::Act;
 use crate::shape::ConvGeom;
@@ -32,8 +33,6 @@ use crate::shape::ConvGeom;
 /// workgroup size of the other kernels (conv.wgsl).
 const WEIGHT_BLOCK: usize = 16;
 const WEIGHT_LANES: usize = 16;
-/// Tap blocks per workgroup of `conv_weight_grad_sg` (one per lane of an 8-lane subgroup).
-const SG_TAP_BLOCKS: usize = 8;
 const WORKGROUP: usize = 64;
 /// Output pixels per invocation of conv_direct and conv_transposed (both variants).
 const PIXEL_BLOCK: usize = 16;
@@ -136,34 +135,6 @@ fn check_views(
     Ok(())
 }
 
-/// Block shape of conv_direct / conv_transposed (conv.wgsl's variants): output channels x
-/// output pixels per invocation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConvBlock {
-    /// v1: 16 x 16, for layers with more than 4 output channels.
-    Wide,
-    /// v2: 4 x 16, for layers with 1 to 4 output channels.
-    Narrow,
-}
-
-impl ConvBlock {
-    /// The block for a kernel writing `channels` output channels.
-    pub fn for_channels(channels: usize) -> Self {
-        if channels <= 4 {
-            ConvBlock::Narrow
-        } else {
-            ConvBlock::Wide
-        }
-    }
-
-    fn channels(self) -> usize {
-        match self {
-            ConvBlock::Wide => 16,
-            ConvBlock::Narrow => 4,
-        }
-    }
-}
-
 /// Grid for `conv_direct` / `conv_transposed`: pixel blocks along x, channel blocks along y,
 /// `phases` along z.
 fn block_grid(
@@ -210,11 +181,7 @@ fn direct(
     check_loops(op, k * (1 + k * (1 + p.b_ch as usize)))?;
     build(
         ctx,
-        match block {
-            ConvBlock::Wide if broadcasts(ctx) => Kernel::ConvDirectSg16x16,
-            ConvBlock::Wide => Kernel::ConvDirect16x16,
-            ConvBlock::Narrow => Kernel::ConvDirect4x16,
-        },
+        block.direct_kernel(ctx),
         // Unused bias and mask slots still need read-only bindings: the source is one.
         &[large, w, bias.unwrap_or(large), mask.unwrap_or(large), out],
         &p,
@@ -248,25 +215,13 @@ fn transposed(
     check_loops(op, t * (1 + t * (1 + p.a_ch as usize)))?;
     build(
         ctx,
-        match block {
-            ConvBlock::Wide if broadcasts(ctx) => Kernel::ConvTransposedSg16x16,
-            ConvBlock::Wide => Kernel::ConvTransposed16x16,
-            ConvBlock::Narrow => Kernel::ConvTransposed4x16,
-        },
+        block.transposed_kernel(ctx),
         &[small, w, bias.unwrap_or(small), mask.unwrap_or(small), out],
         &p,
         groups,
         g.flops(),
         bytes(g, out.len as usize, mask.is_some(), accumulate),
     )
-}
-
-/// Whether the 16 x 16 blocks take their weights by subgroup broadcast (`conv_sg.wgsl`, the same
-/// sums in the same order): where subgroups run on a CPU adapter, where it was measured (1.3-1.4x
-/// on lavapipe, BENCHMARKS.md). A GPU serves a load every lane shares from its caches, so
-/// there the plain kernels stay until a GPU measurement says otherwise.
-fn broadcasts(ctx: &GpuContext) -> bool {
-    ctx.subgroups && ctx.info.device_type == wgpu::DeviceType::Cpu
 }
 
 fn flags(bias: bool, mask: bool, accumulate: bool) -> u32 {
@@ -305,7 +260,7 @@ fn weight_grad(
     )?;
     let flops = g.flops();
     let moved = bytes(g, g.weight_len(), false, accumulate);
-    if !broadcasts(ctx) || tap_blocks < SG_TAP_BLOCKS {
+    if !conv_weight_grad_two_pass(ctx, tap_blocks) {
         let blocks = tap_blocks * channel_blocks;
         let one = build(
             ctx,

@@ -3,96 +3,61 @@
 
 use std::borrow::Cow;
 
-/// One `.wgsl` file. Files that draw random numbers are compiled as `rng.wgsl` + their text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ShaderFile {
-    Rng,
-    Linear,
-    LinearSg,
-    Activation,
-    Reparam,
-    Kl,
-    Loss,
-    Reduce,
-    ReduceSg,
-    Adam,
-    Gather,
-    Conv,
-    ConvSg,
-    Restore,
-    Enhance,
-    Corrupt,
-    Probe,
+/// Writes the shader file table: the `ShaderFile` enum, `ShaderFile::ALL`, each file's name and
+/// its text embedded at build time (so the binary runs from any folder), from one list.
+macro_rules! shader_files {
+    ($($name:ident: $file:literal;)*) => {
+        /// One `.wgsl` file. Files that draw random numbers are compiled as `rng.wgsl` + their
+        /// text; a subgroup file after its plain twin ([`ShaderFile::prefix`]).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ShaderFile {
+            $(
+                #[doc = concat!("`shaders/", $file, "`")]
+                $name,
+            )*
+        }
+
+        impl ShaderFile {
+            /// Every shader file.
+            pub const ALL: [ShaderFile; [$($file),*].len()] = [$(ShaderFile::$name),*];
+
+            /// The file name under `shaders/`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ShaderFile::$name => $file,)*
+                }
+            }
+
+            fn own_text(self) -> &'static str {
+                match self {
+                    $(ShaderFile::$name => include_str!(concat!("../../shaders/", $file)),)*
+                }
+            }
+        }
+    };
 }
 
-const RNG_WGSL: &str = include_str!("../../shaders/rng.wgsl");
+shader_files! {
+    Rng: "rng.wgsl";
+    Linear: "linear.wgsl";
+    LinearSg: "linear_sg.wgsl";
+    Activation: "activation.wgsl";
+    Reparam: "reparam.wgsl";
+    Kl: "kl.wgsl";
+    Loss: "loss.wgsl";
+    Reduce: "reduce.wgsl";
+    ReduceSg: "reduce_sg.wgsl";
+    Adam: "adam.wgsl";
+    Gather: "gather.wgsl";
+    Conv: "conv.wgsl";
+    ConvSg: "conv_sg.wgsl";
+    Restore: "restore.wgsl";
+    Enhance: "enhance.wgsl";
+    Corrupt: "corrupt.wgsl";
+    Probe: "probe.wgsl";
+}
 
 impl ShaderFile {
-    pub const ALL: [ShaderFile; 17] = [
-        ShaderFile::Rng,
-        ShaderFile::Linear,
-        ShaderFile::LinearSg,
-        ShaderFile::Activation,
-        ShaderFile::Reparam,
-        ShaderFile::Kl,
-        ShaderFile::Loss,
-        ShaderFile::Reduce,
-        ShaderFile::ReduceSg,
-        ShaderFile::Adam,
-        ShaderFile::Gather,
-        ShaderFile::Conv,
-        ShaderFile::ConvSg,
-        ShaderFile::Restore,
-        ShaderFile::Enhance,
-        ShaderFile::Corrupt,
-        ShaderFile::Probe,
-    ];
-
-    /// The file name under `shaders/`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ShaderFile::Rng => "rng.wgsl",
-            ShaderFile::Linear => "linear.wgsl",
-            ShaderFile::LinearSg => "linear_sg.wgsl",
-            ShaderFile::Activation => "activation.wgsl",
-            ShaderFile::Reparam => "reparam.wgsl",
-            ShaderFile::Kl => "kl.wgsl",
-            ShaderFile::Loss => "loss.wgsl",
-            ShaderFile::Reduce => "reduce.wgsl",
-            ShaderFile::ReduceSg => "reduce_sg.wgsl",
-            ShaderFile::Adam => "adam.wgsl",
-            ShaderFile::Gather => "gather.wgsl",
-            ShaderFile::Conv => "conv.wgsl",
-            ShaderFile::ConvSg => "conv_sg.wgsl",
-            ShaderFile::Restore => "restore.wgsl",
-            ShaderFile::Enhance => "enhance.wgsl",
-            ShaderFile::Corrupt => "corrupt.wgsl",
-            ShaderFile::Probe => "probe.wgsl",
-        }
-    }
-
-    fn own_text(self) -> &'static str {
-        match self {
-            ShaderFile::Rng => RNG_WGSL,
-            ShaderFile::Linear => include_str!("../../shaders/linear.wgsl"),
-            ShaderFile::LinearSg => include_str!("../../shaders/linear_sg.wgsl"),
-            ShaderFile::Activation => include_str!("../../shaders/activation.wgsl"),
-            ShaderFile::Reparam => include_str!("../../shaders/reparam.wgsl"),
-            ShaderFile::Kl => include_str!("../../shaders/kl.wgsl"),
-            ShaderFile::Loss => include_str!("../../shaders/loss.wgsl"),
-            ShaderFile::Reduce => include_str!("../../shaders/reduce.wgsl"),
-            ShaderFile::ReduceSg => include_str!("../../shaders/reduce_sg.wgsl"),
-            ShaderFile::Adam => include_str!("../../shaders/adam.wgsl"),
-            ShaderFile::Gather => include_str!("../../shaders/gather.wgsl"),
-            ShaderFile::Conv => include_str!("../../shaders/conv.wgsl"),
-            ShaderFile::ConvSg => include_str!("../../shaders/conv_sg.wgsl"),
-            ShaderFile::Restore => include_str!("../../shaders/restore.wgsl"),
-            ShaderFile::Enhance => include_str!("../../shaders/enhance.wgsl"),
-            ShaderFile::Corrupt => include_str!("../../shaders/corrupt.wgsl"),
-            ShaderFile::Probe => include_str!("../../shaders/probe.wgsl"),
-        }
-    }
-
     /// Whether the file uses subgroup operations: only devices with wgpu's SUBGROUP feature
     /// compile it (`GpuContext::subgroups`).
     pub fn needs_subgroups(self) -> bool {
@@ -132,8 +97,11 @@ pub enum Slot {
     Uniform,
 }
 
+/// Where a kernel lives and what it binds.
 pub struct KernelSpec {
+    /// The shader file holding it.
     pub file: ShaderFile,
+    /// Its entry point there.
     pub entry: &'static str,
     /// (binding number, kind) in binding order; the bind group supplies exactly these.
     pub bindings: &'static [(u32, Slot)],
@@ -141,453 +109,134 @@ pub struct KernelSpec {
 
 use Slot::{Read as R, ReadWrite as W, Uniform as U};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kernel {
-    LinearForwardTiled,
-    LinearForwardReg4x4,
-    LinearForwardReg8x8,
-    LinearBackwardInput,
-    LinearBackwardInputReg8x8,
-    LinearBackwardWeight,
-    LinearBackwardWeightReg8x8,
-    LinearBackwardWeightTReg8x8,
-    LinearForwardSg16x4,
-    LinearBackwardInputSg16x4,
-    LinearBackwardWeightSg16x4,
-    LinearBackwardBias,
-    ActBackward,
-    ReparamForward,
-    ReparamKlForward,
-    ReparamBackward,
-    ReparamKlBackward,
-    PhiloxRaw,
-    CorruptNoise,
-    KlForward,
-    KlBackward,
-    BceForward,
-    BceForwardVec4,
-    GaussianForward,
-    RecordLoss,
-    SumRows,
-    SumRowsSg,
-    AdamStep,
-    AdamStepVec4,
-    GatherBatch,
-    GatherBatchVec4,
-    AdvanceStep,
-    ConvDirect16x16,
-    ConvDirect4x16,
-    ConvTransposed16x16,
-    ConvTransposed4x16,
-    ConvDirectSg16x16,
-    ConvTransposedSg16x16,
-    ConvWeightGrad,
-    ConvWeightGradSg,
-    ConvWeightGradSum,
-    ConvBiasGrad,
-    DecoderMean,
-    FitResidual,
-    MeanBackward,
-    Axpy,
-    Mul,
-    PixelVariance,
-    Blend,
-    ImputeFill,
-    AddPrecision,
-    RowDot,
-    CgStep,
-    CgDirection,
-    RepeatRows,
-    Neg2Loglik,
-    LatentLogRatio,
-    ImportanceMean,
-    Brightness,
-    Contrast,
-    Saturation,
-    Gamma,
-    Levels,
-    Histogram,
-    HistogramStats,
-    FmaPeak,
-    CopyVec4,
+/// Writes the kernel registry from one table: the `Kernel` enum, `Kernel::ALL` in table order,
+/// and each kernel's spec, CPU twin and GPU-vs-CPU test. A kernel is one row, so none can be
+/// left out of `ALL`, of the entry-point check (tests/shaders.rs) or of the index that names
+/// its twin and its test (tests/shaders.rs checks both exist, and README's kernel index row).
+macro_rules! kernel_table {
+    ($($name:ident: $file:ident $entry:literal [$(($binding:literal, $slot:ident)),* $(,)?]
+        cpu $cpu:literal test $test:literal;)*) => {
+        /// Every compute kernel: one WGSL entry point with its bindings. The variant's name is
+        /// the entry point in CamelCase, after its file's family where the entry does not
+        /// already say it (`forward_reg8x8` in linear.wgsl is `LinearForwardReg8x8`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Kernel {
+            $(
+                #[doc = concat!("`", $entry, "` in the ", stringify!($file), " shader; CPU twin `",
+                    $cpu, "`, tested by `", $test, "`.")]
+                $name,
+            )*
+        }
+
+        impl Kernel {
+            /// Every kernel, in table order.
+            pub const ALL: [Kernel; [$(stringify!($name)),*].len()] = [$(Kernel::$name),*];
+
+            /// Its shader file, entry point and bindings.
+            pub fn spec(self) -> KernelSpec {
+                match self {
+                    $(Kernel::$name => KernelSpec {
+                        file: ShaderFile::$file,
+                        entry: $entry,
+                        bindings: &[$(($binding, $slot)),*],
+                    },)*
+                }
+            }
+
+            /// The Rust name of the variant (`LinearForwardReg8x8`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Kernel::$name => stringify!($name),)*
+                }
+            }
+
+            /// The CPU function this kernel mirrors, as a path under the crate
+            /// (`cpu::ops::linear_forward`).
+            pub fn cpu_twin(self) -> &'static str {
+                match self {
+                    $(Kernel::$name => $cpu,)*
+                }
+            }
+
+            /// The test that compares this kernel with its CPU twin, as `file::function` under
+            /// `tests/` (`gpu_kernels::linear_forward_variants_match_cpu`).
+            pub fn test(self) -> &'static str {
+                match self {
+                    $(Kernel::$name => $test,)*
+                }
+            }
+        }
+    };
 }
 
-impl Kernel {
-    pub const ALL: [Kernel; 67] = [
-        Kernel::LinearForwardTiled,
-        Kernel::LinearForwardReg4x4,
-        Kernel::LinearForwardReg8x8,
-        Kernel::LinearBackwardInput,
-        Kernel::LinearBackwardInputReg8x8,
-        Kernel::LinearBackwardWeight,
-        Kernel::LinearBackwardWeightReg8x8,
-        Kernel::LinearBackwardWeightTReg8x8,
-        Kernel::LinearForwardSg16x4,
-        Kernel::LinearBackwardInputSg16x4,
-        Kernel::LinearBackwardWeightSg16x4,
-        Kernel::LinearBackwardBias,
-        Kernel::ActBackward,
-        Kernel::ReparamForward,
-        Kernel::ReparamKlForward,
-        Kernel::ReparamBackward,
-        Kernel::ReparamKlBackward,
-        Kernel::PhiloxRaw,
-        Kernel::CorruptNoise,
-        Kernel::KlForward,
-        Kernel::KlBackward,
-        Kernel::BceForward,
-        Kernel::BceForwardVec4,
-        Kernel::GaussianForward,
-        Kernel::RecordLoss,
-        Kernel::SumRows,
-        Kernel::SumRowsSg,
-        Kernel::AdamStep,
-        Kernel::AdamStepVec4,
-        Kernel::GatherBatch,
-        Kernel::GatherBatchVec4,
-        Kernel::AdvanceStep,
-        Kernel::ConvDirect16x16,
-        Kernel::ConvDirect4x16,
-        Kernel::ConvTransposed16x16,
-        Kernel::ConvTransposed4x16,
-        Kernel::ConvDirectSg16x16,
-        Kernel::ConvTransposedSg16x16,
-        Kernel::ConvWeightGrad,
-        Kernel::ConvWeightGradSg,
-        Kernel::ConvWeightGradSum,
-        Kernel::ConvBiasGrad,
-        Kernel::DecoderMean,
-        Kernel::FitResidual,
-        Kernel::MeanBackward,
-        Kernel::Axpy,
-        Kernel::Mul,
-        Kernel::PixelVariance,
-        Kernel::Blend,
-        Kernel::ImputeFill,
-        Kernel::AddPrecision,
-        Kernel::RowDot,
-        Kernel::CgStep,
-        Kernel::CgDirection,
-        Kernel::RepeatRows,
-        Kernel::Neg2Loglik,
-        Kernel::LatentLogRatio,
-        Kernel::ImportanceMean,
-        Kernel::Brightness,
-        Kernel::Contrast,
-        Kernel::Saturation,
-        Kernel::Gamma,
-        Kernel::Levels,
-        Kernel::Histogram,
-        Kernel::HistogramStats,
-        Kernel::FmaPeak,
-        Kernel::CopyVec4,
-    ];
-
-    pub fn spec(self) -> KernelSpec {
-        let (file, entry, bindings): (ShaderFile, &'static str, &'static [(u32, Slot)]) = match self
-        {
-            Kernel::LinearForwardTiled => (
-                ShaderFile::Linear,
-                "forward_tiled",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearForwardReg4x4 => (
-                ShaderFile::Linear,
-                "forward_reg4x4",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearForwardReg8x8 => (
-                ShaderFile::Linear,
-                "forward_reg8x8",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardInputReg8x8 => (
-                ShaderFile::Linear,
-                "backward_input_reg8x8",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardWeightReg8x8 => (
-                ShaderFile::Linear,
-                "backward_weight_reg8x8",
-                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
-            ),
-            Kernel::LinearBackwardWeightTReg8x8 => (
-                ShaderFile::Linear,
-                "backward_weight_t_reg8x8",
-                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
-            ),
-            Kernel::LinearForwardSg16x4 => (
-                ShaderFile::LinearSg,
-                "forward_sg16x4",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardInputSg16x4 => (
-                ShaderFile::LinearSg,
-                "backward_input_sg16x4",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardWeightSg16x4 => (
-                ShaderFile::LinearSg,
-                "backward_weight_sg16x4",
-                &[(0, R), (1, R), (3, W), (4, U), (5, W)],
-            ),
-            Kernel::LinearBackwardInput => (
-                ShaderFile::Linear,
-                "backward_input",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardWeight => (
-                ShaderFile::Linear,
-                "backward_weight",
-                &[(0, R), (1, R), (3, W), (4, U)],
-            ),
-            Kernel::LinearBackwardBias => (
-                ShaderFile::Linear,
-                "backward_bias",
-                &[(0, R), (3, W), (4, U)],
-            ),
-            Kernel::ActBackward => (
-                ShaderFile::Activation,
-                "act_backward",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::ReparamForward => (
-                ShaderFile::Reparam,
-                "reparam_forward",
-                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, U)],
-            ),
-            Kernel::ReparamKlForward => (
-                ShaderFile::Reparam,
-                "reparam_kl_forward",
-                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, U), (6, W)],
-            ),
-            Kernel::ReparamBackward => (
-                ShaderFile::Reparam,
-                "reparam_backward",
-                &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U)],
-            ),
-            Kernel::ReparamKlBackward => (
-                ShaderFile::Reparam,
-                "reparam_kl_backward",
-                &[(0, R), (1, R), (2, R), (3, W), (4, W), (5, U), (6, R)],
-            ),
-            Kernel::PhiloxRaw => (ShaderFile::Reparam, "philox_raw", &[(0, R), (1, W), (2, U)]),
-            Kernel::CorruptNoise => (
-                ShaderFile::Corrupt,
-                "corrupt_noise",
-                &[(0, R), (1, W), (2, R), (3, U)],
-            ),
-            Kernel::KlForward => (
-                ShaderFile::Kl,
-                "kl_forward",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::KlBackward => (
-                ShaderFile::Kl,
-                "kl_backward",
-                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
-            ),
-            Kernel::BceForward => (
-                ShaderFile::Loss,
-                "bce_forward",
-                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
-            ),
-            Kernel::GaussianForward => (
-                ShaderFile::Loss,
-                "gaussian_forward",
-                &[(0, R), (1, R), (2, W), (3, W), (4, R), (5, W), (6, U)],
-            ),
-            Kernel::RecordLoss => (
-                ShaderFile::Loss,
-                "record_loss",
-                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
-            ),
-            Kernel::SumRows => (ShaderFile::Reduce, "sum_rows", &[(0, R), (1, W), (2, U)]),
-            Kernel::SumRowsSg => (
-                ShaderFile::ReduceSg,
-                "sum_rows_sg",
-                &[(0, R), (1, W), (2, U)],
-            ),
-            Kernel::AdamStep => (
-                ShaderFile::Adam,
-                "adam_step",
-                &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
-            ),
-            Kernel::AdamStepVec4 => (
-                ShaderFile::Adam,
-                "adam_step_vec4",
-                &[(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)],
-            ),
-            Kernel::GatherBatchVec4 => (
-                ShaderFile::Gather,
-                "gather_batch_vec4",
-                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
-            ),
-            Kernel::BceForwardVec4 => (
-                ShaderFile::Loss,
-                "bce_forward_vec4",
-                &[(0, R), (1, R), (2, W), (3, W), (4, U)],
-            ),
-            Kernel::GatherBatch => (
-                ShaderFile::Gather,
-                "gather_batch",
-                &[(0, R), (1, R), (2, W), (3, R), (4, U)],
-            ),
-            Kernel::AdvanceStep => (ShaderFile::Gather, "advance_step", &[(0, W), (1, U)]),
-            Kernel::ConvDirect16x16 => (
-                ShaderFile::Conv,
-                "conv_direct_16x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvDirect4x16 => (
-                ShaderFile::Conv,
-                "conv_direct_4x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvTransposed16x16 => (
-                ShaderFile::Conv,
-                "conv_transposed_16x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvTransposed4x16 => (
-                ShaderFile::Conv,
-                "conv_transposed_4x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvDirectSg16x16 => (
-                ShaderFile::ConvSg,
-                "conv_direct_sg16x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvTransposedSg16x16 => (
-                ShaderFile::ConvSg,
-                "conv_transposed_sg16x16",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvWeightGrad => (
-                ShaderFile::Conv,
-                "conv_weight_grad",
-                &[(0, R), (1, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvWeightGradSg => (
-                ShaderFile::ConvSg,
-                "conv_weight_grad_sg",
-                &[(0, R), (1, R), (4, W), (5, U)],
-            ),
-            Kernel::ConvWeightGradSum => (
-                ShaderFile::ConvSg,
-                "conv_weight_grad_sum",
-                &[(0, R), (4, W), (5, U)],
-            ),
-            Kernel::DecoderMean => (
-                ShaderFile::Restore,
-                "decoder_mean",
-                &[(0, R), (1, W), (2, U)],
-            ),
-            Kernel::FitResidual => (
-                ShaderFile::Restore,
-                "fit_residual",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::MeanBackward => (
-                ShaderFile::Restore,
-                "mean_backward",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::Axpy => (ShaderFile::Restore, "axpy", &[(0, R), (1, W), (2, U)]),
-            Kernel::Mul => (
-                ShaderFile::Restore,
-                "mul",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::PixelVariance => (
-                ShaderFile::Restore,
-                "pixel_variance",
-                &[(0, R), (1, W), (2, U)],
-            ),
-            Kernel::Blend => (
-                ShaderFile::Restore,
-                "blend",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::ImputeFill => (
-                ShaderFile::Restore,
-                "impute_fill",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::AddPrecision => (
-                ShaderFile::Restore,
-                "add_precision",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::RowDot => (
-                ShaderFile::Restore,
-                "row_dot",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::CgStep => (
-                ShaderFile::Restore,
-                "cg_step",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, W), (6, U)],
-            ),
-            Kernel::CgDirection => (
-                ShaderFile::Restore,
-                "cg_direction",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::RepeatRows => (
-                ShaderFile::Restore,
-                "repeat_rows",
-                &[(0, R), (1, W), (2, U)],
-            ),
-            Kernel::Neg2Loglik => (
-                ShaderFile::Restore,
-                "neg2_loglik",
-                &[(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)],
-            ),
-            Kernel::LatentLogRatio => (
-                ShaderFile::Restore,
-                "latent_log_ratio",
-                &[(0, R), (1, R), (2, W), (3, U)],
-            ),
-            Kernel::ImportanceMean => (
-                ShaderFile::Restore,
-                "importance_mean",
-                &[(0, R), (1, R), (2, R), (3, W), (4, U)],
-            ),
-            Kernel::ConvBiasGrad => (
-                ShaderFile::Conv,
-                "conv_bias_grad",
-                &[(0, R), (4, W), (5, U)],
-            ),
-            Kernel::Brightness => (ShaderFile::Enhance, "brightness", &[(0, R), (1, W), (2, U)]),
-            Kernel::Contrast => (
-                ShaderFile::Enhance,
-                "contrast",
-                &[(0, R), (1, W), (2, U), (3, R)],
-            ),
-            Kernel::Saturation => (ShaderFile::Enhance, "saturation", &[(0, R), (1, W), (2, U)]),
-            Kernel::Gamma => (ShaderFile::Enhance, "gamma", &[(0, R), (1, W), (2, U)]),
-            Kernel::Levels => (
-                ShaderFile::Enhance,
-                "levels",
-                &[(0, R), (1, W), (2, U), (3, R)],
-            ),
-            Kernel::Histogram => (ShaderFile::Enhance, "histogram", &[(0, R), (2, U), (4, W)]),
-            Kernel::HistogramStats => (
-                ShaderFile::Enhance,
-                "histogram_stats",
-                &[(2, U), (4, W), (5, W)],
-            ),
-            Kernel::FmaPeak => (ShaderFile::Probe, "fma_peak", &[(1, W), (2, U)]),
-            Kernel::CopyVec4 => (ShaderFile::Probe, "copy_vec4", &[(0, R), (1, W), (2, U)]),
-        };
-        KernelSpec {
-            file,
-            entry,
-            bindings,
-        }
-    }
+kernel_table! {
+    LinearForwardTiled: Linear "forward_tiled" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_forward" test "gpu_kernels::linear_forward_variants_match_cpu";
+    LinearForwardReg4x4: Linear "forward_reg4x4" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_forward" test "gpu_kernels::linear_forward_variants_match_cpu";
+    LinearForwardReg8x8: Linear "forward_reg8x8" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_forward" test "gpu_kernels::linear_forward_variants_match_cpu";
+    LinearBackwardInput: Linear "backward_input" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_backward_input" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardInputReg8x8: Linear "backward_input_reg8x8" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_backward_input" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardWeight: Linear "backward_weight" [(0, R), (1, R), (3, W), (4, U)] cpu "cpu::ops::linear_backward_weight" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardWeightReg8x8: Linear "backward_weight_reg8x8" [(0, R), (1, R), (3, W), (4, U), (5, W)] cpu "cpu::ops::linear_backward_weight" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardWeightTReg8x8: Linear "backward_weight_t_reg8x8" [(0, R), (1, R), (3, W), (4, U), (5, W)] cpu "cpu::ops::linear_backward_weight" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearForwardSg16x4: LinearSg "forward_sg16x4" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_forward" test "gpu_kernels::linear_forward_variants_match_cpu";
+    LinearBackwardInputSg16x4: LinearSg "backward_input_sg16x4" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::ops::linear_backward_input" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardWeightSg16x4: LinearSg "backward_weight_sg16x4" [(0, R), (1, R), (3, W), (4, U), (5, W)] cpu "cpu::ops::linear_backward_weight" test "gpu_kernels::linear_backward_matches_cpu";
+    LinearBackwardBias: Linear "backward_bias" [(0, R), (3, W), (4, U)] cpu "cpu::ops::linear_backward_bias" test "gpu_kernels::linear_backward_matches_cpu";
+    ActBackward: Activation "act_backward" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::ops::act_backward" test "gpu_kernels::act_backward_matches_cpu";
+    ReparamForward: Reparam "reparam_forward" [(0, R), (1, R), (2, W), (3, W), (4, R), (5, U)] cpu "cpu::ops::reparam_forward" test "gpu_kernels::reparam_matches_cpu";
+    ReparamKlForward: Reparam "reparam_kl_forward" [(0, R), (1, R), (2, W), (3, W), (4, R), (5, U), (6, W)] cpu "cpu::ops::reparam_forward" test "gpu_kernels::reparam_kl_forward_equals_the_two_kernels";
+    ReparamBackward: Reparam "reparam_backward" [(0, R), (1, R), (2, R), (3, W), (4, W), (5, U)] cpu "cpu::ops::reparam_backward" test "gpu_kernels::reparam_matches_cpu";
+    ReparamKlBackward: Reparam "reparam_kl_backward" [(0, R), (1, R), (2, R), (3, W), (4, W), (5, U), (6, R)] cpu "cpu::ops::reparam_backward" test "gpu_kernels::reparam_kl_backward_matches_cpu";
+    PhiloxRaw: Reparam "philox_raw" [(0, R), (1, W), (2, U)] cpu "cpu::rng::philox4x32_10" test "gpu_kernels::philox_gpu_matches_known_answers_and_cpu";
+    CorruptNoise: Corrupt "corrupt_noise" [(0, R), (1, W), (2, R), (3, U)] cpu "cpu::corrupt::corrupt_noise" test "corrupt::corrupt_noise_matches_cpu";
+    KlForward: Kl "kl_forward" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::ops::kl_forward" test "gpu_kernels::kl_matches_cpu";
+    KlBackward: Kl "kl_backward" [(0, R), (1, R), (2, W), (3, W), (4, U)] cpu "cpu::ops::kl_backward" test "gpu_kernels::kl_matches_cpu";
+    BceForward: Loss "bce_forward" [(0, R), (1, R), (2, W), (3, W), (4, U)] cpu "cpu::ops::bce_forward" test "gpu_kernels::bce_matches_cpu_including_extreme_logits";
+    BceForwardVec4: Loss "bce_forward_vec4" [(0, R), (1, R), (2, W), (3, W), (4, U)] cpu "cpu::ops::bce_forward" test "gpu_kernels::bce_matches_cpu_including_extreme_logits";
+    GaussianForward: Loss "gaussian_forward" [(0, R), (1, R), (2, W), (3, W), (4, R), (5, W), (6, U)] cpu "cpu::ops::gaussian_forward" test "gpu_kernels::gaussian_matches_cpu";
+    RecordLoss: Loss "record_loss" [(0, R), (1, R), (2, W), (3, R), (4, U)] cpu "cpu::ops::record_loss" test "gpu_kernels::record_loss_matches_cpu";
+    SumRows: Reduce "sum_rows" [(0, R), (1, W), (2, U)] cpu "cpu::ops::sum_rows" test "without_subgroups::sum_rows_with_barriers_adds_in_the_cpu_twins_order";
+    SumRowsSg: ReduceSg "sum_rows_sg" [(0, R), (1, W), (2, U)] cpu "cpu::ops::sum_rows" test "gpu_kernels::sum_rows_matches_cpu_and_repeats_exactly";
+    AdamStep: Adam "adam_step" [(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)] cpu "cpu::ops::adam_step" test "gpu_kernels::adam_matches_cpu_over_several_steps";
+    AdamStepVec4: Adam "adam_step_vec4" [(0, W), (1, R), (2, W), (3, W), (4, R), (5, U)] cpu "cpu::ops::adam_step" test "gpu_kernels::adam_matches_cpu_over_several_steps";
+    GatherBatch: Gather "gather_batch" [(0, R), (1, R), (2, W), (3, R), (4, U)] cpu "cpu::ops::gather_batch" test "gpu_kernels::gather_matches_cpu";
+    GatherBatchVec4: Gather "gather_batch_vec4" [(0, R), (1, R), (2, W), (3, R), (4, U)] cpu "cpu::ops::gather_batch" test "gpu_kernels::gather_matches_cpu";
+    AdvanceStep: Gather "advance_step" [(0, W), (1, U)] cpu "cpu::ops::advance_step" test "gpu_kernels::adam_matches_cpu_over_several_steps";
+    ConvDirect16x16: Conv "conv_direct_16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_forward" test "without_subgroups::conv_blocks_without_broadcasts_match_cpu";
+    ConvDirect4x16: Conv "conv_direct_4x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_forward" test "conv_kernels::forward_matches_cpu";
+    ConvTransposed16x16: Conv "conv_transposed_16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "without_subgroups::conv_blocks_without_broadcasts_match_cpu";
+    ConvTransposed4x16: Conv "conv_transposed_4x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "conv_kernels::forward_matches_cpu";
+    ConvDirectSg16x16: ConvSg "conv_direct_sg16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_forward" test "conv_kernels::forward_matches_cpu";
+    ConvTransposedSg16x16: ConvSg "conv_transposed_sg16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "conv_kernels::forward_matches_cpu";
+    ConvWeightGrad: Conv "conv_weight_grad" [(0, R), (1, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_backward_weight" test "conv_kernels::backward_weight_and_bias_match_cpu";
+    ConvWeightGradSg: ConvSg "conv_weight_grad_sg" [(0, R), (1, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_backward_weight" test "conv_kernels::backward_weight_and_bias_match_cpu";
+    ConvWeightGradSum: ConvSg "conv_weight_grad_sum" [(0, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_backward_weight" test "conv_kernels::backward_weight_and_bias_match_cpu";
+    ConvBiasGrad: Conv "conv_bias_grad" [(0, R), (4, W), (5, U)] cpu "cpu::conv::conv_backward_bias" test "conv_kernels::backward_weight_and_bias_match_cpu";
+    DecoderMean: Restore "decoder_mean" [(0, R), (1, W), (2, U)] cpu "cpu::restore::decoder_mean" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    FitResidual: Restore "fit_residual" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::restore::fit_residual" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    MeanBackward: Restore "mean_backward" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::restore::mean_backward" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    Axpy: Restore "axpy" [(0, R), (1, W), (2, U)] cpu "cpu::restore::axpy" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    Mul: Restore "mul" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::restore::mul" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    PixelVariance: Restore "pixel_variance" [(0, R), (1, W), (2, U)] cpu "cpu::restore::pixel_variance" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    Blend: Restore "blend" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::restore::blend" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    ImputeFill: Restore "impute_fill" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::restore::impute_fill" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    AddPrecision: Restore "add_precision" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::restore::add_precision" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    RowDot: Restore "row_dot" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::restore::row_dot" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    CgStep: Restore "cg_step" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, W), (6, U)] cpu "cpu::restore::cg_step" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    CgDirection: Restore "cg_direction" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::restore::cg_direction" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    RepeatRows: Restore "repeat_rows" [(0, R), (1, W), (2, U)] cpu "cpu::restore::repeat_rows" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    Neg2Loglik: Restore "neg2_loglik" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::restore::neg2_loglik" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    LatentLogRatio: Restore "latent_log_ratio" [(0, R), (1, R), (2, W), (3, U)] cpu "cpu::restore::latent_log_ratio" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    ImportanceMean: Restore "importance_mean" [(0, R), (1, R), (2, R), (3, W), (4, U)] cpu "cpu::restore::importance_mean" test "restore_methods::every_method_matches_the_cpu_under_a_blur";
+    Brightness: Enhance "brightness" [(0, R), (1, W), (2, U)] cpu "cpu::enhance::brightness" test "enhance::elementwise_kernels_match_cpu_on_odd_sizes";
+    Contrast: Enhance "contrast" [(0, R), (1, W), (2, U), (3, R)] cpu "cpu::enhance::contrast" test "enhance::elementwise_kernels_match_cpu_on_odd_sizes";
+    Saturation: Enhance "saturation" [(0, R), (1, W), (2, U)] cpu "cpu::enhance::saturation" test "enhance::elementwise_kernels_match_cpu_on_odd_sizes";
+    Gamma: Enhance "gamma" [(0, R), (1, W), (2, U)] cpu "cpu::enhance::gamma" test "enhance::elementwise_kernels_match_cpu_on_odd_sizes";
+    Levels: Enhance "levels" [(0, R), (1, W), (2, U), (3, R)] cpu "cpu::enhance::levels" test "enhance::elementwise_kernels_match_cpu_on_odd_sizes";
+    Histogram: Enhance "histogram" [(0, R), (2, U), (4, W)] cpu "cpu::enhance::histogram" test "enhance::histogram_matches_cpu_exactly";
+    HistogramStats: Enhance "histogram_stats" [(2, U), (4, W), (5, W)] cpu "cpu::enhance::histogram_stats" test "enhance::histogram_stats_known_answers_on_cpu_and_gpu";
+    FmaPeak: Probe "fma_peak" [(1, W), (2, U)] cpu "cpu::probe::fma_peak" test "gpu_kernels::probe_kernels_match_cpu";
+    CopyVec4: Probe "copy_vec4" [(0, R), (1, W), (2, U)] cpu "cpu::probe::copy_vec4" test "gpu_kernels::probe_kernels_match_cpu";
 }
 
 /// A pipeline with its explicit bind group layout.

@@ -5,15 +5,18 @@ pub mod blocking;
 pub mod buffers;
 pub mod context;
 pub mod conv;
+pub mod dispatch;
 pub mod enhance;
 pub mod faults;
 pub mod kernels;
+pub mod linear;
 pub mod linear_trial;
 pub mod ops;
 pub mod probe;
 pub mod profiler;
 pub mod recorder;
 pub mod restore;
+pub mod variants;
 
 pub use buffers::View;
 pub use context::GpuContext;

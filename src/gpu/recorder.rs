@@ -251,6 +251,36 @@ pub fn record(
             Op::LinearBackBias { db, dy, m, n } => {
                 ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)
             }
+            Op::LinearBackWeightBias {
+                dw,
+                db,
+                dy,
+                x,
+                m,
+                k,
+                n,
+            } => {
+                // reg8x8 and sg16x4 give the bias gradient with the weight gradient: one
+                // dispatch, the same sums in the same order as backward_bias
+                let folds = ops::linear_folds_bias(model.variant, k, n);
+                let weight = ops::linear_backward_weight(
+                    ctx,
+                    model.variant,
+                    &t(dw),
+                    folds.then(|| t(db)).as_ref(),
+                    &t(dy),
+                    &t(x),
+                    m,
+                    k,
+                    n,
+                    false,
+                )?;
+                if folds {
+                    return Ok(vec![weight]);
+                }
+                let bias = ops::linear_backward_bias(ctx, &t(db), &t(dy), m, n, false)?;
+                return Ok(vec![weight, bias]);
+            }
             Op::Conv { y, x, w, b, g, act } => {
                 let forward = match g.transposed {
                     false => conv::conv2d_forward,
@@ -328,6 +358,47 @@ pub fn record(
                 n,
                 scale,
             } => ops::kl_backward(ctx, &t(dmu), &t(dlogvar), &t(mu), &t(logvar), n, scale),
+            Op::ReparamKlForward {
+                z,
+                eps,
+                kl,
+                mu,
+                logvar,
+                n,
+                seed,
+                stream,
+            } => ops::reparam_kl_forward(
+                ctx,
+                &t(z),
+                &t(eps),
+                &t(kl),
+                &t(mu),
+                &t(logvar),
+                &io.state,
+                n,
+                seed,
+                stream,
+            ),
+            Op::ReparamKlBackward {
+                dmu,
+                dlogvar,
+                dz,
+                eps,
+                mu,
+                logvar,
+                n,
+                scale,
+            } => ops::reparam_kl_backward(
+                ctx,
+                &t(dmu),
+                &t(dlogvar),
+                &t(dz),
+                &t(eps),
+                &t(mu),
+                &t(logvar),
+                n,
+                scale,
+            ),
             Op::BceForward {
                 loss,
                 grad,
@@ -491,115 +562,8 @@ pub fn record(
         single.map(|d| vec![d])
     };
     let mut dispatches = Vec::with_capacity(program.len());
-    let mut i = 0;
-    while i < program.len() {
-        // reg8x8 gives a layer's bias gradient with its weight gradient: one dispatch, and
-        // the same sums in the same order as backward_bias
-        if let (
-            Op::LinearBackWeight { dw, dy, x, m, k, n },
-            Some(&Op::LinearBackBias {
-                db,
-                dy: bias_dy,
-                m: bias_m,
-                n: bias_n,
-            }),
-        ) = (&program[i], program.get(i + 1))
-        {
-            let (m, k, n) = (*m, *k, *n);
-            if bias_dy == *dy
-                && (bias_m, bias_n) == (m, n)
-                && ops::linear_folds_bias(model.variant, k, n)
-            {
-                dispatches.push(ops::linear_backward_weight(
-                    ctx,
-                    model.variant,
-                    &t(*dw),
-                    Some(&t(db)),
-                    &t(*dy),
-                    &t(*x),
-                    m,
-                    k,
-                    n,
-                    false,
-                )?);
-                i += 2;
-                continue;
-            }
-        }
-        // the KL terms read the same mu and logvar as the reparameterisation: one pass
-        if let (
-            &Op::ReparamForward {
-                z,
-                eps,
-                mu,
-                logvar,
-                n,
-                seed,
-                stream,
-            },
-            Some(&Op::KlForward {
-                kl,
-                mu: kl_mu,
-                logvar: kl_logvar,
-                n: kl_n,
-            }),
-        ) = (&program[i], program.get(i + 1))
-        {
-            if (kl_mu, kl_logvar, kl_n) == (mu, logvar, n) {
-                dispatches.push(ops::reparam_kl_forward(
-                    ctx,
-                    &t(z),
-                    &t(eps),
-                    &t(kl),
-                    &t(mu),
-                    &t(logvar),
-                    &io.state,
-                    n,
-                    seed,
-                    stream,
-                )?);
-                i += 2;
-                continue;
-            }
-        }
-        // the KL gradient adds onto the reparameterisation's in the same pass
-        if let (
-            &Op::ReparamBackward {
-                dmu,
-                dlogvar,
-                dz,
-                eps,
-                logvar,
-                n,
-            },
-            Some(&Op::KlBackward {
-                dmu: kl_dmu,
-                dlogvar: kl_dlogvar,
-                mu,
-                logvar: kl_logvar,
-                n: kl_n,
-                scale,
-            }),
-        ) = (&program[i], program.get(i + 1))
-        {
-            if (kl_dmu, kl_dlogvar, kl_logvar, kl_n) == (dmu, dlogvar, logvar, n) {
-                dispatches.push(ops::reparam_kl_backward(
-                    ctx,
-                    &t(dmu),
-                    &t(dlogvar),
-                    &t(dz),
-                    &t(eps),
-                    &t(mu),
-                    &t(logvar),
-                    n,
-                    scale,
-                )?);
-                i += 2;
-                continue;
-            }
-        }
-        dispatches.extend(one(&program[i])?);
-        i += 1;
+    for op in program {
+        dispatches.extend(one(op)?);
     }
     Ok(dispatches)
 }

@@ -177,6 +177,18 @@ pub enum Op {
         m: usize,
         n: usize,
     },
+    /// A layer's parameter gradients from one `dy`: [`Op::LinearBackWeight`] then
+    /// [`Op::LinearBackBias`]. One dispatch where the linear variant gives the bias gradient with
+    /// the weight gradient (the same sums in the same order), two elsewhere.
+    LinearBackWeightBias {
+        dw: T,
+        db: T,
+        dy: T,
+        x: T,
+        m: usize,
+        k: usize,
+        n: usize,
+    },
     /// Conv2d or, with `g.transposed`, ConvTranspose2d: y = act(conv(x, w) + b)
     Conv {
         y: T,
@@ -234,6 +246,30 @@ pub enum Op {
     KlBackward {
         dmu: T,
         dlogvar: T,
+        mu: T,
+        logvar: T,
+        n: usize,
+        scale: f32,
+    },
+    /// [`Op::ReparamForward`] then [`Op::KlForward`] on the same mu and logvar, as one pass
+    /// (`reparam_kl_forward`): the training step's sampling.
+    ReparamKlForward {
+        z: T,
+        eps: T,
+        kl: T,
+        mu: T,
+        logvar: T,
+        n: usize,
+        seed: u64,
+        stream: u32,
+    },
+    /// [`Op::ReparamBackward`] then [`Op::KlBackward`] (scaled by `scale`, the KL weight) onto
+    /// the same dmu and dlogvar, as one pass (`reparam_kl_backward`).
+    ReparamKlBackward {
+        dmu: T,
+        dlogvar: T,
+        dz: T,
+        eps: T,
         mu: T,
         logvar: T,
         n: usize,
@@ -407,4 +443,75 @@ pub enum Op {
     Advance {
         batch: usize,
     },
+}
+
+impl Op {
+    /// The ops a fused op stands for, in the order their effects apply; any other op alone.
+    /// The CPU executor runs these; the GPU recorder dispatches a fused op as its one kernel
+    /// (or, where the device's variant cannot fuse, as these).
+    pub fn unfused(&self) -> Vec<Op> {
+        match *self {
+            Op::LinearBackWeightBias {
+                dw,
+                db,
+                dy,
+                x,
+                m,
+                k,
+                n,
+            } => vec![
+                Op::LinearBackWeight { dw, dy, x, m, k, n },
+                Op::LinearBackBias { db, dy, m, n },
+            ],
+            Op::ReparamKlForward {
+                z,
+                eps,
+                kl,
+                mu,
+                logvar,
+                n,
+                seed,
+                stream,
+            } => vec![
+                Op::ReparamForward {
+                    z,
+                    eps,
+                    mu,
+                    logvar,
+                    n,
+                    seed,
+                    stream,
+                },
+                Op::KlForward { kl, mu, logvar, n },
+            ],
+            Op::ReparamKlBackward {
+                dmu,
+                dlogvar,
+                dz,
+                eps,
+                mu,
+                logvar,
+                n,
+                scale,
+            } => vec![
+                Op::ReparamBackward {
+                    dmu,
+                    dlogvar,
+                    dz,
+                    eps,
+                    logvar,
+                    n,
+                },
+                Op::KlBackward {
+                    dmu,
+                    dlogvar,
+                    mu,
+                    logvar,
+                    n,
+                    scale,
+                },
+            ],
+            ref op => vec![op.clone()],
+        }
+    }
 }

@@ -97,8 +97,15 @@ impl Model {
             }
             None => {
                 let (m, k, n) = (rows, layer.input.len(), layer.output.len());
-                ops.push(Op::LinearBackWeight { dw, dy, x, m, k, n });
-                ops.push(Op::LinearBackBias { db, dy, m, n });
+                ops.push(Op::LinearBackWeightBias {
+                    dw,
+                    db,
+                    dy,
+                    x,
+                    m,
+                    k,
+                    n,
+                });
             }
         }
     }
@@ -256,22 +263,16 @@ impl Model {
             });
         }
         ops.extend(self.encode_from(rows, input));
-        ops.push(Op::ReparamForward {
+        // the KL terms read the same mu and logvar as the reparameterisation: one pass
+        ops.push(Op::ReparamKlForward {
             z: t(a.z),
             eps: t(a.eps),
+            kl: t(a.kl_elem),
             mu: t(a.mu),
             logvar: t(a.logvar),
             n: rows * l,
             seed,
             stream,
-        });
-        // right after the reparameterisation, which reads the same mu and logvar: the GPU
-        // recorder runs the two as one dispatch
-        ops.push(Op::KlForward {
-            kl: t(a.kl_elem),
-            mu: t(a.mu),
-            logvar: t(a.logvar),
-            n: rows * l,
         });
         ops.extend(self.decode(rows, a.z, Act::None));
         ops.push(self.likelihood(rows));
@@ -370,17 +371,12 @@ impl Model {
             &mut ops,
         );
         let l = self.cfg.latent;
-        ops.push(Op::ReparamBackward {
+        // the KL gradient adds onto the reparameterisation's in the same pass
+        ops.push(Op::ReparamKlBackward {
             dmu: t(a.dmu),
             dlogvar: t(a.dlogvar),
             dz: t(a.dz),
             eps: t(a.eps),
-            logvar: t(a.logvar),
-            n: rows * l,
-        });
-        ops.push(Op::KlBackward {
-            dmu: t(a.dmu),
-            dlogvar: t(a.dlogvar),
             mu: t(a.mu),
             logvar: t(a.logvar),
             n: rows * l,
