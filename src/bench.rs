@@ -57,6 +57,8 @@ const fn conv_layer(in_ch: usize, out_ch: usize, in_hw: usize, transposed: bool)
     }
 }
 
+/// One line of the kernel benchmark: an op's variant on one shape, its time, its rates against
+/// the roofline and its largest error against the CPU reference.
 #[derive(Clone, Debug, Serialize)]
 pub struct KernelRow {
     pub kernel: String,
@@ -70,10 +72,13 @@ pub struct KernelRow {
     pub m: usize,
     pub k: usize,
     pub n: usize,
+    /// Time per run of all its passes (median with GPU timestamps, mean by wall clock).
     pub microseconds: f64,
     pub gflops: f64,
     pub gbps: f64,
+    /// Largest absolute difference from the CPU reference on the values checked.
     pub max_abs_error: f32,
+    /// [`profiler::TimeSource::name`] of what measured the time.
     pub timer: &'static str,
     /// FLOP per byte of the operands (each counted once); set by [`peak::annotate`].
     pub intensity: f64,
@@ -162,6 +167,7 @@ pub fn linear_rows(
 /// Batches of the linear sweep, and the default model's layers (k, n) it runs them through:
 /// fc1, one head, fc3, fc4.
 pub const SWEEP_BATCHES: [usize; 7] = [1, 8, 32, 128, 512, 1024, 4096];
+/// The layers (k, n) of the linear sweep, each run at every batch of [`SWEEP_BATCHES`].
 pub const SWEEP_LAYERS: [(usize, usize); 4] = [(784, 400), (400, 20), (20, 400), (400, 784)];
 
 /// Every variant of every linear product of the default model's layers at each batch of

@@ -15,6 +15,7 @@ pub enum Likelihood {
 }
 
 impl Likelihood {
+    /// The lowercase name, as serialised and as printed in summaries.
     pub fn name(self) -> &'static str {
         match self {
             Likelihood::Bernoulli => "bernoulli",
@@ -35,6 +36,7 @@ pub enum ArchKind {
 }
 
 impl ArchKind {
+    /// The lowercase name, as serialised and as printed in summaries.
     pub fn name(self) -> &'static str {
         match self {
             ArchKind::Mlp => "mlp",

@@ -33,6 +33,8 @@ use crate::picture::Picture;
 /// The default auto-levels percentiles.
 pub const DEFAULT_LEVELS: (f64, f64) = (1.0, 99.0);
 
+/// Why an enhancement was refused or failed: no adjustment or an out-of-range value (usage),
+/// the output naming the input, a failed refinement, or the picture's I/O or the GPU.
 #[derive(Debug, Error)]
 pub enum EnhanceError {
     #[error(
@@ -77,6 +79,7 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step as the command line reports it, e.g. `gamma 2.2` or `auto-levels 1%..99%`.
     pub fn describe(&self) -> String {
         match self {
             Step::AutoLevels { low, high } => format!("auto-levels {low}%..{high}%"),

@@ -7,6 +7,8 @@ use thiserror::Error;
 pub const NO_ADAPTER_HINT: &str = "on Linux without a GPU, install Mesa's software Vulkan driver \
 (lavapipe): `sudo apt-get install mesa-vulkan-drivers`, or run tools/ensure-vulkan.sh";
 
+/// Everything that can go wrong on the GPU side: finding an adapter or a backend, opening the
+/// device, a shape a kernel refuses, wgpu's validation and memory errors, and a lost device.
 #[derive(Debug, Error)]
 pub enum GpuError {
     #[error("no GPU adapter found for backends {backends}; {NO_ADAPTER_HINT}")]
@@ -52,6 +54,7 @@ pub enum GpuError {
 }
 
 impl GpuError {
+    /// A [`GpuError::Shape`]: `op` was given buffers or sizes it cannot take.
     pub fn shape(op: &'static str, detail: impl Into<String>) -> Self {
         GpuError::Shape {
             op,

@@ -28,6 +28,7 @@ pub struct Report {
     pub linear_variant: &'static str,
 }
 
+/// One adapter of the backends searched, at the index `--adapter N` takes.
 #[derive(Debug, Serialize)]
 pub struct AdapterRow {
     pub index: usize,
@@ -42,12 +43,15 @@ fn limits_as_map<S: serde::Serializer>(limits: &[Limit], s: S) -> Result<S::Ok, 
     s.collect_map(limits.iter().map(|l| (l.name, l.value)))
 }
 
+/// One of the chosen adapter's limits, by wgpu's field name.
 #[derive(Debug)]
 pub struct Limit {
     pub name: &'static str,
     pub value: u64,
 }
 
+/// The report for the adapter `wanted` names (or the preferred one), opened with `options` only
+/// to decide on subgroups: no device is created.
 pub fn report(wanted: Option<&str>, options: DeviceOptions) -> Result<Report, GpuError> {
     let adapters = Adapters::enumerate()?;
     let chosen = adapters.choose(wanted)?;

@@ -34,6 +34,7 @@ pub struct Report {
     pub tensors: Vec<Tensor>,
 }
 
+/// One parameter tensor of the checkpoint: its name, shape, element type and element count.
 #[derive(Debug, Serialize)]
 pub struct Tensor {
     pub name: String,

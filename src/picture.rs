@@ -20,6 +20,8 @@ pub struct Picture {
 }
 
 impl Picture {
+    /// A picture of `data` in the planar order above; panics unless it holds
+    /// `channels * height * width` values.
     pub fn new(channels: usize, height: usize, width: usize, data: Vec<f32>) -> Picture {
         assert_eq!(data.len(), channels * height * width, "picture size");
         Picture {

@@ -66,22 +66,27 @@ impl ConvGeom {
         }
     }
 
+    /// `[batch, in_ch, in_h, in_w]`
     pub fn input_shape(&self) -> [usize; 4] {
         [self.batch, self.in_ch, self.in_h, self.in_w]
     }
 
+    /// `[batch, out_ch, out_h, out_w]`
     pub fn output_shape(&self) -> [usize; 4] {
         [self.batch, self.out_ch, self.out_h(), self.out_w()]
     }
 
+    /// Values in the input tensor.
     pub fn input_len(&self) -> usize {
         self.input_shape().iter().product()
     }
 
+    /// Values in the output tensor.
     pub fn output_len(&self) -> usize {
         self.output_shape().iter().product()
     }
 
+    /// Values in the weight tensor.
     pub fn weight_len(&self) -> usize {
         self.weight_shape().iter().product()
     }

@@ -12,9 +12,13 @@ use crate::gpu::{probe, profiler, GpuContext};
 
 use super::KernelRow;
 
+/// The adapter's measured peaks: GFLOP/s from the FMA probe and GB/s (read + write) from the
+/// copy probe, with the sizes that gave them and the timer that measured them.
 #[derive(Clone, Debug, Serialize)]
 pub struct Peaks {
+    /// Peak FLOP/s of the FMA probe, in GFLOP/s.
     pub gflops: f64,
+    /// Peak bandwidth of the copy probe (bytes read plus bytes written), in GB/s.
     pub gbps: f64,
     /// The probes' sizes, as measured.
     pub fma_invocations: usize,

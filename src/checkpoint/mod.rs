@@ -87,6 +87,8 @@ pub const NORMALISATION: &str = "u8/255";
 /// Metadata key holding the JSON of [`CheckpointMeta`].
 pub const META_KEY: &str = "wgvae";
 
+/// Why a checkpoint could not be read, written or used: I/O, a malformed safetensors file,
+/// missing or unreadable metadata, another format version, or a config that does not fit.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("cannot read checkpoint {}", path.display())]

@@ -19,6 +19,8 @@ pub struct CpuModel {
 }
 
 impl CpuModel {
+    /// `params` laid out by `model.layout` (panics if the length differs), with zero gradients
+    /// and Adam moments.
     pub fn new(model: &Model, params: Vec<f32>) -> Self {
         let n = model.layout.total;
         assert_eq!(
@@ -49,6 +51,7 @@ pub struct CpuActs {
 }
 
 impl CpuActs {
+    /// Zeroed tensors for `rows` samples.
     pub fn new(model: &Model, rows: usize) -> Self {
         CpuActs {
             rows,
@@ -61,10 +64,12 @@ impl CpuActs {
         }
     }
 
+    /// Every value of tensor `id`, sized for `rows` samples.
     pub fn get(&self, id: ActId) -> &[f32] {
         &self.tensors[id.0]
     }
 
+    /// Writes `values` to the front of tensor `id` (fewer values than its length leave the rest).
     pub fn set(&mut self, id: ActId, values: &[f32]) {
         self.tensors[id.0][..values.len()].copy_from_slice(values);
     }

@@ -185,6 +185,7 @@ pub fn bce_forward(
     }
 }
 
+/// ln(2 pi), the constant term of the Gaussian log-likelihood (`shaders/loss.wgsl` has the same).
 pub const LN_2PI: f32 = 1.837_877_1;
 
 /// loss = 1/2 ((x - mean)^2 e^-s + s + ln 2 pi) with `s = logvar_x[0]`;

@@ -1,9 +1,13 @@
 //! Philox4x32-10 (Random123), bit for bit the words of `shaders/rng.wgsl`, and the same
 //! uniform and Box-Muller conversions in f32.
 
+/// Philox4x32 round multiplier for counter word 0.
 pub const PHILOX_M0: u32 = 0xD251_1F53;
+/// Philox4x32 round multiplier for counter word 2.
 pub const PHILOX_M1: u32 = 0xCD9E_8D57;
+/// Weyl increment added to key word 0 between rounds (the golden ratio).
 pub const PHILOX_W0: u32 = 0x9E37_79B9;
+/// Weyl increment added to key word 1 between rounds (sqrt(3) - 1).
 pub const PHILOX_W1: u32 = 0xBB67_AE85;
 
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {

@@ -185,6 +185,7 @@ impl Dataset {
     }
 }
 
+/// Which part of a dataset to load: the training images or the held-out test images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Split {
     Train,

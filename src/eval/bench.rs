@@ -15,6 +15,7 @@ use crate::restore::engine::GpuEngine;
 use crate::restore::methods::{restore_many, Method, Settings};
 use crate::restore::tiles::Plan;
 
+/// One method's speed at one batch size: `images` restored in `seconds` of wall time.
 #[derive(Debug, Serialize)]
 pub struct RestoreRate {
     pub method: String,

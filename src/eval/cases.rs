@@ -5,6 +5,8 @@
 use crate::restore::blur::Psf;
 use crate::restore::degrade::{Degradation, DegradationKind, Mask, Noise};
 
+/// One scored degradation: its name in the tables, the family it is grouped under and the
+/// damage itself.
 #[derive(Clone, Debug)]
 pub struct Case {
     pub name: String,

@@ -73,11 +73,13 @@ pub struct Tuning {
 }
 
 impl Tuning {
+    /// Replaces the settings and forgets the choices made under the old ones.
     pub fn set(&self, settings: Settings) {
         *self.settings.lock().expect("tuning settings") = settings;
         self.memo.lock().expect("tuning memo").clear();
     }
 
+    /// A copy of the current settings.
     pub fn settings(&self) -> Settings {
         self.settings.lock().expect("tuning settings").clone()
     }
@@ -105,6 +107,8 @@ pub struct ShapeClass {
 }
 
 impl ShapeClass {
+    /// The class of `model`'s linear layers at `batch`: equal (k, n) merged and counted, the
+    /// batch bucketed.
     pub fn of(model: &Model, batch: usize) -> Self {
         let mut layers: Vec<(usize, usize, usize)> = Vec::new();
         for l in model.arch.param_layers() {
@@ -135,6 +139,7 @@ impl ShapeClass {
         s
     }
 
+    /// Rows the products are timed at: the bucket, capped at [`MAX_MEASURED_ROWS`].
     pub fn measured_rows(&self) -> usize {
         self.bucket.min(MAX_MEASURED_ROWS)
     }
@@ -191,6 +196,7 @@ pub struct Measurement {
     pub rows: usize,
 }
 
+/// The variant chosen for a shape class, where it came from and what choosing cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
     pub variant: LinearVariant,

@@ -42,6 +42,7 @@ pub fn once<T>() -> (Sender<T>, Once<T>) {
 }
 
 impl<T> Sender<T> {
+    /// Completes the future with `value` and wakes whoever awaits it.
     pub fn send(self, value: T) {
         let waker = {
             let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());

@@ -24,6 +24,7 @@ pub struct View {
 }
 
 impl View {
+    /// All of `buffer`, as 32-bit elements.
     pub fn whole(buffer: &wgpu::Buffer) -> View {
         View {
             buffer: buffer.clone(),
@@ -32,6 +33,7 @@ impl View {
         }
     }
 
+    /// `len` elements from `offset` (in elements, relative to this view); panics past its end.
     pub fn sub(&self, offset: u64, len: u64) -> View {
         assert!(offset + len <= self.len, "sub-view out of range");
         View {
@@ -41,6 +43,8 @@ impl View {
         }
     }
 
+    /// The view as a bind-group entry, in bytes (an empty view binds one element, as wgpu
+    /// refuses a zero size).
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.buffer,

@@ -101,6 +101,7 @@ pub struct Adapters {
 }
 
 impl Adapters {
+    /// Every adapter of the backends [`backends`] names (`WGPU_BACKEND`, else the primary ones).
     pub fn enumerate() -> Result<Self, GpuError> {
         let backends = backends()?;
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
@@ -187,6 +188,8 @@ pub fn pick(adapters: &[(String, wgpu::Backend)], wanted: &str) -> Result<usize,
     }
 }
 
+/// An open device and everything bound to it: its queue, what the adapter can do, the errors
+/// it reported, the linear-variant tuning and the shader modules and pipelines compiled so far.
 pub struct GpuContext {
     pub adapter: wgpu::Adapter,
     pub device: wgpu::Device,
@@ -439,6 +442,7 @@ impl GpuContext {
         }
     }
 
+    /// A new command encoder labelled `label` (the label names it in wgpu's errors).
     pub fn encoder(&self, label: &str) -> wgpu::CommandEncoder {
         self.device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) })

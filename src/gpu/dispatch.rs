@@ -23,6 +23,7 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
+    /// Sets the pipeline and bind group on `pass` and dispatches the grid.
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);

@@ -247,6 +247,8 @@ pub struct CompiledKernel {
 }
 
 impl CompiledKernel {
+    /// Builds `kernel`'s bind group layout from its binding table and its pipeline from the
+    /// entry point in `module`. Errors surface through the caller's error scope.
     pub fn new(device: &wgpu::Device, module: &wgpu::ShaderModule, kernel: Kernel) -> Self {
         let spec = kernel.spec();
         let entries: Vec<wgpu::BindGroupLayoutEntry> = spec

@@ -23,12 +23,14 @@ pub enum Product {
 }
 
 impl Product {
+    /// The three, in the order training runs them and [`LinearTrial`] stores their outputs.
     pub const ALL: [Product; 3] = [
         Product::Forward,
         Product::BackwardInput,
         Product::BackwardWeight,
     ];
 
+    /// The builder's name in `gpu::ops`, as benchmark rows name the kernel.
     pub fn name(self) -> &'static str {
         match self {
             Product::Forward => "linear_forward",
@@ -70,6 +72,8 @@ fn random(len: usize, rng: &mut impl Rng) -> Vec<f32> {
 }
 
 impl LinearTrial {
+    /// Operands drawn uniformly from [-1, 1) under `seed` (the relu mask clamped at 0), uploaded,
+    /// with zeroed outputs `[m, n]`, `[m, k]` and `[n, k]`.
     pub fn new(ctx: &GpuContext, m: usize, k: usize, n: usize, seed: u64) -> Self {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let x = random(m * k, &mut rng);
@@ -104,6 +108,7 @@ impl LinearTrial {
         }
     }
 
+    /// Where product `p` writes: `y[m, n]`, `dx[m, k]` or `dw[n, k]`.
     pub fn output(&self, p: Product) -> &View {
         &self.outs[p as usize]
     }

@@ -11,6 +11,7 @@ use crate::gpu::GpuContext;
 
 /// The chains' multiplier and addend: a = a/2 + 1/4 stays near 1/2, so rounding never grows.
 pub const FMA_M: f32 = 0.5;
+/// The chains' addend (see [`FMA_M`]).
 pub const FMA_C: f32 = 0.25;
 /// Scalar multiply-adds per round of `fma_peak` (4 chains of one vec4 each).
 const FMAS_PER_ROUND: f64 = 4.0 * 4.0;

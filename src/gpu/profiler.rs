@@ -9,6 +9,8 @@ use crate::gpu::buffers::{self, View};
 use crate::gpu::ops::Dispatch;
 use crate::gpu::GpuContext;
 
+/// What measured a time: the GPU's own timestamps around each pass, or the wall clock around
+/// a whole submit (where the adapter has no timestamp queries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeSource {
     GpuTimestamps,
@@ -16,6 +18,7 @@ pub enum TimeSource {
 }
 
 impl TimeSource {
+    /// The name benchmark rows print in their `timer` column.
     pub fn name(self) -> &'static str {
         match self {
             TimeSource::GpuTimestamps => "gpu-timestamps",

@@ -31,6 +31,9 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
+    /// `params` uploaded, gradients and Adam moments zeroed, linear layers run by `variant`.
+    /// Fails with a shape error when `params` does not match the layout or the parameter buffer
+    /// is larger than the adapter binds.
     pub fn new(
         ctx: &GpuContext,
         model: &Model,
@@ -89,6 +92,7 @@ impl GpuActs {
         Ok(GpuActs { rows, tensors })
     }
 
+    /// The buffer of tensor `id`.
     pub fn get(&self, id: ActId) -> &View {
         &self.tensors[id.0]
     }

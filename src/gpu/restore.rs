@@ -63,6 +63,7 @@ fn elementwise(
     )
 }
 
+/// `mean[i] = sigmoid(out[i])` (Bernoulli) or `out[i]` (Gaussian), as `kind` says.
 pub fn decoder_mean(
     ctx: &GpuContext,
     mean: &View,
@@ -75,6 +76,7 @@ pub fn decoder_mean(
     elementwise(ctx, Kernel::DecoderMean, &[out, mean], p, n, 4.0)
 }
 
+/// `resid[i] = w[i] (pred[i] - obs[i])`: the precision-weighted misfit to the observation.
 pub fn fit_residual(
     ctx: &GpuContext,
     resid: &View,
@@ -89,6 +91,7 @@ pub fn fit_residual(
     elementwise(ctx, Kernel::FitResidual, &[pred, obs, w, resid], p, n, 2.0)
 }
 
+/// `dout[i] = back[i] dmean/dout`: `mean (1 - mean)` through a sigmoid, 1 otherwise.
 pub fn mean_backward(
     ctx: &GpuContext,
     dout: &View,
@@ -106,6 +109,7 @@ pub fn mean_backward(
     elementwise(ctx, Kernel::MeanBackward, &[back, mean, dout], p, n, 3.0)
 }
 
+/// `y[i] = a x[i] + b y[i]`; `b = 0` overwrites `y` whatever it held.
 pub fn axpy(
     ctx: &GpuContext,
     y: &View,
@@ -118,6 +122,7 @@ pub fn axpy(
     elementwise(ctx, Kernel::Axpy, &[x, y], params(n, 0, 0, a, b), n, 3.0)
 }
 
+/// `y[i] = w[i] x[i]`
 pub fn mul(ctx: &GpuContext, y: &View, x: &View, w: &View, n: usize) -> Result<Dispatch, GpuError> {
     require("mul", &[(y, "y"), (x, "x"), (w, "w")], n)?;
     elementwise(
@@ -130,6 +135,7 @@ pub fn mul(ctx: &GpuContext, y: &View, x: &View, w: &View, n: usize) -> Result<D
     )
 }
 
+/// `var[i] = a mean (1 - mean) + b` (Bernoulli) or `a + b` (Gaussian: a constant variance).
 pub fn pixel_variance(
     ctx: &GpuContext,
     var: &View,
@@ -144,6 +150,8 @@ pub fn pixel_variance(
     elementwise(ctx, Kernel::PixelVariance, &[mean, var], p, n, 4.0)
 }
 
+/// `x[i] = (var w obs + mean) / (var w + 1)`: the posterior mean of a pixel with prior
+/// N(mean, var) observed with precision `w` (`w = 0`: unknown, the prior mean).
 pub fn blend(
     ctx: &GpuContext,
     x: &View,
@@ -165,6 +173,7 @@ pub fn blend(
     elementwise(ctx, Kernel::Blend, &[obs, w, mean, var, x], p, n, 5.0)
 }
 
+/// `x[i] = obs[i]` where `w[i] > 0`, else `mean[i]`.
 pub fn impute_fill(
     ctx: &GpuContext,
     x: &View,
@@ -179,6 +188,7 @@ pub fn impute_fill(
     elementwise(ctx, Kernel::ImputeFill, &[obs, w, mean, x], p, n, 1.0)
 }
 
+/// `q[i] += p[i] / max(var[i], floor)`
 pub fn add_precision(
     ctx: &GpuContext,
     q: &View,
@@ -192,6 +202,8 @@ pub fn add_precision(
     elementwise(ctx, Kernel::AddPrecision, &[p, var, q], u, n, 3.0)
 }
 
+/// `out[r] = sum over c of a[r, c] b[r, c]` for `rows` rows of `cols`; one invocation per
+/// row, so `cols` is bounded by the loop limit.
 pub fn row_dot(
     ctx: &GpuContext,
     out: &View,
@@ -216,6 +228,8 @@ pub fn row_dot(
     )
 }
 
+/// One conjugate-gradient update per row: `alpha = rr / pq` (0 where `pq <= 0`),
+/// `u += alpha p`, `r -= alpha q`; `rr` and `pq` hold one value per row.
 #[allow(clippy::too_many_arguments)]
 pub fn cg_step(
     ctx: &GpuContext,
@@ -236,6 +250,8 @@ pub fn cg_step(
     elementwise(ctx, Kernel::CgStep, &[p, q, rr, pq, u, r], par, n, 5.0)
 }
 
+/// The next conjugate-gradient direction per row: `p = r + (rr_new / rr) p` (beta 0 where
+/// `rr <= 0`).
 #[allow(clippy::too_many_arguments)]
 pub fn cg_direction(
     ctx: &GpuContext,
@@ -254,6 +270,7 @@ pub fn cg_direction(
     elementwise(ctx, Kernel::CgDirection, &[r, rr_new, rr, p], par, n, 3.0)
 }
 
+/// `dst[r, c] = src[r / k, c]`: each of `rows` source rows repeated `k` times.
 pub fn repeat_rows(
     ctx: &GpuContext,
     dst: &View,
@@ -270,6 +287,8 @@ pub fn repeat_rows(
     elementwise(ctx, Kernel::RepeatRows, &[src, dst], p, n, 0.0)
 }
 
+/// `out = (obs - mean)^2 / (var + 1/w) + ln(var + 1/w)` where `w > 0`, else 0: minus twice
+/// the log-likelihood of a pixel whose value is N(mean, var) seen with noise of precision `w`.
 pub fn neg2_loglik(
     ctx: &GpuContext,
     out: &View,
@@ -298,6 +317,8 @@ pub fn neg2_loglik(
     )
 }
 
+/// `out = z^2 - eps^2`: summed over a code, minus twice the log of p(z) / q(z) (prior over
+/// proposal) up to a constant, the latent part of [`importance_mean`]'s weights.
 pub fn latent_log_ratio(
     ctx: &GpuContext,
     out: &View,
@@ -314,6 +335,8 @@ pub fn latent_log_ratio(
     elementwise(ctx, Kernel::LatentLogRatio, &[z, eps, out], p, n, 3.0)
 }
 
+/// `out[b, c] = sum over j < k of softmax_j(-(fit + lat)[b k + j] / 2) x[b k + j, c]`: the
+/// importance-weighted mean of each image's `k` samples.
 #[allow(clippy::too_many_arguments)]
 pub fn importance_mean(
     ctx: &GpuContext,

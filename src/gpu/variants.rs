@@ -32,6 +32,7 @@ pub enum LinearVariant {
 }
 
 impl LinearVariant {
+    /// Every variant, in the order the autotuner and the benchmarks try them.
     pub const ALL: [LinearVariant; 4] = [
         LinearVariant::Tiled,
         LinearVariant::Reg4x4,
@@ -39,6 +40,7 @@ impl LinearVariant {
         LinearVariant::Sg16x4,
     ];
 
+    /// The variant's name in benchmark rows, notes and the autotune cache.
     pub fn name(self) -> &'static str {
         match self {
             LinearVariant::Tiled => "tiled",
@@ -48,6 +50,8 @@ impl LinearVariant {
         }
     }
 
+    /// The variant [`LinearVariant::name`] gives as `name`, or None (a cache entry of another
+    /// build).
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.name() == name)
     }

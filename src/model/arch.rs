@@ -20,6 +20,7 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// A vector of `features` values: `features x 1 x 1`.
     pub fn flat(features: usize) -> Shape {
         Shape {
             channels: features,
@@ -28,6 +29,7 @@ impl Shape {
         }
     }
 
+    /// An image of `channels` planes of `height x width`.
     pub fn image(channels: usize, height: usize, width: usize) -> Shape {
         Shape {
             channels,
@@ -41,10 +43,12 @@ impl Shape {
         self.channels * self.height * self.width
     }
 
+    /// No values per sample (some dimension is 0).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// A plain vector (height and width 1), as a linear layer takes.
     pub fn is_flat(&self) -> bool {
         self.height == 1 && self.width == 1
     }
@@ -65,6 +69,7 @@ pub const HALVING: ConvSpec = ConvSpec {
     pad: 1,
 };
 
+/// What a layer computes, with the PyTorch module it matches tensor for tensor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerKind {
     /// `torch.nn.Linear`: weight `[out, in]`, bias `[out]`; the input must be flat.
@@ -79,6 +84,8 @@ pub enum LayerKind {
     Reshape,
 }
 
+/// One layer of the architecture: its kind, its fused activation and the per-sample shapes it
+/// maps between.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {
     /// The PyTorch module name of its tensors (`fc1`, `conv2`, ...); empty without parameters.
@@ -91,6 +98,7 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// Whether the layer owns a weight and a bias (flatten and reshape own none).
     pub fn has_params(&self) -> bool {
         !matches!(self.kind, LayerKind::Flatten | LayerKind::Reshape)
     }
@@ -106,6 +114,7 @@ impl Layer {
         }
     }
 
+    /// Bias values: one per output feature of a linear layer, one per output channel of a conv.
     pub fn bias_len(&self) -> usize {
         match self.kind {
             LayerKind::Linear => self.output.len(),

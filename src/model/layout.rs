@@ -12,6 +12,8 @@ use crate::model::arch::Arch;
 /// allows, so any tensor can be bound on its own on any adapter.
 pub const ALIGN_FLOATS: usize = 64;
 
+/// One named parameter tensor: its PyTorch name and shape and where it starts in the flat
+/// buffer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorInfo {
     pub name: String,
@@ -21,19 +23,23 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
+    /// Elements in the tensor (its padding excluded).
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
 
+    /// No elements (some dimension is 0).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The tensor's elements in the flat buffer.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.offset..self.offset + self.len()
     }
 }
 
+/// Every parameter tensor of a model in buffer order, each aligned to [`ALIGN_FLOATS`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
     pub tensors: Vec<TensorInfo>,
@@ -42,6 +48,8 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout of `cfg`'s model: each layer's weight then bias, `logvar_x` last when the
+    /// likelihood is Gaussian.
     pub fn new(cfg: &ModelConfig) -> Self {
         let mut tensors = Vec::new();
         let mut offset = 0;
@@ -67,6 +75,7 @@ impl Layout {
         }
     }
 
+    /// The tensor `name`, or None.
     pub fn get(&self, name: &str) -> Option<&TensorInfo> {
         self.tensors.iter().find(|t| t.name == name)
     }

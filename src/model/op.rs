@@ -24,6 +24,7 @@ pub enum Act {
 }
 
 impl Act {
+    /// The activation of one pre-activation value `v`.
     pub fn apply(self, v: f32) -> f32 {
         match self {
             Act::None => v,
@@ -86,6 +87,7 @@ pub enum MeanKind {
 }
 
 impl MeanKind {
+    /// The WGSL `flag` code: 0 identity, 1 sigmoid.
     pub fn flag(self) -> u32 {
         match self {
             MeanKind::Identity => 0,
@@ -113,6 +115,7 @@ pub struct T {
 }
 
 impl T {
+    /// The tensor's elements in its buffer.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.offset..self.offset + self.len
     }

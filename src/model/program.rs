@@ -14,10 +14,14 @@ pub use crate::model::op::{Buf, Op, T};
 use crate::model::tensors::ActId;
 use crate::model::Model;
 
-/// Random stream ids (the third Philox counter word) per use, so uses never share noise.
+/// Random stream ids (the third Philox counter word) per use, so uses never share noise; this
+/// one is the training steps' eps.
 pub const STREAM_TRAIN: u32 = 0;
+/// The evaluation batches' eps.
 pub const STREAM_EVAL: u32 = 1;
+/// The prior samples' eps.
 pub const STREAM_SAMPLE: u32 = 2;
+/// Restoration's draws around the MAP codes.
 pub const STREAM_RESTORE: u32 = 3;
 /// The denoising VAE's input noise (`Op::Corrupt`), apart from z's eps of `STREAM_TRAIN`.
 pub const STREAM_CORRUPT: u32 = 4;
@@ -40,6 +44,7 @@ impl Model {
         }
     }
 
+    /// Parameter tensor `name` in the flat parameter buffer; panics if the layout lacks it.
     pub fn param(&self, name: &str) -> T {
         let t = self.layout.tensor(name);
         T {
@@ -49,6 +54,7 @@ impl Model {
         }
     }
 
+    /// The gradient of parameter tensor `name`, at the same offset in the gradient buffer.
     pub fn grad(&self, name: &str) -> T {
         T {
             buf: Buf::Grads,

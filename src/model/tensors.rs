@@ -7,6 +7,7 @@ use crate::model::arch::Arch;
 pub use crate::model::op::ActId;
 use crate::model::op::MAX_PSF;
 
+/// One activation tensor of the spec: its name and its size per sample and per batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActInfo {
     pub name: String,
@@ -84,6 +85,8 @@ pub struct ActSpec {
 }
 
 impl ActSpec {
+    /// Every tensor that training, evaluation, sampling and restoration of `cfg`'s model
+    /// (laid out as `arch`) read or write, each with its own id.
     pub fn new(cfg: &ModelConfig, arch: &Arch) -> Self {
         let mut tensors = Vec::new();
         let mut add_shared = |name: String, per_sample: usize, shared: usize| {
@@ -198,6 +201,7 @@ impl ActSpec {
         *self.d_dec.last().expect("the decoder has a layer")
     }
 
+    /// The name and size of tensor `id`.
     pub fn info(&self, id: ActId) -> &ActInfo {
         &self.tensors[id.0]
     }

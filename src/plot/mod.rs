@@ -18,6 +18,7 @@ use image::{DynamicImage, ImageFormat};
 pub use grid::{image_grid, reconstruction_grid};
 pub use loss::{loss_curve_png, loss_curve_svg, loss_plot, CurveKind, PlotPoint};
 
+/// `img` as the bytes of a PNG file, encoded in memory.
 pub fn encode_png(img: &DynamicImage) -> Vec<u8> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     img.write_to(&mut bytes, ImageFormat::Png)

@@ -6,6 +6,7 @@
 pub struct Color(pub u8, pub u8, pub u8);
 
 impl Color {
+    /// White, the background of every scene.
     pub const WHITE: Color = Color(255, 255, 255);
 }
 
@@ -19,10 +20,12 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// The x of the right edge.
     pub fn right(&self) -> f64 {
         self.x + self.w
     }
 
+    /// The y of the bottom edge (y grows downward).
     pub fn bottom(&self) -> f64 {
         self.y + self.h
     }
@@ -44,6 +47,7 @@ pub enum Anchor {
     End,
 }
 
+/// One thing drawn, in pixel coordinates, colours as sRGB.
 #[derive(Clone, Debug)]
 pub enum Shape {
     /// Straight segments through `points`, `width` pixels wide (a line when there are two).
@@ -80,6 +84,7 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// A straight segment from `from` to `to`, `width` pixels wide.
     pub fn line(from: (f64, f64), to: (f64, f64), width: f64, color: Color) -> Shape {
         Shape::Path {
             points: vec![from, to],
@@ -88,6 +93,7 @@ impl Shape {
         }
     }
 
+    /// A horizontal text (see [`Shape::Text`]).
     pub fn text(x: f64, y: f64, text: &str, scale: u32, anchor: Anchor, color: Color) -> Shape {
         Shape::Text {
             x,

@@ -28,6 +28,7 @@ pub enum Baseline {
 pub const TV_ITERS: usize = 200;
 
 impl Baseline {
+    /// Every baseline, in the order the tables list them.
     pub const ALL: [Baseline; 7] = [
         Baseline::Gaussian,
         Baseline::Median,

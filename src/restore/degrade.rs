@@ -19,6 +19,7 @@ pub const MISSING_VALUE: f32 = 0.5;
 /// and small model mismatches add. A precision of 1 / 0.01^2 keeps known pixels nearly exact.
 pub const QUIET_SIGMA: f32 = 0.01;
 
+/// The noise added after any blur, on values in [0, 1].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Noise {
     None,
@@ -30,6 +31,7 @@ pub enum Noise {
     SaltPepper(f32),
 }
 
+/// Which pixels are missing (every channel of a missing pixel is), applied last.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Mask {
     None,
@@ -54,6 +56,7 @@ pub enum DegradationKind {
     Impulse,
 }
 
+/// A whole degradation: blur, then noise, then missing pixels; each part may be absent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Degradation {
     pub blur: Option<Psf>,
@@ -62,6 +65,7 @@ pub struct Degradation {
 }
 
 impl Degradation {
+    /// No damage at all: the start of a `..Degradation::none()` literal.
     pub fn none() -> Self {
         Degradation {
             blur: None,

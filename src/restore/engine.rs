@@ -14,6 +14,7 @@ use crate::model::Model;
 
 /// A model with the activations of a batch of up to `rows()` images.
 pub trait Engine {
+    /// The model whose parameters the engine holds.
     fn model(&self) -> &Model;
     /// The batch the activations were sized for.
     fn rows(&self) -> usize;
@@ -33,6 +34,7 @@ pub struct CpuEngine {
 }
 
 impl CpuEngine {
+    /// `model` with `params`, activations for `rows` images and a step state at 0.
     pub fn new(model: &Model, params: Vec<f32>, rows: usize) -> Self {
         CpuEngine {
             model: CpuModel::new(model, params),
@@ -82,6 +84,9 @@ pub struct GpuEngine<'a> {
 }
 
 impl<'a> GpuEngine<'a> {
+    /// `params` uploaded, activations for `rows` images and a step state at 0; the linear
+    /// variant is the context's choice for `rows` (autotuned when its settings say so). Fails
+    /// when the model or the batch is larger than the adapter binds.
     pub fn new(
         ctx: &'a GpuContext,
         model: &Model,

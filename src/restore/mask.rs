@@ -8,6 +8,7 @@ use thiserror::Error;
 use crate::data::DataError;
 use crate::picture::Picture;
 
+/// Why a mask file cannot be used: it cannot be read, or its size is not the image's.
 #[derive(Debug, Error)]
 pub enum MaskError {
     #[error(transparent)]

@@ -26,6 +26,7 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method, from the cheapest to the default.
     pub const ALL: [Method; 4] = [
         Method::Project,
         Method::Impute,
@@ -33,6 +34,7 @@ impl Method {
         Method::Posterior,
     ];
 
+    /// The method's name, as `--method` spells it and tables print it.
     pub fn name(self) -> &'static str {
         match self {
             Method::Project => "project",

@@ -28,8 +28,10 @@ pub struct Operator {
 }
 
 impl Operator {
+    /// No blur: the observation is the image itself (plus noise).
     pub const IDENTITY: Operator = Operator { psf_size: None };
 
+    /// A blur by a PSF of `psf`'s size, whose values the model's shared `psf` tensor holds.
     pub fn blur(psf: &Psf) -> Operator {
         Operator {
             psf_size: Some(psf.size),
@@ -50,6 +52,8 @@ pub struct PixelVariance {
 pub const CG_VARIANCE_FLOOR: f32 = 1e-3;
 
 impl Model {
+    /// How this model's decoder output becomes a pixel mean: a sigmoid of logits (Bernoulli)
+    /// or the output itself (Gaussian).
     pub fn mean_kind(&self) -> MeanKind {
         match self.cfg.likelihood {
             Likelihood::Bernoulli => MeanKind::Sigmoid,

@@ -78,6 +78,7 @@ pub struct Restorer<'a> {
 }
 
 impl<'a> Restorer<'a> {
+    /// A restorer of pictures with `prior` on the device of `ctx`.
     pub fn new(ctx: &'a GpuContext, prior: Prior) -> Self {
         Restorer { ctx, prior }
     }

@@ -129,6 +129,7 @@ impl Plan {
         })
     }
 
+    /// Windows of the model's size cut from the picture (overlapping where it is larger).
     pub fn window_count(&self) -> usize {
         self.windows.len()
     }

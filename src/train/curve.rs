@@ -26,6 +26,7 @@ pub struct CurveFiles {
     pub svg: PathBuf,
 }
 
+/// The loss curve's three files beside checkpoint `out`.
 pub fn curve_paths(out: &Path) -> CurveFiles {
     CurveFiles {
         csv: out.with_extension("loss.csv"),
@@ -41,6 +42,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     })
 }
 
+/// Writes `points` (a resumed run's earlier ones included) as the CSV beside `out`, then the
+/// plot drawn from them as PNG and SVG, each file atomically.
 pub fn write_curve(out: &Path, points: &[CurvePoint]) -> Result<(), TrainError> {
     let files = curve_paths(out);
     let mut csv = String::from("epoch,step,split,loss,recon,kl\n");
@@ -111,6 +114,8 @@ fn epoch_positions(points: &[CurvePoint]) -> Vec<f64> {
         .collect()
 }
 
+/// The points already in the CSV beside `out`, for `--resume` to append to; a missing file
+/// gives none and rows that do not parse are skipped.
 pub fn read_curve(out: &Path) -> Vec<CurvePoint> {
     let Ok(text) = std::fs::read_to_string(curve_paths(out).csv) else {
         return Vec::new();

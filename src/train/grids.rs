@@ -32,6 +32,8 @@ pub struct EpochGrids {
 }
 
 impl EpochGrids {
+    /// The grids of checkpoint `out`: the first [`RECONSTRUCTED`] images of `test`, scaled to
+    /// [0, 1], and the seed of the prior samples.
     pub fn new(out: &Path, test: &Dataset, seed: u64) -> EpochGrids {
         let originals = (0..RECONSTRUCTED.min(test.count))
             .map(|i| test.image(i).iter().map(|&p| p as f32 / 255.0).collect())

@@ -45,6 +45,8 @@ pub use eval::{evaluate, EVAL_BATCH};
 pub use grids::grids_dir;
 pub use notes::Note;
 
+/// Why a training run stopped early: its data, checkpoint, device or settings failed, a file
+/// could not be written, a signal asked it to stop, or the loss stopped being finite.
 #[derive(Debug, Error)]
 pub enum TrainError {
     #[error(transparent)]
@@ -73,6 +75,8 @@ pub enum TrainError {
     },
 }
 
+/// How to train (the model itself is a [`ModelConfig`]): epochs, batch, optimiser, data, output
+/// and how often to submit, log and checkpoint. [`Default`] is the command line's default.
 #[derive(Clone, Debug)]
 pub struct TrainConfig {
     pub epochs: usize,
@@ -136,6 +140,7 @@ pub enum LrSchedule {
 }
 
 impl TrainConfig {
+    /// Refuses settings no run can use ([`TrainError::Config`], its message naming the flag).
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
         if self.epochs == 0 {
@@ -175,12 +180,16 @@ impl TrainConfig {
     }
 }
 
+/// One finished epoch (counted from 1): the step count after it, the training loss per sample
+/// averaged over its steps, the test loss, and its training rate and seconds (evaluation and
+/// checkpoint excluded).
 #[derive(Clone, Debug)]
 pub struct EpochReport {
     pub epoch: usize,
     pub step: u64,
     pub train_loss: f64,
     pub test: LossParts,
+    /// Training samples per second over the steps this run took in the epoch.
     pub samples_per_sec: f64,
     pub seconds: f64,
 }
@@ -219,6 +228,7 @@ pub enum Event<'a> {
 /// The caller of [`train`]: receives its events and may ask it to stop. `()` ignores them;
 /// [`on_events`] makes one of a closure.
 pub trait TrainObserver {
+    /// Hears one event, on the thread that runs [`train`].
     fn event(&mut self, event: Event<'_>);
 
     /// The signal (2 for SIGINT, 15 for SIGTERM) that asks the run to stop, if one has: it

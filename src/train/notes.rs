@@ -10,6 +10,7 @@ use crate::data::{self, DataError, Split};
 use crate::train::data::TrainSet;
 use crate::train::TrainConfig;
 
+/// One thing a run tells the user about a choice it made; [`fmt::Display`] gives the line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// An image folder without `train/` and `test/` serves as both splits.

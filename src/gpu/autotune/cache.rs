@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The environment variable naming the folder of `autotune.json` (else `$XDG_CACHE_HOME/wgvae`,
 /// else `~/.cache/wgvae`).
 pub const CACHE_DIR_VAR: &str = "WGVAE_CACHE_DIR";
+/// The cache's file name inside that folder.
 pub const CACHE_FILE: &str = "autotune.json";
 /// Bumped when an entry's meaning changes, so an old file is ignored rather than misread.
 const FORMAT: u32 = 1;
@@ -43,6 +44,7 @@ pub struct Entry {
     pub tuning_ms: f64,
 }
 
+/// The whole file: its format version and every entry by [`super::cache_key`].
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CacheFile {
     pub format: u32,
