@@ -274,13 +274,15 @@ pub fn apply_gpu(ctx: &GpuContext, pic: &Picture, steps: &[Step]) -> Result<Pict
 pub type Refine<'a> = &'a mut dyn FnMut(Picture) -> Result<Picture, String>;
 
 /// Reads `input`, refines it if asked, applies `adjustments` on the GPU and writes `output` in
-/// the format of its extension (grey stays grey, colour is RGB). Returns the picture written.
+/// the format of its extension (grey stays grey, colour is RGB; a JPEG at `quality`). Returns
+/// the picture written.
 pub fn enhance_file(
     ctx: &GpuContext,
     input: &Path,
     output: &Path,
     adjustments: &Adjustments,
     refine: Option<Refine>,
+    quality: u8,
 ) -> Result<Picture, EnhanceError> {
     let steps = match adjustments.steps() {
         Err(EnhanceError::NothingToDo) if refine.is_some() => Vec::new(),
@@ -306,6 +308,6 @@ pub fn enhance_file(
         true => picture,
         false => apply_gpu(ctx, &picture, &steps)?,
     };
-    enhanced.write(output)?;
+    enhanced.write_with_quality(output, quality)?;
     Ok(enhanced)
 }

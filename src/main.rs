@@ -63,8 +63,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             return Ok(());
         }
-        // degrading runs on the CPU: no device needed
+        // degrading and estimating noise run on the CPU: no device needed
         Command::Degrade(a) => return cli::restore::degrade(a),
+        Command::EstimateNoise(a) => return cli::restore::estimate_noise(a),
+        Command::Compare(a) => return cli::restore::compare(a),
         _ => {}
     }
     if matches!(cli.command, Command::Train(_)) {
@@ -77,7 +79,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // stderr, so that stdout stays the command's output (and pure JSON with --json)
     eprintln!("adapter {}", ctx.describe());
     let done = match cli.command {
-        Command::Info(_) | Command::Inspect(_) | Command::Degrade(_) | Command::Completions(_) => {
+        Command::Info(_)
+        | Command::Inspect(_)
+        | Command::Degrade(_)
+        | Command::EstimateNoise(_)
+        | Command::Compare(_)
+        | Command::Completions(_) => {
             unreachable!("handled above")
         }
         Command::Restore(a) => cli::restore::restore(&ctx, a),

@@ -983,7 +983,7 @@ fn impossible_flag_values_are_usage_errors() {
     );
     restore(&["--noise-sigma=0"], &["--noise-sigma", "positive"]);
     restore(&["--noise-sigma", "nan"], &["--noise-sigma", "positive"]);
-    restore(&[], &["what damage"]);
+    restore(&["--noise-sigma", "often"], &["--noise-sigma", "(or auto)"]);
     restore(
         &["--noise-sigma", "0.1", "--salt-pepper", "0.1"],
         &["at most one of"],

@@ -6,7 +6,7 @@
 # Usage: tools/missing-docs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(cargo clippy --lib --no-default-features --message-format=short -- -W missing_docs 2>&1 \
+out=$(cargo clippy --release --lib --no-default-features --message-format=short -- -W missing_docs 2>&1 \
     || true)
 missing=$(grep "missing documentation for" <<<"$out" \
     | grep -v "for a struct field\|for a variant" || true)

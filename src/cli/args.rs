@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use wgvae::restore::prior::ModelSource;
+
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use wgvae::enhance;
@@ -74,6 +76,12 @@ pub enum Command {
     /// Restore damaged images with a VAE as the prior (denoise, inpaint, deblur).
     #[command(after_help = examples::RESTORE)]
     Restore(RestoreArgs),
+    /// Estimate the Gaussian noise level of pictures, as `restore --noise-sigma auto` does.
+    #[command(after_help = examples::ESTIMATE_NOISE)]
+    EstimateNoise(EstimateNoiseArgs),
+    /// Score pictures against a reference: PSNR (dB) and SSIM, as eval-restore scores them.
+    #[command(after_help = examples::COMPARE)]
+    Compare(CompareArgs),
     /// Score every restoration method and classical baseline on held-out images (PSNR, SSIM).
     #[command(after_help = examples::EVAL_RESTORE)]
     EvalRestore(EvalRestoreArgs),
@@ -136,10 +144,19 @@ Examples:
   wgvae degrade -i digit.png -o blurred.png --blur-sigma 1.5";
     pub const RESTORE: &str = "\
 Examples:
-  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2
+  wgvae restore -i noisy.jpg -o clean.jpg         model and noise level found from the photo
+  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2 --model digits
   wgvae restore -i holes.png -o filled.png --mask mask.png
   wgvae restore -i blurred.png -o sharp.png --blur-sigma 1.5 --noise-sigma 0.01
   wgvae restore -i damaged/ -o restored/ --noise-sigma 0.1 --model runs/vae.safetensors";
+    pub const COMPARE: &str = "\
+Examples:
+  wgvae compare clean.png noisy.png restored.png
+  wgvae compare clean.png restored.png --json";
+    pub const ESTIMATE_NOISE: &str = "\
+Examples:
+  wgvae estimate-noise noisy.jpg
+  wgvae estimate-noise photos/*.png --json";
     pub const EVAL_RESTORE: &str = "\
 Examples:
   wgvae eval-restore                              table.txt, table.csv, strip.png
@@ -372,6 +389,25 @@ fn positive(s: &str) -> Result<f32, String> {
     }
 }
 
+/// A noise level given or to be estimated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NoiseSigma {
+    /// Estimated from the picture (`wgvae::restore::noise_level`).
+    Auto,
+    /// This standard deviation, on [0, 1].
+    Value(f32),
+}
+
+/// `auto`, or a positive finite number.
+fn sigma_or_auto(s: &str) -> Result<NoiseSigma, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(NoiseSigma::Auto);
+    }
+    positive(s)
+        .map(NoiseSigma::Value)
+        .map_err(|e| format!("{e} (or auto)"))
+}
+
 /// A finite number >= 0 (a weight).
 fn non_negative(s: &str) -> Result<f32, String> {
     match parse_f32(s)? {
@@ -429,10 +465,10 @@ pub struct EvalArgs {
 
 #[derive(Args, Debug)]
 pub struct SampleArgs {
-    /// Checkpoint written by `wgvae train` [default: the built-in digit model,
-    /// models/mnist-mlp.safetensors].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// A built-in model (digits, photo-grey, photo-rgb) or a checkpoint written by `wgvae
+    /// train` [default: digits].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<ModelSource>,
     /// Number of images (`--n` is accepted too).
     #[arg(short = 'n', long = "count", alias = "n", default_value_t = 64,
           value_parser = in_range(1, 4096))]
@@ -477,9 +513,10 @@ pub struct BenchArgs {
     /// Training steps recorded into one command buffer.
     #[arg(long, default_value_t = 8)]
     pub steps_per_submit: usize,
-    /// The prior `restore` measures [default: models/mnist-mlp.safetensors].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// The prior `restore` measures: a built-in model (digits, photo-grey, photo-rgb) or a
+    /// checkpoint [default: digits].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<ModelSource>,
     /// `kernels`: run the linear products at batches 1, 8, 32, 128, 512, 1024 and 4096
     /// through the default model's layers (about a minute on lavapipe with --reps 3).
     #[arg(long)]
@@ -505,9 +542,11 @@ pub enum BenchWhat {
 /// How an image was (or is to be) damaged; shared by `degrade` and `restore`.
 #[derive(Args, Debug, Clone)]
 pub struct DamageArgs {
-    /// Additive Gaussian noise of this standard deviation, on [0, 1] (0.1 is 25.5 on 0-255).
-    #[arg(long, value_parser = positive)]
-    pub noise_sigma: Option<f32>,
+    /// Additive Gaussian noise of this standard deviation, on [0, 1] (0.1 is 25.5 on 0-255);
+    /// `restore` also takes `auto`: estimated from each picture (its default when no damage
+    /// is named).
+    #[arg(long, value_parser = sigma_or_auto, value_name = "SIGMA|auto")]
+    pub noise_sigma: Option<NoiseSigma>,
     /// Poisson shot noise: y = Poisson(peak x) / peak (lower is noisier).
     #[arg(long, value_parser = positive)]
     pub poisson_peak: Option<f32>,
@@ -639,16 +678,44 @@ pub struct MethodArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct RestoreArgs {
-    /// Checkpoint of the prior [default: models/mnist-mlp.safetensors].
+pub struct CompareArgs {
+    /// The reference (the clean picture).
+    pub reference: PathBuf,
+    /// Pictures of the same size and channels to score against it.
+    #[arg(required = true)]
+    pub pictures: Vec<PathBuf>,
+    /// One JSON object per picture, one per line, instead of text.
     #[arg(long)]
-    pub model: Option<PathBuf>,
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EstimateNoiseArgs {
+    /// Pictures (PNG, JPEG, ...).
+    #[arg(required = true)]
+    pub input: Vec<PathBuf>,
+    /// One JSON object per picture, one per line, instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The prior: a built-in model (digits, photo-grey, photo-rgb) or a checkpoint written by
+    /// `wgvae train` [default: chosen by the picture: photo-rgb for a colour photo, photo-grey
+    /// for a grey one, digits for a grey picture of at most 56x56].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<ModelSource>,
     /// Damaged images, or one folder of them.
     #[arg(short, long, num_args = 1.., required = true)]
     pub input: Vec<PathBuf>,
     /// Output image (one input) or folder (several inputs or a folder; names are kept).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// JPEG quality of a .jpg output (1-100).
+    #[arg(long, default_value_t = wgvae::picture::JPEG_QUALITY,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
     #[command(flatten)]
     pub damage: DamageArgs,
     /// How the prior restores the image.
@@ -663,9 +730,10 @@ pub struct RestoreArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalRestoreArgs {
-    /// Checkpoint of the prior [default: models/mnist-mlp.safetensors].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// The prior: a built-in model (digits, photo-grey, photo-rgb) or a checkpoint
+    /// [default: digits].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<ModelSource>,
     /// Data folder (its test split); default: the embedded MNIST test subset.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -729,6 +797,10 @@ pub struct EnhanceArgs {
     /// Output picture, in the format its extension names (.png, .jpg); not the input.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// JPEG quality of a .jpg output (1-100).
+    #[arg(long, default_value_t = wgvae::picture::JPEG_QUALITY,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
     /// Stretch the levels: LOW% of the samples (all channels pooled) go to black, (100 - HIGH)%
     /// to white, one stretch for every channel [default: 1,99].
     #[arg(long, value_name = "LOW,HIGH", num_args = 0..=1, default_missing_value = "1,99",
@@ -750,9 +822,10 @@ pub struct EnhanceArgs {
     /// decoded codes around the MAP code of each window (restore's posterior method).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub vae_refine: Option<u32>,
-    /// The prior for --vae-refine [default: models/mnist-mlp.safetensors].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    /// The prior for --vae-refine: a built-in model (digits, photo-grey, photo-rgb) or a
+    /// checkpoint [default: chosen by the picture, as restore chooses].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub model: Option<ModelSource>,
     /// The noise level --vae-refine assumes in the input, on [0, 1].
     #[arg(long, default_value_t = 0.05, value_parser = positive)]
     pub refine_sigma: f32,

@@ -308,7 +308,7 @@ pub fn sample(ctx: &GpuContext, a: SampleArgs) -> Result<()> {
     {
         bail!("the output must be a .png file: {}", a.output.display());
     }
-    let prior = wgvae::restore::prior::load_prior(a.model.as_deref())?;
+    let prior = wgvae::restore::prior::load_prior(a.model.as_ref())?;
     let (name, spec, params) = (&prior.name, &prior.model, &prior.params);
     if !a.reconstruct {
         GpuActs::check(ctx, spec, a.n, |max| format!("lower -n to {max} or less"))?;
@@ -361,7 +361,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
             }
         }
         BenchWhat::Restore => {
-            let prior = wgvae::restore::prior::load_prior(a.model.as_deref())?;
+            let prior = wgvae::restore::prior::load_prior(a.model.as_ref())?;
             let (path, model, params) = (&prior.name, &prior.model, &prior.params);
             let settings = wgvae::restore::methods::Settings {
                 var: wgvae::restore::program::PixelVariance {
@@ -496,14 +496,14 @@ pub fn enhance(ctx: &GpuContext, a: EnhanceArgs) -> Result<()> {
     }
     let mut refine = |p: Picture| {
         let k = a.vae_refine.unwrap_or(1) as usize;
-        crate::cli::restore::refine(ctx, &p, a.model.as_deref(), k, a.refine_sigma)
+        crate::cli::restore::refine(ctx, &p, a.model.as_ref(), k, a.refine_sigma)
             .map_err(|e| wgvae::error::chain_line(e.chain()))
     };
     let refine: Option<enhance::Refine> = match a.vae_refine {
         Some(_) => Some(&mut refine),
         None => None,
     };
-    let out = enhance::enhance_file(ctx, &a.input, &a.output, &adjustments, refine)?;
+    let out = enhance::enhance_file(ctx, &a.input, &a.output, &adjustments, refine, a.quality)?;
     let mut steps: Vec<String> = match adjustments.steps() {
         Ok(s) => s.iter().map(|s| s.describe()).collect(),
         Err(_) => Vec::new(),

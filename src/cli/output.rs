@@ -141,6 +141,8 @@ pub fn planned(command: &Command) -> Outputs {
         | Command::Eval(_)
         | Command::Inspect(_)
         | Command::Bench(_)
+        | Command::EstimateNoise(_)
+        | Command::Compare(_)
         | Command::Completions(_) => Outputs::default(),
     }
 }

@@ -14,11 +14,15 @@ use wgvae::restore::blur::Psf;
 use wgvae::restore::degrade::{Degradation, Mask, Noise};
 use wgvae::restore::mask::read_mask;
 use wgvae::restore::methods::Method;
-use wgvae::restore::prior::load_prior;
-use wgvae::restore::{MethodOptions, RestoreError, RestoreOptions, RestoreProgress, Restorer};
+use wgvae::restore::prior::{BuiltinModel, ModelSource};
+use wgvae::restore::{metrics, noise_level};
+use wgvae::restore::{
+    MethodOptions, Prior, RestoreError, RestoreOptions, RestoreProgress, Restorer,
+};
 
 use crate::cli::args::{
-    ColorArg, DamageArgs, DegradeArgs, EvalRestoreArgs, MethodArg, MethodArgs, RestoreArgs,
+    ColorArg, CompareArgs, DamageArgs, DegradeArgs, EstimateNoiseArgs, EvalRestoreArgs, MethodArg,
+    MethodArgs, NoiseSigma, RestoreArgs,
 };
 use crate::cli::progress;
 
@@ -29,9 +33,17 @@ pub fn damage(
     missing: Option<f32>,
     height: usize,
     width: usize,
+    estimated_sigma: Option<f32>,
 ) -> Result<Degradation> {
+    let gaussian = match d.noise_sigma {
+        None => None,
+        Some(NoiseSigma::Value(s)) => Some(s),
+        Some(NoiseSigma::Auto) => Some(estimated_sigma.ok_or_else(|| {
+            usage("--noise-sigma auto estimates the noise of a picture to restore; give a level")
+        })?),
+    };
     let noises: Vec<Noise> = [
-        d.noise_sigma.map(Noise::Gaussian),
+        gaussian.map(Noise::Gaussian),
         d.poisson_peak.map(Noise::Poisson),
         d.salt_pepper.map(Noise::SaltPepper),
     ]
@@ -115,7 +127,7 @@ pub fn degrade(a: DegradeArgs) -> Result<()> {
         refuse_same_file(std::slice::from_ref(&a.input), m)?;
     }
     let clean = Picture::read(&a.input)?;
-    let deg = damage(&a.damage, a.missing, clean.height, clean.width)?;
+    let deg = damage(&a.damage, a.missing, clean.height, clean.width, None)?;
     let (y, missing) = deg.apply(&clean, a.seed).map_err(anyhow::Error::msg)?;
     let mask = a.mask_out.as_ref().map(|m| {
         let data = missing.iter().map(|&m| if m { 1.0 } else { 0.0 }).collect();
@@ -181,7 +193,8 @@ pub fn destinations(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, P
 }
 
 pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
-    let d = &a.damage;
+    let mut damage_args = a.damage.clone();
+    let d = &damage_args;
     let told = d.noise_sigma.is_some()
         || d.poisson_peak.is_some()
         || d.salt_pepper.is_some()
@@ -191,68 +204,182 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         || d.box_blur.is_some()
         || d.motion_blur.is_some();
     if !told {
-        return Err(usage("say what damage to undo: --noise-sigma, --poisson-peak, --salt-pepper, --mask, --mask-rect, --blur-sigma, --box-blur or --motion-blur"));
+        // a noisy photo whose level nobody knows: the common case
+        damage_args.noise_sigma = Some(NoiseSigma::Auto);
     }
     let pairs = destinations(&a.input, &a.output)?;
     for (i, o) in &pairs {
         refuse_same_file(std::slice::from_ref(i), o)?;
     }
-    let restorer = Restorer::new(ctx, load_prior(a.model.as_deref())?);
     let options = RestoreOptions {
         method: method(a.method),
         knobs: knobs(&a.knobs),
     };
-    // every image read and its damage checked before any GPU work, so a bad file fails early
+    // every image read, its damage checked and its model chosen before any GPU work, so a bad
+    // file fails early
     let mut observed = Vec::with_capacity(pairs.len());
     for (input, _) in &pairs {
         let y = Picture::read(input)?;
-        let deg = damage(&a.damage, None, y.height, y.width)
+        let estimate = (damage_args.noise_sigma == Some(NoiseSigma::Auto)).then(|| {
+            let sigma = estimated_noise(&y);
+            eprintln!(
+                "{}: noise sigma {sigma:.4} ({:.1} on 0-255), estimated (Immerkaer's \
+                 estimator over the flattest blocks)",
+                input.display(),
+                sigma * 255.0
+            );
+            sigma
+        });
+        let deg = damage(&damage_args, None, y.height, y.width, estimate)
             .with_context(|| format!("{}", input.display()))?;
-        observed.push((y, deg));
-    }
-    let jobs: Vec<(&Picture, &Degradation)> = observed.iter().map(|(y, d)| (y, d)).collect();
-    let prior = restorer.prior();
-    let cfg = &prior.model.cfg;
-    let mut bar = None;
-    let restored = restorer
-        .restore_all(&jobs, &options, |p| match p {
-            RestoreProgress::Started { windows } => {
+        let source = match &a.model {
+            Some(source) => source.clone(),
+            None => {
+                let (model, why) = BuiltinModel::for_picture(&y);
                 eprintln!(
-                    "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
-                    pairs.len(),
-                    cfg.height,
-                    cfg.width,
-                    prior.name.display(),
-                    options.method.name(),
-                    ctx.info.name
+                    "{}: model {} ({why}; --model picks another)",
+                    input.display(),
+                    model.name()
                 );
-                bar = Some(progress::bar(windows as u64, "windows"));
+                ModelSource::Builtin(model)
             }
-            RestoreProgress::Windows(n) => {
-                if let Some(bar) = &bar {
-                    bar.inc(n as u64)
+        };
+        observed.push((y, deg, source));
+    }
+    // one restorer per model, the pictures of each in shared GPU batches
+    let mut sources: Vec<&ModelSource> = Vec::new();
+    for (_, _, source) in &observed {
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    let mut restored: Vec<Option<Picture>> = vec![None; observed.len()];
+    for source in sources {
+        let restorer = Restorer::new(ctx, Prior::from_source(source)?);
+        let indices: Vec<usize> = (0..observed.len())
+            .filter(|&i| &observed[i].2 == source)
+            .collect();
+        let jobs: Vec<(&Picture, &Degradation)> = indices
+            .iter()
+            .map(|&i| (&observed[i].0, &observed[i].1))
+            .collect();
+        let prior = restorer.prior();
+        let cfg = &prior.model.cfg;
+        let mut bar = None;
+        let outs = restorer
+            .restore_all(&jobs, &options, |p| match p {
+                RestoreProgress::Started { windows } => {
+                    eprintln!(
+                        "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
+                        jobs.len(),
+                        cfg.height,
+                        cfg.width,
+                        prior.name.display(),
+                        options.method.name(),
+                        ctx.info.name
+                    );
+                    bar = Some(progress::bar(windows as u64, "windows"));
                 }
-            }
-        })
-        .map_err(|e| match e {
-            RestoreError::Usage(m) => usage(&m),
-            RestoreError::Picture { index, message } => {
-                anyhow::anyhow!("{}: {message}", pairs[index].0.display())
-            }
-            e => e.into(),
-        })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+                RestoreProgress::Windows(n) => {
+                    if let Some(bar) = &bar {
+                        bar.inc(n as u64)
+                    }
+                }
+            })
+            .map_err(|e| match e {
+                RestoreError::Usage(m) => usage(&m),
+                RestoreError::Picture { index, message } => {
+                    anyhow::anyhow!("{}: {message}", pairs[indices[index]].0.display())
+                }
+                e => e.into(),
+            })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        for (i, out) in indices.into_iter().zip(outs) {
+            restored[i] = Some(out);
+        }
     }
     if pairs.first().is_some_and(|(_, o)| o != &a.output) {
         std::fs::create_dir_all(&a.output)
             .with_context(|| format!("cannot create the output folder {}", a.output.display()))?;
     }
     for (out, (_, output)) in restored.into_iter().zip(&pairs) {
-        out.write(output)?;
+        out.expect("every picture restored")
+            .write_with_quality(output, a.quality)?;
         eprintln!("wrote {}", output.display());
     }
     Ok(())
+}
+
+/// `compare`: each picture's PSNR and SSIM against the reference (8-bit values as read).
+pub fn compare(a: CompareArgs) -> Result<()> {
+    let reference = Picture::read(&a.reference)?;
+    for path in &a.pictures {
+        let p = Picture::read(path)?;
+        if (p.channels, p.height, p.width)
+            != (reference.channels, reference.height, reference.width)
+        {
+            bail!(
+                "{}: {}x{} with {} channel(s), the reference {} is {}x{} with {}",
+                path.display(),
+                p.width,
+                p.height,
+                p.channels,
+                a.reference.display(),
+                reference.width,
+                reference.height,
+                reference.channels
+            );
+        }
+        let psnr = metrics::psnr(&reference.data, &p.data);
+        let ssim =
+            metrics::ssim_multichannel(&reference.data, &p.data, p.channels, p.height, p.width);
+        if a.json {
+            let line = serde_json::json!({
+                "file": path.display().to_string(),
+                "psnr": psnr,
+                "ssim": ssim,
+            });
+            println!("{line}");
+        } else {
+            println!("{}: PSNR {psnr:.2} dB, SSIM {ssim:.4}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// `estimate-noise`: each picture's estimated Gaussian noise level, overall and per channel.
+pub fn estimate_noise(a: EstimateNoiseArgs) -> Result<()> {
+    for input in &a.input {
+        let picture = Picture::read(input)?;
+        let channels = noise_level::channel_sigmas(&picture);
+        let sigma = noise_level::estimate_sigma(&picture);
+        if a.json {
+            let line = serde_json::json!({
+                "file": input.display().to_string(),
+                "sigma": sigma,
+                "channels": channels,
+            });
+            println!("{line}");
+        } else {
+            let per: Vec<String> = channels.iter().map(|s| format!("{s:.4}")).collect();
+            println!(
+                "{}: sigma {sigma:.4} ({:.1} on 0-255); channels {}",
+                input.display(),
+                sigma * 255.0,
+                per.join(" ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The noise level `--noise-sigma auto` restores from: the picture's estimate, kept above
+/// half a grey level (a clean 8-bit picture still has its rounding, and the level must be
+/// positive).
+fn estimated_noise(picture: &Picture) -> f32 {
+    noise_level::estimate_sigma(picture).max(0.5 / 255.0)
 }
 
 /// The methods' knobs as the library takes them.
@@ -269,15 +396,24 @@ pub fn knobs(k: &MethodArgs) -> MethodOptions {
     }
 }
 
-/// `enhance --vae-refine K` with the prior `model` (None: the built-in one).
+/// `enhance --vae-refine K` with the prior `model` (None: chosen by the picture, as restore
+/// chooses).
 pub fn refine(
     ctx: &GpuContext,
     picture: &Picture,
-    model: Option<&Path>,
+    model: Option<&ModelSource>,
     k: usize,
     sigma: f32,
 ) -> Result<Picture> {
-    let restorer = Restorer::new(ctx, load_prior(model)?);
+    let source = match model {
+        Some(source) => source.clone(),
+        None => {
+            let (model, why) = BuiltinModel::for_picture(picture);
+            eprintln!("--vae-refine: model {} ({why})", model.name());
+            ModelSource::Builtin(model)
+        }
+    };
+    let restorer = Restorer::new(ctx, Prior::from_source(&source)?);
     Ok(restorer.refine(picture, k, sigma)?)
 }
 

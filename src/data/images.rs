@@ -12,7 +12,7 @@ use std::io::{BufRead, Cursor, Seek};
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
-use image::{DynamicImage, GrayImage, ImageError, ImageReader, Limits};
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 use super::patches::Image;
 use super::{check_size, DataError, Dataset, MAX_SIDE};
@@ -58,8 +58,9 @@ pub fn decode_grey(path: &Path) -> Result<GrayImage, DataError> {
 }
 
 /// Decodes one image with [`Limits`] (16384x16384, 512 MiB), so huge or corrupt files give an
-/// error instead of a panic or an out-of-memory abort. The format is guessed from the content,
-/// falling back to the extension.
+/// error instead of a panic or an out-of-memory abort, and turns it upright as its EXIF
+/// orientation says (JPEG). The format is guessed from the content, falling back to the
+/// extension.
 pub fn decode(path: &Path) -> Result<DynamicImage, DataError> {
     let reader = ImageReader::open(path)
         .map_err(|e| DataError::io(path, e))?
@@ -97,7 +98,13 @@ fn decode_with_limits<R: BufRead + Seek>(
     limits.max_image_height = Some(MAX_SIDE as u32);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    reader.decode().map_err(img_err)
+    // a phone stores a photo as the sensor saw it and says in EXIF how to turn it upright;
+    // every viewer applies that, so the pixels are turned here too
+    let mut decoder = reader.into_decoder().map_err(img_err)?;
+    let orientation = decoder.orientation().map_err(img_err)?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(img_err)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 /// One decoded image as planar `u8` with `channels` (1: luma, 3: RGB; alpha dropped).

@@ -18,13 +18,14 @@ use anyhow::{bail, Result};
 
 use crate::gpu::GpuContext;
 use crate::restore::methods::Method;
+use crate::restore::prior::ModelSource;
 use crate::restore::MethodOptions;
 
 /// What `eval-restore` scores and where it writes; [`Default`] is the command line's default.
 #[derive(Clone, Debug)]
 pub struct EvalOptions {
-    /// The prior's checkpoint; None: the built-in digit model.
-    pub model: Option<PathBuf>,
+    /// The prior (a built-in model or a checkpoint); None: the built-in digit model.
+    pub model: Option<ModelSource>,
     /// Data folder (its test split); None: the embedded MNIST test subset.
     pub data: Option<PathBuf>,
     /// Images scored (photos: at most this many).

@@ -142,7 +142,7 @@ pub fn eval_photos(
     dir: &Path,
     observer: &mut dyn EvalObserver,
 ) -> Result<EvalSummary> {
-    let prior = load_prior(a.model.as_deref())?;
+    let prior = load_prior(a.model.as_ref())?;
     let (meta, params, model) = (&prior.meta, &prior.params, &prior.model);
     let cfg = model.cfg.clone();
     let mut settings = settings(&a.knobs, &prior)?;

@@ -35,7 +35,7 @@ pub fn eval_digits(
     if a.n == 0 || a.val == 0 {
         bail!("--n and --val must be at least 1");
     }
-    let prior = load_prior(a.model.as_deref())?;
+    let prior = load_prior(a.model.as_ref())?;
     let (model, params) = (&prior.model, &prior.params);
     let cfg = model.cfg.clone();
     let mut settings = settings(&a.knobs, &prior)?;

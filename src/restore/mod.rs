@@ -10,6 +10,7 @@ pub mod engine;
 pub mod mask;
 pub mod methods;
 pub mod metrics;
+pub mod noise_level;
 pub mod prior;
 pub mod program;
 pub mod restorer;

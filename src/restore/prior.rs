@@ -1,5 +1,6 @@
-//! The prior a restoration uses: the built-in digit model or a checkpoint, and the methods'
-//! settings from [`MethodOptions`] and the checkpoint (its calibrated pixel variance).
+//! The prior a restoration uses: a built-in model (chosen by name or by the picture) or a
+//! checkpoint, and the methods' settings from [`MethodOptions`] and the checkpoint (its
+//! calibrated pixel variance).
 
 use std::path::{Path, PathBuf};
 
@@ -7,17 +8,125 @@ use thiserror::Error;
 
 use crate::checkpoint::{self, CheckpointError, CheckpointMeta};
 use crate::model::Model;
+use crate::picture::Picture;
 use crate::restore::denoiser;
 use crate::restore::methods::Settings;
 use crate::restore::program::PixelVariance;
 
-/// The default prior, built into the binary so `restore`, `sample` and `enhance --vae-refine`
-/// work from any folder before anyone trains: `models/mnist-mlp.safetensors` (2.6 MB; how it
-/// was trained is in BENCHMARKS.md).
+/// The default prior of `sample` and the digit benchmarks, built into the binary so they work
+/// from any folder before anyone trains: `models/mnist-mlp.safetensors` (2.6 MB; how it was
+/// trained is in BENCHMARKS.md).
 pub const BUILTIN_MODEL: &[u8] = include_bytes!("../../models/mnist-mlp.safetensors");
 
-/// What messages call the built-in model.
+/// What messages call the built-in digit model.
 pub const BUILTIN_MODEL_NAME: &str = "built-in models/mnist-mlp.safetensors";
+
+/// The models built into the binary, by the names `--model` takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BuiltinModel {
+    /// `digits`: the MLP on 28x28 MNIST digits (`models/mnist-mlp.safetensors`).
+    Digits,
+    /// `photo-grey`: the grey photo model, a conv VAE on 12x12 patches
+    /// (`models/photo-grey.safetensors`).
+    PhotoGrey,
+    /// `photo-rgb`: the colour photo model (`models/photo-rgb.safetensors`).
+    PhotoRgb,
+}
+
+impl BuiltinModel {
+    /// Every built-in model.
+    pub const ALL: [BuiltinModel; 3] = [
+        BuiltinModel::Digits,
+        BuiltinModel::PhotoGrey,
+        BuiltinModel::PhotoRgb,
+    ];
+
+    /// The name `--model` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinModel::Digits => "digits",
+            BuiltinModel::PhotoGrey => "photo-grey",
+            BuiltinModel::PhotoRgb => "photo-rgb",
+        }
+    }
+
+    /// The committed file it was built from.
+    pub fn file(self) -> &'static str {
+        match self {
+            BuiltinModel::Digits => "models/mnist-mlp.safetensors",
+            BuiltinModel::PhotoGrey => "models/photo-grey.safetensors",
+            BuiltinModel::PhotoRgb => "models/photo-rgb.safetensors",
+        }
+    }
+
+    /// The checkpoint's bytes, embedded at build time.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            BuiltinModel::Digits => BUILTIN_MODEL,
+            BuiltinModel::PhotoGrey => include_bytes!("../../models/photo-grey.safetensors"),
+            BuiltinModel::PhotoRgb => include_bytes!("../../models/photo-rgb.safetensors"),
+        }
+    }
+
+    /// The built-in model of that name, if any.
+    pub fn from_name(name: &str) -> Option<BuiltinModel> {
+        BuiltinModel::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The model for `picture` when the user names none, and why: a colour photo gets the
+    /// colour photo model; a grey one (or a colour file whose three channels are equal) the
+    /// grey photo model, unless it is no larger than twice the digit model's 28x28, which is
+    /// what a digit looks like. The digit model's windows never tile a photo.
+    pub fn for_picture(picture: &Picture) -> (BuiltinModel, String) {
+        let (h, w) = (picture.height, picture.width);
+        let grey_in_colour = picture.channels == 3 && {
+            let n = h * w;
+            let d = &picture.data;
+            (0..n).all(|i| d[i] == d[n + i] && d[i] == d[2 * n + i])
+        };
+        if picture.channels == 3 && !grey_in_colour {
+            return (BuiltinModel::PhotoRgb, "a colour picture".into());
+        }
+        let grey = if grey_in_colour {
+            "a grey picture in colour channels"
+        } else {
+            "a grey picture"
+        };
+        if h <= DIGIT_SIDE && w <= DIGIT_SIDE {
+            let why = format!("{grey} of at most {DIGIT_SIDE}x{DIGIT_SIDE}, a digit's size");
+            return (BuiltinModel::Digits, why);
+        }
+        (
+            BuiltinModel::PhotoGrey,
+            format!("{grey} larger than {DIGIT_SIDE}x{DIGIT_SIDE}"),
+        )
+    }
+}
+
+/// The largest side a grey picture may have to be taken for a digit: twice the digit model's 28.
+const DIGIT_SIDE: usize = 56;
+
+/// Where a prior comes from: a built-in model by name, or a checkpoint file. Parsed from
+/// `--model`: one of the built-in names (`digits`, `photo-grey`, `photo-rgb`), else a path
+/// (`./digits` names a file called `digits`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A model built into the binary.
+    Builtin(BuiltinModel),
+    /// A checkpoint written by `wgvae train`.
+    File(PathBuf),
+}
+
+impl std::str::FromStr for ModelSource {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match BuiltinModel::from_name(s) {
+            Some(m) => ModelSource::Builtin(m),
+            None => ModelSource::File(PathBuf::from(s)),
+        })
+    }
+}
 
 /// The variance scale used when neither the flag nor the checkpoint gives one: the decoder's
 /// own Bernoulli variance mean (1 - mean), unscaled.
@@ -27,8 +136,8 @@ const FALLBACK_VAR_SCALE: f32 = 1.0;
 #[derive(Debug, Error)]
 pub enum PriorError {
     #[error(
-        "{}: no such checkpoint (train one with `wgvae train`, or leave out --model for the \
-         built-in digit model)",
+        "{}: no such checkpoint (train one with `wgvae train`, or name a built-in model: \
+         digits, photo-grey, photo-rgb)",
         .0.display()
     )]
     Missing(PathBuf),
@@ -59,6 +168,20 @@ impl Prior {
         Prior::from_bytes(Path::new(BUILTIN_MODEL_NAME), BUILTIN_MODEL)
     }
 
+    /// A model built into the binary; messages call it "built-in <its file>".
+    pub fn builtin_model(model: BuiltinModel) -> Result<Prior, PriorError> {
+        let name = format!("built-in {}", model.file());
+        Prior::from_bytes(Path::new(&name), model.bytes())
+    }
+
+    /// The prior `source` names.
+    pub fn from_source(source: &ModelSource) -> Result<Prior, PriorError> {
+        match source {
+            ModelSource::Builtin(m) => Prior::builtin_model(*m),
+            ModelSource::File(path) => Prior::load(path),
+        }
+    }
+
     /// A checkpoint file, with every check `wgvae restore --model` makes.
     pub fn load(path: &Path) -> Result<Prior, PriorError> {
         if !path.exists() {
@@ -86,10 +209,10 @@ impl Prior {
     }
 }
 
-/// The checkpoint at `path`, or the built-in default when None.
-pub fn load_prior(path: Option<&Path>) -> Result<Prior, PriorError> {
-    match path {
-        Some(path) => Prior::load(path),
+/// The prior `source` names, or the built-in digit model when None.
+pub fn load_prior(source: Option<&ModelSource>) -> Result<Prior, PriorError> {
+    match source {
+        Some(source) => Prior::from_source(source),
         None => Prior::builtin(),
     }
 }

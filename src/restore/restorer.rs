@@ -121,6 +121,7 @@ impl<'a> Restorer<'a> {
         let mut plans = Vec::with_capacity(jobs.len());
         let mut psf = None;
         let mut observed = Vec::with_capacity(jobs.len());
+        let mut kept = Vec::with_capacity(jobs.len());
         for (index, &(y, deg)) in jobs.iter().enumerate() {
             let picture = |message| RestoreError::Picture { index, message };
             deg.validate().map_err(RestoreError::Usage)?;
@@ -145,6 +146,9 @@ impl<'a> Restorer<'a> {
             }
             plans.push(plan);
             observed.push(prec);
+            // pixels the damage left exactly as they were: a mask with no noise or blur
+            let exact = matches!(deg.noise, Noise::None) && deg.blur.is_none();
+            kept.push(exact.then_some(missing));
         }
         let (run, local) = denoiser::window_method(meta, options.method, psf.is_some());
         let windows: usize = plans.iter().map(Plan::window_count).sum();
@@ -164,9 +168,16 @@ impl<'a> Restorer<'a> {
         Ok(restored
             .into_iter()
             .zip(jobs.iter().zip(&observed))
-            .map(|(out, (&(y, _), prec))| match local {
-                true => denoiser::local_blend(y, prec, &out, model.mean_kind()),
-                false => out,
+            .zip(&kept)
+            .map(|((out, (&(y, _), prec)), kept)| {
+                let out = match local {
+                    true => denoiser::local_blend(y, prec, &out, model.mean_kind()),
+                    false => out,
+                };
+                match kept {
+                    Some(missing) => keep_known(y, out, missing),
+                    None => out,
+                }
             })
             .collect())
     }
@@ -223,4 +234,16 @@ impl<'a> Restorer<'a> {
         .remove(0);
         Ok(plan.stitch(&restored))
     }
+}
+
+/// `restored` with every pixel not `missing` put back exactly as `observed` holds it: an
+/// inpainting returns what it was not asked to fill bit for bit.
+fn keep_known(observed: &Picture, mut restored: Picture, missing: &[bool]) -> Picture {
+    let n = observed.height * observed.width;
+    for c in 0..observed.channels {
+        for (i, _) in missing.iter().enumerate().filter(|(_, &m)| !m) {
+            restored.data[c * n + i] = observed.data[c * n + i];
+        }
+    }
+    restored
 }

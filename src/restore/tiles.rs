@@ -136,10 +136,16 @@ impl Plan {
 
     /// The windows' observations and precisions, flattened in window order.
     pub fn cut(&self) -> (Vec<f32>, Vec<f32>) {
+        self.cut_range(0..self.windows.len())
+    }
+
+    /// [`Plan::cut`] for the windows in `range` only: a large picture is restored a range at
+    /// a time, so memory follows the picture, not its (overlapping) windows.
+    pub fn cut_range(&self, range: std::ops::Range<usize>) -> (Vec<f32>, Vec<f32>) {
         let (ph, pw) = self.p;
-        let mut obs = Vec::with_capacity(self.windows.len() * self.model_channels * ph * pw);
+        let mut obs = Vec::with_capacity(range.len() * self.model_channels * ph * pw);
         let mut w = Vec::with_capacity(obs.capacity());
-        for &(i, sy, sx) in &self.windows {
+        for &(i, sy, sx) in &self.windows[range] {
             let c = &self.canvases[i];
             for k in 0..c.channels {
                 for r in sy..sy + ph {
@@ -155,11 +161,16 @@ impl Plan {
     /// Blends restored windows (in `cut`'s order) back into a picture of the input's size and
     /// channels.
     pub fn stitch(&self, restored: &[f32]) -> Picture {
-        let (ph, pw) = self.p;
-        let mc = self.model_channels;
-        let per = mc * ph * pw;
+        let per = self.model_channels * self.p.0 * self.p.1;
         assert_eq!(restored.len(), self.windows.len() * per, "restored windows");
-        let mut sums: Vec<(Vec<f32>, Vec<f32>)> = self
+        let mut stitcher = self.stitcher();
+        stitcher.add(0, restored);
+        stitcher.finish()
+    }
+
+    /// An empty blend of this plan's windows, to which restored ranges are added as they come.
+    pub fn stitcher(&self) -> Stitcher<'_> {
+        let sums = self
             .canvases
             .iter()
             .map(|c| {
@@ -167,9 +178,29 @@ impl Plan {
                 (vec![0.0; n], vec![0.0; n])
             })
             .collect();
-        for (win, &(i, sy, sx)) in restored.chunks(per).zip(&self.windows) {
-            let c = &self.canvases[i];
-            let (acc, wsum) = &mut sums[i];
+        Stitcher { plan: self, sums }
+    }
+}
+
+/// Restored windows blended into the canvases as they arrive: the weighted sums and the
+/// weights of every canvas pixel.
+pub struct Stitcher<'a> {
+    plan: &'a Plan,
+    sums: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+impl Stitcher<'_> {
+    /// Adds the restored windows `first`, `first + 1`, ... (flattened as `cut` gives them).
+    pub fn add(&mut self, first: usize, restored: &[f32]) {
+        let plan = self.plan;
+        let (ph, pw) = plan.p;
+        let mc = plan.model_channels;
+        let per = mc * ph * pw;
+        assert_eq!(restored.len() % per, 0, "whole windows");
+        let windows = &plan.windows[first..first + restored.len() / per];
+        for (win, &(i, sy, sx)) in restored.chunks(per).zip(windows) {
+            let c = &plan.canvases[i];
+            let (acc, wsum) = &mut self.sums[i];
             for k in 0..mc {
                 for r in 0..ph {
                     for q in 0..pw {
@@ -181,10 +212,17 @@ impl Plan {
                 }
             }
         }
-        let (h, w) = (self.height, self.width);
-        let blended: Vec<Vec<f32>> = sums
+    }
+
+    /// The blended picture, at the input's size and channels.
+    pub fn finish(self) -> Picture {
+        let plan = self.plan;
+        let mc = plan.model_channels;
+        let (h, w) = (plan.height, plan.width);
+        let blended: Vec<Vec<f32>> = self
+            .sums
             .iter()
-            .zip(&self.canvases)
+            .zip(&plan.canvases)
             .map(|((acc, ws), c)| {
                 let mut out = Vec::with_capacity(c.channels * h * w);
                 for k in 0..c.channels {
@@ -198,7 +236,7 @@ impl Plan {
                 out
             })
             .collect();
-        let data = match (self.channels, mc) {
+        let data = match (plan.channels, mc) {
             (a, b) if a == b => blended.into_iter().next().expect("one canvas"),
             (3, 1) => blended.concat(),
             _ => {
@@ -210,7 +248,7 @@ impl Plan {
                     .collect()
             }
         };
-        Picture::new(self.channels, h, w, data)
+        Picture::new(plan.channels, h, w, data)
     }
 }
 
