@@ -32,14 +32,13 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     }
     let _guard = WRITE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = temp_path(path);
-    let mut file = File::create(&tmp)?;
-    let written = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, path)
-        });
+    let written = {
+        // the file is closed at the end of this block, before the rename (Windows cannot
+        // rename an open file)
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes).and_then(|()| file.sync_all())
+    }
+    .and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
         return Err(e);

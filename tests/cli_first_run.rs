@@ -201,7 +201,7 @@ fn help_has_descriptions_examples_and_aliases() {
     );
     let sample = help(&["sample", "--help"]);
     assert!(
-        sample.contains("-n, --count") && sample.contains("Checkpoint written by"),
+        sample.contains("-n, --count") && sample.contains("a checkpoint written by"),
         "{sample}"
     );
     for cmd in [
@@ -213,6 +213,8 @@ fn help_has_descriptions_examples_and_aliases() {
         "bench",
         "degrade",
         "restore",
+        "estimate-noise",
+        "compare",
         "eval-restore",
         "enhance",
         "completions",

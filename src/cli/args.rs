@@ -1,4 +1,6 @@
-//! The command line (clap derive). Handlers live in `commands.rs`.
+//! The command line's arguments (clap derive): one struct per command. The value parsers are
+//! in `parse.rs`, the `--help` examples in `examples.rs`; handlers live in `commands.rs` and
+//! `restore.rs`.
 
 use std::path::PathBuf;
 
@@ -6,7 +8,9 @@ use wgvae::restore::prior::ModelSource;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
-use wgvae::enhance;
+use super::examples;
+pub use super::parse::NoiseSigma;
+use super::parse::*;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -92,84 +96,6 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
     #[command(after_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
-}
-
-/// The examples at the end of each command's `--help`.
-mod examples {
-    pub const WGVAE: &str = "\
-Examples:
-  wgvae train                                          a VAE on the embedded MNIST subset
-  wgvae sample --model runs/vae.safetensors -o samples.png
-  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2
-  wgvae info                                           adapters, limits, features
-
-`wgvae <command> --help` shows each command's flags and examples.";
-    pub const INFO: &str = "\
-Examples:
-  wgvae info                          backends, adapters (by index), limits, features
-  wgvae info --adapter 1              the same, choosing adapter [1]
-  WGPU_BACKEND=gl wgvae info          search OpenGL instead of the primary backends
-  wgvae info --json | jq .features    one JSON object";
-    pub const TRAIN: &str = "\
-Examples:
-  wgvae train                                     pytorch/examples/vae on the embedded subset
-  wgvae train --data data/mnist --epochs 30       full MNIST (tools/fetch-mnist.sh)
-  wgvae train --arch conv -o runs/conv.safetensors
-  wgvae train --epochs 20 --resume                continue runs/vae.safetensors up to epoch 20
-  wgvae train --epochs 20 --force                 start afresh over runs/vae.safetensors
-  wgvae train --data photos --color rgb --patch 16 --augment
-  wgvae train --json | jq .test_loss              one JSON object per epoch on stdout";
-    pub const EVAL: &str = "\
-Examples:
-  wgvae eval --model runs/vae.safetensors
-  wgvae eval --model runs/vae.safetensors --data data/mnist --json";
-    pub const SAMPLE: &str = "\
-Examples:
-  wgvae sample --model runs/vae.safetensors -o samples.png
-  wgvae sample --model runs/vae.safetensors -n 16 --reconstruct -o recon.png";
-    pub const INSPECT: &str = "\
-Examples:
-  wgvae inspect runs/vae.safetensors
-  wgvae inspect models/mnist-mlp.safetensors --json | jq .data";
-    pub const BENCH: &str = "\
-Examples:
-  wgvae bench                                     every kernel, validated, then timed
-  wgvae bench kernels --sweep --reps 3            linear products at batches 1 to 4096
-  wgvae bench train --batch 128 1024
-  wgvae bench restore --json";
-    pub const DEGRADE: &str = "\
-Examples:
-  wgvae degrade -i digit.png -o noisy.png --noise-sigma 0.2
-  wgvae degrade -i digit.png -o holes.png --missing 0.5 --mask-out mask.png
-  wgvae degrade -i digit.png -o blurred.png --blur-sigma 1.5";
-    pub const RESTORE: &str = "\
-Examples:
-  wgvae restore -i noisy.jpg -o clean.jpg         model and noise level found from the photo
-  wgvae restore -i noisy.png -o restored.png --noise-sigma 0.2 --model digits
-  wgvae restore -i holes.png -o filled.png --mask mask.png
-  wgvae restore -i blurred.png -o sharp.png --blur-sigma 1.5 --noise-sigma 0.01
-  wgvae restore -i damaged/ -o restored/ --noise-sigma 0.1 --model runs/vae.safetensors";
-    pub const COMPARE: &str = "\
-Examples:
-  wgvae compare clean.png noisy.png restored.png
-  wgvae compare clean.png restored.png --json";
-    pub const ESTIMATE_NOISE: &str = "\
-Examples:
-  wgvae estimate-noise noisy.jpg
-  wgvae estimate-noise photos/*.png --json";
-    pub const EVAL_RESTORE: &str = "\
-Examples:
-  wgvae eval-restore                              table.txt, table.csv, strip.png
-  wgvae eval-restore --n 200 --cases noise --no-baselines";
-    pub const ENHANCE: &str = "\
-Examples:
-  wgvae enhance -i photo.jpg -o out.png --auto-levels --contrast 1.2 --gamma 1.1
-  wgvae enhance -i scan.png -o clean.png --vae-refine 4";
-    pub const COMPLETIONS: &str = "\
-Examples:
-  wgvae completions bash > ~/.local/share/bash-completion/completions/wgvae
-  wgvae completions zsh > ~/.zfunc/_wgvae       with fpath+=(~/.zfunc) before compinit
-  wgvae completions fish > ~/.config/fish/completions/wgvae.fish";
 }
 
 #[derive(Args, Debug)]
@@ -352,92 +278,6 @@ pub struct TrainArgs {
 /// The largest `train --batch` (as `TrainConfig::validate` checks).
 pub const MAX_TRAIN_BATCH: usize = 65_536;
 
-// Flag values are checked here, while parsing, so an impossible value is a usage error (exit 2,
-// clap's one line naming the flag) before any file is read or any adapter is opened.
-
-fn whole_number(s: &str) -> Result<usize, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("expected a whole number, got {s:?}"))
-}
-
-/// A count of at least 1.
-fn at_least_one(s: &str) -> Result<usize, String> {
-    match whole_number(s)? {
-        0 => Err("must be at least 1".into()),
-        n => Ok(n),
-    }
-}
-
-fn at_least_one_u64(s: &str) -> Result<u64, String> {
-    at_least_one(s).map(|n| n as u64)
-}
-
-/// A count in `lo..=hi`.
-fn in_range(lo: usize, hi: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
-    move |s| match whole_number(s)? {
-        n if (lo..=hi).contains(&n) => Ok(n),
-        _ => Err(format!("must be in {lo}..={hi}")),
-    }
-}
-
-/// A positive finite number (a rate, a noise level, a scale).
-fn positive(s: &str) -> Result<f32, String> {
-    match parse_f32(s)? {
-        v if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err("must be positive and finite".into()),
-    }
-}
-
-/// A noise level given or to be estimated.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum NoiseSigma {
-    /// Estimated from the picture (`wgvae::restore::noise_level`).
-    Auto,
-    /// This standard deviation, on [0, 1].
-    Value(f32),
-}
-
-/// `auto`, or a positive finite number.
-fn sigma_or_auto(s: &str) -> Result<NoiseSigma, String> {
-    if s.eq_ignore_ascii_case("auto") {
-        return Ok(NoiseSigma::Auto);
-    }
-    positive(s)
-        .map(NoiseSigma::Value)
-        .map_err(|e| format!("{e} (or auto)"))
-}
-
-/// A finite number >= 0 (a weight).
-fn non_negative(s: &str) -> Result<f32, String> {
-    match parse_f32(s)? {
-        v if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err("must be a finite number >= 0".into()),
-    }
-}
-
-/// A fraction in [0, 1].
-fn fraction(s: &str) -> Result<f32, String> {
-    match parse_f32(s)? {
-        v if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err("must be a fraction in [0, 1]".into()),
-    }
-}
-
-pub fn parse_size(s: &str) -> Result<(usize, usize), String> {
-    let (r, c) = s
-        .split_once('x')
-        .ok_or_else(|| format!("expected ROWSxCOLS, got {s:?}"))?;
-    let r: usize = r.parse().map_err(|_| format!("bad row count in {s:?}"))?;
-    let c: usize = c
-        .parse()
-        .map_err(|_| format!("bad column count in {s:?}"))?;
-    if r == 0 || c == 0 || r > 1024 || c > 1024 {
-        return Err(format!("size must be between 1x1 and 1024x1024, got {s}"));
-    }
-    Ok((r, c))
-}
-
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Checkpoint written by `wgvae train`.
@@ -571,39 +411,6 @@ pub struct DamageArgs {
     /// Motion blur LENGTH,ANGLE (pixels, degrees from horizontal).
     #[arg(long, value_parser = parse_motion)]
     pub motion_blur: Option<(usize, f32)>,
-}
-
-pub fn parse_rect(s: &str) -> Result<[usize; 4], String> {
-    let v: Vec<usize> = s
-        .split(',')
-        .map(|p| p.trim().parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected X,Y,WIDTH,HEIGHT as whole numbers, got {s:?}"))?;
-    match v[..] {
-        [x, y, w, h] if w > 0 && h > 0 => Ok([x, y, w, h]),
-        [_, _, _, _] => Err(format!("the rectangle {s:?} is empty")),
-        _ => Err(format!("expected X,Y,WIDTH,HEIGHT, got {s:?}")),
-    }
-}
-
-pub fn parse_motion(s: &str) -> Result<(usize, f32), String> {
-    let (l, a) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected LENGTH,ANGLE, got {s:?}"))?;
-    let l: usize = l
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad length in {s:?}"))?;
-    let a: f32 = a
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad angle in {s:?}"))?;
-    if l == 0 || !a.is_finite() {
-        return Err(format!(
-            "the motion blur {s:?} needs a length >= 1 and a finite angle"
-        ));
-    }
-    Ok((l, a))
 }
 
 #[derive(Args, Debug)]
@@ -832,39 +639,4 @@ pub struct EnhanceArgs {
     /// Overwrite outputs that exist (without it an existing output is refused).
     #[arg(long)]
     pub force: bool,
-}
-
-fn parse_f32(s: &str) -> Result<f32, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("expected a number, got {s:?}"))
-}
-
-fn parse_brightness(s: &str) -> Result<f32, String> {
-    enhance::check_factor("--brightness", parse_f32(s)?).map_err(|e| e.to_string())
-}
-
-fn parse_contrast(s: &str) -> Result<f32, String> {
-    enhance::check_factor("--contrast", parse_f32(s)?).map_err(|e| e.to_string())
-}
-
-fn parse_saturation(s: &str) -> Result<f32, String> {
-    enhance::check_factor("--saturation", parse_f32(s)?).map_err(|e| e.to_string())
-}
-
-fn parse_gamma(s: &str) -> Result<f32, String> {
-    enhance::check_gamma(parse_f32(s)?).map_err(|e| e.to_string())
-}
-
-/// `LOW,HIGH` percentiles.
-pub fn parse_levels(s: &str) -> Result<(f64, f64), String> {
-    let (low, high) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected LOW,HIGH percentiles such as 1,99, got {s:?}"))?;
-    let number = |v: &str| {
-        v.trim()
-            .parse::<f64>()
-            .map_err(|_| format!("expected LOW,HIGH percentiles such as 1,99, got {s:?}"))
-    };
-    enhance::check_levels(number(low)?, number(high)?).map_err(|e| e.to_string())
 }

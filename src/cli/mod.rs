@@ -6,8 +6,10 @@
 
 pub mod args;
 pub mod commands;
+mod examples;
 pub mod interrupt;
 pub mod output;
+mod parse;
 pub mod progress;
 pub mod report;
 pub mod restore;

@@ -14,6 +14,8 @@ pub mod eval;
 pub mod grids;
 pub mod history;
 pub mod notes;
+mod run;
+mod saving;
 
 use std::path::PathBuf;
 use web_time::Instant;
@@ -22,21 +24,18 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use thiserror::Error;
 
-use crate::checkpoint::{self, CheckpointError, CheckpointMeta, TrainingData};
+use crate::checkpoint::{self, CheckpointError};
 use crate::config::ModelConfig;
 use crate::cpu::ops::AdamHyper;
 use crate::data::patches::PatchSpec;
 use crate::data::DataError;
 use crate::error::GpuError;
-use crate::gpu::autotune::{self, Choice, Source};
-use crate::gpu::buffers::{self, View};
+use crate::gpu::autotune::{Choice, Source};
 use crate::gpu::ops::LinearVariant;
-use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
 use crate::model::init::init_params;
 use crate::model::Model;
-use curve::CurvePoint;
-use history::{per_sample, read_losses, read_raw, LossParts};
+use history::LossParts;
 
 pub use bench::bench_train;
 pub use curve::curve_paths;
@@ -381,386 +380,17 @@ pub fn train(
     mut observer: impl TrainObserver,
 ) -> Result<Vec<EpochReport>, TrainError> {
     let run_started = Instant::now();
-    let spec = Model::new(cfg).map_err(TrainError::Config)?;
-    tc.validate()?;
-    let (train_set, test_set) = load_data(tc.data.as_deref(), cfg, tc.patch, tc.seed)?;
-    if train_set.count() == 0 || test_set.count == 0 {
-        return Err(TrainError::Config("the data holds no images".into()));
-    }
-    let data_record = TrainingData {
-        source: tc
-            .data
-            .as_ref()
-            .map_or(checkpoint::EMBEDDED_DATA.to_string(), |d| {
-                d.display().to_string()
-            }),
-        train_count: train_set.count(),
-        test_count: test_set.count,
-        patch: tc.patch.map(|p| p.size),
-        augment: tc.patch.is_some_and(|p| p.augment),
-        corrupt_noise: (tc.corrupt_noise > 0.0).then_some(tc.corrupt_noise),
-    };
-    for note in notes::notes(tc, &train_set, cfg.height, cfg.width)? {
-        observer.event(Event::Note(note));
-    }
-    let start = starting_point(&spec, tc)?;
-    if start.epoch >= tc.epochs {
-        return Err(TrainError::Config(format!(
-            "{} already holds {} epochs; ask for more with --epochs",
-            tc.out.display(),
-            start.epoch
-        )));
-    }
-    if let Some(dir) = tc.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    let batch = tc.batch.min(train_set.count());
-    let choice = autotune::linear_variant(ctx, &spec, batch, tc.variant)?;
-    for note in ctx.tuning.take_notes() {
-        observer.event(Event::Note(Note::Tuning(note)));
-    }
-    let building = Instant::now();
-    let model = GpuModel::new(ctx, &spec, &start.params, choice.variant)?;
-    if let Some((m, v)) = &start.adam {
-        model.write_state(ctx, &start.params, m, v);
-    }
-    let train_data = upload_dataset(ctx, &*train_set.epoch(start.epoch + 1)?)?;
-    let test_data = upload_dataset(ctx, &test_set)?;
-    let grids = grids::EpochGrids::new(&tc.out, &test_set, tc.seed);
-
-    let (full, rest) = eval::batch_sizes(train_set.count(), batch);
-    let steps_per_epoch = full + usize::from(rest > 0);
-    let acts = GpuActs::new(ctx, &spec, batch)?;
-    let io = StepIo {
-        data: train_data,
-        perm: View::whole(&buffers::zeros(
-            ctx,
-            "permutation",
-            train_set.count() as u64,
-        )),
-        state: recorder::step_state(ctx, start.step as u32),
-        history: View::whole(&buffers::zeros(
-            ctx,
-            "train history",
-            4 * steps_per_epoch as u64,
-        )),
-    };
-    let adam = AdamHyper {
-        cosine_steps: match tc.lr_schedule {
-            LrSchedule::Constant => 0,
-            LrSchedule::Cosine => u32::try_from(steps_per_epoch * tc.epochs).map_err(|_| {
-                TrainError::Config("--lr-schedule cosine: the run has over 2^32 steps".into())
-            })?,
-        },
-        ..tc.adam
-    };
-    let record_step = |rows: usize| {
-        let program = spec.train_step_corrupt(rows, &adam, tc.seed, tc.corrupt_noise);
-        recorder::record(ctx, &program, &model, &acts, &io)
-    };
-    let full_step = record_step(batch)?;
-    let rest_step = if rest > 0 {
-        Some(record_step(rest)?)
-    } else {
-        None
-    };
-    // pipelines, buffers and the recorded steps (uploads of the data included)
-    let setup = building.elapsed();
-    let mut first_step = Some(FirstStep {
-        choice: &choice,
-        setup,
-    });
-
-    let mut curve = if tc.resume {
-        curve::read_curve(&tc.out)
-    } else {
-        Vec::new()
-    };
-    let mut reports = Vec::new();
-    let resumed_steps = steps_taken(&start, tc, batch, steps_per_epoch)?;
-    // the step count when the current epoch began
-    let mut step = start.step - resumed_steps as u64;
-    let mut saved = tc.resume.then_some(Saved {
-        epoch: start.epoch,
-        step: start.step,
-        epoch_steps: resumed_steps,
-    });
-    let state = RunState {
-        ctx,
-        model: &model,
-        cfg,
-        tc,
-        data: &data_record,
-        batch,
-    };
+    let prepared = run::prepare(ctx, cfg, tc, &mut observer)?;
+    let mut run = run::Run::new(ctx, cfg, tc, &prepared, run_started)?;
+    let start = prepared.start.epoch;
     observer.event(Event::Run {
-        steps: (steps_per_epoch * (tc.epochs - start.epoch) - resumed_steps) as u64,
+        steps: (prepared.steps_per_epoch * (tc.epochs - start) - run.resumed_steps) as u64,
     });
-    for epoch in start.epoch + 1..=tc.epochs {
-        if let Some(signal) = observer.stop_requested() {
-            observer.event(Event::Finished);
-            return Err(interrupted(signal, tc, steps_per_epoch, saved));
-        }
-        let began = Instant::now();
-        let order = epoch_order(train_set.count(), tc.seed, epoch);
-        if epoch > start.epoch + 1 && matches!(train_set, data::TrainSet::Patches { .. }) {
-            data::rewrite_dataset(ctx, &io.data, &*train_set.epoch(epoch)?);
-        }
-        // a mid-epoch checkpoint continues its epoch at the next batch, its losses restored
-        let first = if epoch == start.epoch + 1 {
-            resumed_steps
-        } else {
-            0
-        };
-        buffers::write(ctx, &io.perm, &order);
-        let at = (step + first as u64) as u32;
-        buffers::write(
-            ctx,
-            &io.state,
-            &[at, (first * batch) as u32, first as u32, 0],
-        );
-        if let Some(mid) = start.mid_epoch.as_ref().filter(|_| first > 0) {
-            buffers::write(ctx, &io.history, mid.losses.as_flattened());
-        }
-
-        observer.event(Event::EpochStarted {
-            epoch,
-            epochs: tc.epochs,
-            steps: steps_per_epoch as u64,
-            first: first as u64,
-        });
-        let mut done = first;
-        let mut in_flight: Option<wgpu::SubmissionIndex> = None;
-        let mut logged = first;
-        while done < full {
-            let mut n = tc.steps_per_submit.max(1).min(full - done);
-            if let Some(every) = tc.checkpoint_every {
-                // land exactly on the next multiple
-                n = n.min((every - (step + done as u64) % every) as usize);
-            }
-            if first_step.is_some() {
-                // the run's first step alone, waited for: the time a person waits to see
-                // training start
-                n = 1;
-            }
-            let index = recorder::submit_program(ctx, &full_step, n);
-            if let Some(first) = first_step.take() {
-                ctx.wait_for(index.clone())?;
-                observer.event(Event::Note(first.note(run_started.elapsed())));
-            }
-            // Keep one submission in flight: the GPU never idles while the host records.
-            if let Some(previous) = in_flight.replace(index) {
-                ctx.wait_for(previous)?;
-            }
-            done += n;
-            observer.event(Event::Steps {
-                done: done as u64,
-                advanced: n as u64,
-            });
-            if done - logged >= tc.log_every.max(1) && done < full {
-                // the mean over the steps since the last log point: a local, not cumulative, loss
-                let window = per_sample(&read_losses(ctx, &io.history, logged..done)?);
-                // caught within one log interval, not at the epoch's end
-                if !window.total.is_finite() {
-                    return Err(TrainError::Diverged {
-                        at: format!("epoch {epoch}, step {}", step + done as u64),
-                        value: window.total as f32,
-                        tensor: "the training loss".into(),
-                    });
-                }
-                logged = done;
-                observer.event(Event::Loss {
-                    loss: window.total,
-                    samples_per_sec: ((done - first) * batch) as f64
-                        / began.elapsed().as_secs_f64(),
-                });
-                curve.push(CurvePoint {
-                    epoch,
-                    step: step + done as u64,
-                    split: "train",
-                    loss: window.total,
-                    recon: window.recon,
-                    kl: window.kl,
-                });
-            }
-            let now = step + done as u64;
-            let stop = observer.stop_requested();
-            let due = tc
-                .checkpoint_every
-                .is_some_and(|every| now.is_multiple_of(every));
-            // the epoch's last step saves at the epoch's end instead
-            if (stop.is_some() || due) && done < steps_per_epoch {
-                // the read-backs in the save wait for every submitted step
-                in_flight = None;
-                let mid = (done, read_raw(ctx, &io.history, 0..done)?);
-                state.save(epoch - 1, now, Some(mid), &curve)?;
-                saved = Some(Saved {
-                    epoch: epoch - 1,
-                    step: now,
-                    epoch_steps: done,
-                });
-                if let Some(signal) = stop {
-                    observer.event(Event::Finished);
-                    return Err(interrupted(signal, tc, steps_per_epoch, saved));
-                }
-            }
-        }
-        if let Some(program) = &rest_step {
-            recorder::submit_program(ctx, program, 1);
-            observer.event(Event::Steps {
-                done: steps_per_epoch as u64,
-                advanced: 1,
-            });
-        }
-        let epoch_loss = per_sample(&read_losses(ctx, &io.history, 0..steps_per_epoch)?);
-        let seconds = began.elapsed().as_secs_f64();
-        observer.event(Event::EpochTrained);
-        step += steps_per_epoch as u64;
-        let train_loss = epoch_loss.total;
-        if !train_loss.is_finite() {
-            return Err(TrainError::Diverged {
-                at: format!("epoch {epoch}"),
-                value: train_loss as f32,
-                tensor: "the training loss".into(),
-            });
-        }
-        let test = evaluate(ctx, &model, &test_data, test_set.count, EVAL_BATCH, tc.seed)?;
-        let report = EpochReport {
-            epoch,
-            step,
-            train_loss,
-            test,
-            samples_per_sec: (train_set.count() - first * batch) as f64 / seconds,
-            seconds,
-        };
-        curve.push(CurvePoint {
-            epoch,
-            step,
-            split: "train_epoch",
-            loss: train_loss,
-            recon: epoch_loss.recon,
-            kl: epoch_loss.kl,
-        });
-        curve.push(CurvePoint {
-            epoch,
-            step,
-            split: "test",
-            loss: test.total,
-            recon: test.recon,
-            kl: test.kl,
-        });
-        state.save(epoch, step, None, &curve)?;
-        saved = Some(Saved {
-            epoch,
-            step,
-            epoch_steps: 0,
-        });
-        if epoch == start.epoch + 1 && !tc.resume {
-            grids.remove_previous()?;
-        }
-        grids.write(ctx, &model, epoch)?;
-        observer.event(Event::Epoch(&report));
-        reports.push(report);
+    let mut reports = Vec::with_capacity(tc.epochs - start);
+    for epoch in start + 1..=tc.epochs {
+        reports.push(run.epoch(epoch, &mut observer)?);
     }
     observer.event(Event::Finished);
     Ok(reports)
 }
 
-/// What the run's last checkpoint holds.
-#[derive(Clone, Copy)]
-struct Saved {
-    /// Epochs completed.
-    epoch: usize,
-    step: u64,
-    /// Steps of the next epoch taken (a mid-epoch checkpoint), else 0.
-    epoch_steps: usize,
-}
-
-/// The error that ends a run stopped by `signal`, saying what `tc.out` holds and how to go on.
-fn interrupted(
-    signal: i32,
-    tc: &TrainConfig,
-    steps_per_epoch: usize,
-    saved: Option<Saved>,
-) -> TrainError {
-    let out = tc.out.display();
-    let by = signal_name(signal);
-    let note = match saved {
-        Some(s) => {
-            let whole = format!("epoch {} of {}", s.epoch, tc.epochs);
-            let part = format!(
-                "{} of epoch {}'s {steps_per_epoch} steps",
-                s.epoch_steps,
-                s.epoch + 1
-            );
-            let holds = match (s.epoch, s.epoch_steps) {
-                (_, 0) => whole,
-                (0, _) => part,
-                _ => format!("{whole} and {part}"),
-            };
-            format!(
-                "interrupted by {by}: {out} holds {holds} (step {}); run the same command with \
-                 --resume to continue from there",
-                s.step
-            )
-        }
-        None => format!("interrupted by {by} before the first step: nothing was saved"),
-    };
-    TrainError::Interrupted { signal, note }
-}
-
-/// What a save needs besides the epoch and step.
-struct RunState<'a> {
-    ctx: &'a GpuContext,
-    model: &'a GpuModel,
-    cfg: &'a ModelConfig,
-    tc: &'a TrainConfig,
-    data: &'a TrainingData,
-    batch: usize,
-}
-
-impl RunState<'_> {
-    /// Checkpoints the run after `epoch` whole epochs and `step` steps, with `mid` = (steps of
-    /// the next epoch taken, their loss records) when saving part-way through an epoch, and
-    /// writes the loss curve so far.
-    fn save(
-        &self,
-        epoch: usize,
-        step: u64,
-        mid: Option<(usize, Vec<[f32; 4]>)>,
-        curve: &[CurvePoint],
-    ) -> Result<(), TrainError> {
-        let (ctx, tc) = (self.ctx, self.tc);
-        let params: Vec<f32> = buffers::read(ctx, &self.model.params)?;
-        // never replace a good checkpoint with a diverged model
-        if let Some(name) =
-            checkpoint::non_finite_tensors(&self.model.model.layout, &params).first()
-        {
-            return Err(TrainError::Diverged {
-                at: match mid {
-                    None => format!("epoch {epoch}"),
-                    Some(_) => format!("epoch {}, step {step}", epoch + 1),
-                },
-                value: f32::NAN,
-                tensor: name.clone(),
-            });
-        }
-        let m: Vec<f32> = buffers::read(ctx, &self.model.adam_m)?;
-        let v: Vec<f32> = buffers::read(ctx, &self.model.adam_v)?;
-        let meta = CheckpointMeta {
-            data: Some(self.data.clone()),
-            mid_epoch: mid.map(|(steps, losses)| checkpoint::MidEpoch {
-                steps: steps as u64,
-                batch: self.batch,
-                losses,
-            }),
-            ..CheckpointMeta::new(self.cfg.clone(), epoch, step, tc.seed)
-        };
-        checkpoint::save_training_state(&tc.out, &meta, &params, &m, &v)?;
-        curve::write_curve(&self.tc.out, curve)?;
-        Ok(())
-    }
-}
