@@ -393,4 +393,3 @@ pub fn train(
     observer.event(Event::Finished);
     Ok(reports)
 }
-
