@@ -5,7 +5,9 @@
 # on 0-255. The noisy inputs are eval-restore's own (--keep-inputs), so its table beside this
 # one scores the photo models with the true sigma and the classical baselines (total
 # variation among them) on exactly these inputs. Prints one Markdown row per photo and case:
-# PSNR of the noisy input and of the default restoration, and the estimated sigma.
+# PSNR of the noisy input and of the default restoration, and the estimated sigma; then each
+# clean photo restored the same way, scored against itself (a clean photo should come back
+# nearly unchanged).
 # Usage: tools/defaults-check.sh [PHOTOS] [WGVAE] [OUT]
 set -euo pipefail
 photos=${1:-data/photos}
@@ -33,5 +35,19 @@ for color in grey rgb; do
             read -r noisy_db restored_db <<<"$scores"
             echo "| $color | $case | ${name%.png} | $noisy_db | $restored_db | $est |"
         done
+    done
+done
+echo
+echo "| colour | clean photo | restored against itself | estimated sigma |"
+echo "|---|---|---|---|"
+for color in grey rgb; do
+    for clean in "$out/$color"/inputs/clean/*.png; do
+        name=$(basename "$clean")
+        restored="$out/$color/restored/clean/$name"
+        mkdir -p "$(dirname "$restored")"
+        est=$("$wgvae" restore -i "$clean" -o "$restored" --force 2>&1 \
+            | sed -n 's/.*(\([0-9.]*\) on 0-255), estimated.*/\1/p')
+        db=$("$wgvae" compare "$clean" "$restored" --json | sed 's/.*"psnr":\([0-9.]*\).*/\1/')
+        printf '| %s | %s | %.2f | %s |\n' "$color" "${name%.png}" "$db" "$est"
     done
 done

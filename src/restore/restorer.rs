@@ -184,11 +184,20 @@ impl<'a> Restorer<'a> {
 
     /// `enhance --vae-refine K`: `picture` restored as if degraded by Gaussian noise of
     /// `sigma`, with the posterior method averaging `k` importance-weighted codes per window.
+    /// A denoising VAE (the photo models) restores as `restore` does instead, with its own
+    /// defaults (no MAP steps, one code: its encoder does the denoising), so `k` is not used.
     pub fn refine(&self, picture: &Picture, k: usize, sigma: f32) -> Result<Picture, RestoreError> {
         if !(sigma.is_finite() && sigma > 0.0) {
             return Err(RestoreError::Usage(format!(
                 "--refine-sigma must be a positive number, not {sigma}"
             )));
+        }
+        if denoiser::is_denoiser(&self.prior.meta) {
+            let noise = Degradation {
+                noise: Noise::Gaussian(sigma),
+                ..Degradation::none()
+            };
+            return self.restore(picture, &noise, &RestoreOptions::default());
         }
         let Prior {
             meta,
