@@ -10,7 +10,8 @@
 //! response of the flattest [`FLAT_QUANTILE`] of blocks, divided by the factor by which that
 //! selection under-reads pure noise ([`FLAT_BIAS`], measured). Clipping at 0 and 1 hides noise
 //! in dark and bright areas, so blocks whose mean lies within two sigmas of either end are left
-//! out and the estimate is taken again (three rounds). Per channel; the picture's estimate is
+//! out, the others' responses are divided by how much clipping shrinks noise around their mean,
+//! and the estimate is taken again (three rounds). Per channel; the picture's estimate is
 //! the channels' mean (a colour photo's noise is one sigma in every channel, as `degrade`
 //! draws it). Accuracy on photos: BENCHMARKS.md ("Noise level estimation").
 //!
@@ -79,27 +80,72 @@ fn plane_sigma(plane: &[f32], h: usize, w: usize) -> f64 {
         }
     }
     // the flattest blocks among those whose mean lies in [lo, hi]
-    let flattest = |lo: f64, hi: f64| -> Option<f64> {
-        let mut r: Vec<f64> = blocks
+    // the flattest blocks among those whose mean lies in [lo, hi], each block's response
+    // divided by how much clipping at 0 and 1 shrinks noise of `sigma` around its mean
+    let flattest = |lo: f64, hi: f64, sigma: Option<f64>| -> Option<f64> {
+        let mut kept: Vec<(f64, f64)> = blocks
             .iter()
             .filter(|(_, v)| (lo..=hi).contains(v))
-            .map(|(r, _)| *r)
+            .copied()
             .collect();
-        if r.is_empty() {
+        if kept.is_empty() {
             return None;
         }
-        r.sort_by(f64::total_cmp);
-        let keep = ((r.len() as f64 * FLAT_QUANTILE).ceil() as usize).max(1);
-        Some(SCALE * r[..keep].iter().sum::<f64>() / keep as f64 / FLAT_BIAS)
+        kept.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let keep = ((kept.len() as f64 * FLAT_QUANTILE).ceil() as usize).max(1);
+        let sum: f64 = kept[..keep]
+            .iter()
+            .map(|&(r, v)| r / sigma.map_or(1.0, |s| clipped_ratio(v, s)))
+            .sum();
+        Some(SCALE * sum / keep as f64 / FLAT_BIAS)
     };
-    let mut sigma = flattest(f64::NEG_INFINITY, f64::INFINITY).expect("at least one block");
+    let mut sigma = flattest(f64::NEG_INFINITY, f64::INFINITY, None).expect("at least one block");
     for _ in 0..CLIP_ROUNDS {
-        match flattest(2.0 * sigma, 1.0 - 2.0 * sigma) {
+        match flattest(2.0 * sigma, 1.0 - 2.0 * sigma, Some(sigma)) {
             Some(s) => sigma = s,
             None => break,
         }
     }
     sigma
+}
+
+/// The standard deviation of `clip(m + sigma Z, 0, 1)` over `sigma`, Z standard normal: how
+/// much clipping shrinks noise around a mean of `m` (1 far from 0 and 1).
+fn clipped_ratio(m: f64, sigma: f64) -> f64 {
+    if sigma <= 0.0 {
+        return 1.0;
+    }
+    let (a, b) = (-m / sigma, (1.0 - m) / sigma);
+    let (pa, pb) = (normal_cdf(a), normal_cdf(b));
+    let (da, db) = (normal_pdf(a), normal_pdf(b));
+    let inside = pb - pa;
+    let mean = (1.0 - pb) + m * inside + sigma * (da - db);
+    let square = (1.0 - pb)
+        + m * m * inside
+        + 2.0 * m * sigma * (da - db)
+        + sigma * sigma * (inside + a * da - b * db);
+    let var = (square - mean * mean).max(0.0);
+    (var.sqrt() / sigma).clamp(0.05, 1.0)
+}
+
+fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// The standard normal CDF through erf (Abramowitz and Stegun 7.1.26, error under 1.5e-7).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * z);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-z * z).exp();
+    if x >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +204,30 @@ mod tests {
         let y = d.apply(&clean, 3).unwrap().0.quantised();
         let got = estimate_sigma(&y);
         assert!((got / sigma - 1.0).abs() < 0.05, "estimated {got}");
+    }
+
+    /// Clipping shrinks nothing far from the ends and much at them: the ratio against the
+    /// spread of sampled, clipped noise.
+    #[test]
+    fn clipped_ratio_matches_sampled_noise() {
+        assert!((clipped_ratio(0.5, 0.05) - 1.0).abs() < 1e-6);
+        for (m, s) in [(0.0, 0.1), (0.2, 0.2), (0.9, 0.15)] {
+            let clean = Picture::new(1, 200, 200, vec![m as f32; 40_000]);
+            let d = Degradation {
+                noise: Noise::Gaussian(s as f32),
+                ..Degradation::none()
+            };
+            let y = d.apply(&clean, 5).unwrap().0;
+            let v: Vec<f64> = y.data.iter().map(|&x| x.clamp(0.0, 1.0) as f64).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            let want = sd / s;
+            assert!(
+                (clipped_ratio(m, s) - want).abs() < 0.01,
+                "m {m} sigma {s}: {} against sampled {want}",
+                clipped_ratio(m, s)
+            );
+        }
     }
 
     #[test]
