@@ -9,6 +9,8 @@
 # clean photo restored the same way, scored against itself (a clean photo should come back
 # nearly unchanged).
 # Usage: tools/defaults-check.sh [PHOTOS] [WGVAE] [OUT]
+#   COLORS="grey rgb" (default) picks the colours; REUSE=1 keeps OUT/<colour>/ from an earlier
+#   run (its inputs and table) and only restores and scores again.
 set -euo pipefail
 photos=${1:-data/photos}
 wgvae=${2:-target/release/wgvae}
@@ -16,10 +18,12 @@ out=${3:-runs/defaults-check}
 mkdir -p "$out"
 echo "| colour | case | photo | noisy | default restore | estimated sigma |"
 echo "|---|---|---|---|---|---|"
-for color in grey rgb; do
-    "$wgvae" eval-restore --photos "$photos" --color "$color" --model "photo-$color" \
-        --cases "noise 15" "noise 25" "noise 50" --keep-inputs --out "$out/$color" --force \
-        > "$out/$color.table" 2> "$out/$color.log"
+for color in ${COLORS:-grey rgb}; do
+    if [ "${REUSE:-0}" != 1 ] || [ ! -d "$out/$color/inputs" ]; then
+        "$wgvae" eval-restore --photos "$photos" --color "$color" --model "photo-$color" \
+            --cases "noise 15" "noise 25" "noise 50" --keep-inputs --out "$out/$color" --force \
+            > "$out/$color.table" 2> "$out/$color.log"
+    fi
     for case_dir in "$out/$color"/inputs/*/; do
         case=$(basename "$case_dir")
         [ "$case" = clean ] && continue
@@ -40,7 +44,7 @@ done
 echo
 echo "| colour | clean photo | restored against itself | estimated sigma |"
 echo "|---|---|---|---|"
-for color in grey rgb; do
+for color in ${COLORS:-grey rgb}; do
     for clean in "$out/$color"/inputs/clean/*.png; do
         name=$(basename "$clean")
         restored="$out/$color/restored/clean/$name"

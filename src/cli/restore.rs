@@ -266,9 +266,12 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         let prior = restorer.prior();
         let cfg = &prior.model.cfg;
         let mut bar = None;
+        let mut count = 0;
+        let started = std::time::Instant::now();
         let outs = restorer
             .restore_all(&jobs, &options, |p| match p {
                 RestoreProgress::Started { windows } => {
+                    count = windows;
                     eprintln!(
                         "restoring {} image(s) ({windows} window(s) of {}x{}) with {} ({}), {}",
                         jobs.len(),
@@ -296,6 +299,11 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "restored {count} window(s) in {seconds:.1} s ({:.0} windows/s)",
+            count as f64 / seconds.max(1e-9)
+        );
         for (i, out) in indices.into_iter().zip(outs) {
             restored[i] = Some(out);
         }
