@@ -51,7 +51,8 @@ for color in ${COLORS:-grey rgb}; do
         mkdir -p "$(dirname "$restored")"
         est=$("$wgvae" restore -i "$clean" -o "$restored" --force 2>&1 \
             | sed -n 's/.*(\([0-9.]*\) on 0-255), estimated.*/\1/p')
-        db=$("$wgvae" compare "$clean" "$restored" --json | sed 's/.*"psnr":\([0-9.]*\).*/\1/')
-        printf '| %s | %s | %.2f | %s |\n' "$color" "${name%.png}" "$db" "$est"
+        # "inf" when the output is the input, byte for byte
+        db=$("$wgvae" compare "$clean" "$restored" | sed 's/.*PSNR \([^ ]*\) dB.*/\1/')
+        printf '| %s | %s | %s | %s |\n' "$color" "${name%.png}" "$db" "$est"
     done
 done

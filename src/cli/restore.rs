@@ -344,10 +344,12 @@ pub fn compare(a: CompareArgs) -> Result<()> {
         let ssim =
             metrics::ssim_multichannel(&reference.data, &p.data, p.channels, p.height, p.width);
         if a.json {
+            // JSON has no infinity: identical pictures give "psnr": null, "identical": true
             let line = serde_json::json!({
                 "file": path.display().to_string(),
-                "psnr": psnr,
+                "psnr": psnr.is_finite().then_some(psnr),
                 "ssim": ssim,
+                "identical": p.data == reference.data,
             });
             println!("{line}");
         } else {
