@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::succeeds;
+
 use common::cli::{fails_with, usage_error, wgvae};
 
 use std::path::Path;
@@ -138,15 +140,7 @@ fn train_eval_sample_happy_path() {
         );
     }
 
-    let out = wgvae()
-        .args(["eval", "--model", model.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(wgvae().args(["eval", "--model", model.to_str().unwrap()]));
     let text = String::from_utf8_lossy(&out.stdout);
     let loss: f64 = text
         .split("test loss per sample: ")
@@ -333,15 +327,10 @@ fn bad_flags_and_files_fail_cleanly() {
     );
     // a missing folder is created, as train creates its own
     let deep = d.join("no/such/dir/g.png");
-    let out = wgvae()
-        .args(["sample", "--model", model.to_str().unwrap(), "-o"])
-        .arg(&deep)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        wgvae()
+            .args(["sample", "--model", model.to_str().unwrap(), "-o"])
+            .arg(&deep),
     );
     assert!(deep.is_file());
     assert!(
@@ -424,15 +413,10 @@ fn colour_patch_training_end_to_end() {
     assert!(stdout.contains("on 2000 images"), "{stdout}");
 
     let grid = dir.path().join("grid.png");
-    let out = wgvae()
-        .args(["sample", "--model", model_s, "-n", "4", "-o"])
-        .arg(&grid)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        wgvae()
+            .args(["sample", "--model", model_s, "-n", "4", "-o"])
+            .arg(&grid),
     );
     let img = image::open(&grid).unwrap();
     assert_eq!(
@@ -462,17 +446,12 @@ fn colour_patch_training_end_to_end() {
     );
     let (meta, _) = wgvae::checkpoint::load_model(&conv, None).unwrap();
     assert_eq!(meta.config.conv_channels, [4, 6]);
-    let out = wgvae()
-        .args(["sample", "--model"])
-        .arg(&conv)
-        .args(["--reconstruct", "--data", photos_s, "-n", "2", "-o"])
-        .arg(dir.path().join("conv.png"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        wgvae()
+            .args(["sample", "--model"])
+            .arg(&conv)
+            .args(["--reconstruct", "--data", photos_s, "-n", "2", "-o"])
+            .arg(dir.path().join("conv.png")),
     );
 
     // impossible conv shapes and flags are refused before anything runs

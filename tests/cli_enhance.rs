@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::succeeds;
+
 use common::cli::{refused, wgvae};
 
 use std::path::Path;
@@ -31,15 +33,10 @@ fn enhance_writes_the_adjusted_picture_in_the_outputs_format() {
 
     // brightness 0.5 halves every level (rounded): RGB stays RGB
     let output = dir.path().join("half.png");
-    let out = wgvae()
-        .args(["enhance", "-i", arg(&input), "-o", arg(&output)])
-        .args(["--brightness", "0.5"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        wgvae()
+            .args(["enhance", "-i", arg(&input), "-o", arg(&output)])
+            .args(["--brightness", "0.5"]),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -65,15 +62,10 @@ fn enhance_writes_the_adjusted_picture_in_the_outputs_format() {
         .unwrap();
     let flags = ["--gamma", "2.2", "--auto-levels", "--saturation", "0"];
     let stretched = dir.path().join("stretched.png");
-    let out = wgvae()
-        .args(["enhance", "-i", arg(&grey), "-o", arg(&stretched)])
-        .args(flags)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        wgvae()
+            .args(["enhance", "-i", arg(&grey), "-o", arg(&stretched)])
+            .args(flags),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -202,15 +194,10 @@ fn brightness_one_returns_its_input_byte_for_byte() {
             dir.path().join(format!("out-{name}")),
         );
         img.save(&input).unwrap();
-        let out = wgvae()
-            .args(["enhance", "-i", arg(&input), "-o", arg(&output)])
-            .args(["--brightness", "1"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        succeeds(
+            wgvae()
+                .args(["enhance", "-i", arg(&input), "-o", arg(&output)])
+                .args(["--brightness", "1"]),
         );
         let got = image::open(&output).unwrap();
         assert_eq!(got.color(), img.color(), "{name}");
