@@ -364,7 +364,7 @@ pub fn estimate_noise(a: EstimateNoiseArgs) -> Result<()> {
     for input in &a.input {
         let picture = Picture::read(input)?;
         let channels = noise_level::channel_sigmas(&picture);
-        let sigma = noise_level::estimate_sigma(&picture);
+        let sigma = noise_level::picture_sigma(&channels);
         if a.json {
             let line = serde_json::json!({
                 "file": input.display().to_string(),

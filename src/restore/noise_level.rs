@@ -48,8 +48,12 @@ pub fn channel_sigmas(picture: &Picture) -> Vec<f32> {
 
 /// The picture's noise level: the mean of [`channel_sigmas`].
 pub fn estimate_sigma(picture: &Picture) -> f32 {
-    let s = channel_sigmas(picture);
-    s.iter().sum::<f32>() / s.len().max(1) as f32
+    picture_sigma(&channel_sigmas(picture))
+}
+
+/// The picture's noise level from its [`channel_sigmas`]: their mean.
+pub fn picture_sigma(channels: &[f32]) -> f32 {
+    channels.iter().sum::<f32>() / channels.len().max(1) as f32
 }
 
 /// The estimate for one `h` x `w` plane.
