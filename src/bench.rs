@@ -391,6 +391,7 @@ pub fn table(ctx: &GpuContext, peaks: &Peaks, rows: &[KernelRow]) -> String {
         ctx.info.driver,
         ctx.info.driver_info
     );
+    let _ = writeln!(out, "{}", ctx.pinning.note());
     let _ = writeln!(
         out,
         "peaks ({}): {:.2} GFLOP/s (fma_peak, {} invocations x {} rounds of 4 vec4 FMAs), \

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use crate::error::GpuError;
 use crate::gpu::context::{self, Adapters, DeviceOptions};
 use crate::gpu::ops::LinearVariant;
+use crate::gpu::pinning;
 
 /// Everything `info` reports (the `--json` object).
 #[derive(Debug, Serialize)]
@@ -26,6 +27,8 @@ pub struct Report {
     pub features: Vec<String>,
     /// The linear forward kernel training uses on this adapter.
     pub linear_variant: &'static str,
+    /// Where the adapter's compute threads run once a device opens (see `gpu::pinning`).
+    pub compute_threads: String,
 }
 
 /// One adapter of the backends searched, at the index `--adapter N` takes.
@@ -128,6 +131,7 @@ pub fn report(wanted: Option<&str>, options: DeviceOptions) -> Result<Report, Gp
         features: feature_names(features),
         linear_variant: LinearVariant::preferred(&info, options.subgroups_on(&info, features))
             .name(),
+        compute_threads: pinning::policy(&info),
     })
 }
 
@@ -194,6 +198,7 @@ pub fn text(r: &Report) -> String {
          fastest per model and batch unless --no-autotune)",
         r.linear_variant
     );
+    let _ = writeln!(out, "compute threads: {}", r.compute_threads);
     out
 }
 

@@ -422,6 +422,7 @@ pub fn bench(ctx: &GpuContext, a: BenchArgs) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&results)?);
             } else {
                 println!("adapter: {} ({:?})", ctx.info.name, ctx.info.backend);
+                println!("{}", ctx.pinning.note());
                 println!(
                     "{:>6} {:>6} {:>12} {:>10} {:>11} {:>13} {:>13} {:>14}",
                     "batch",

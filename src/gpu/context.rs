@@ -8,6 +8,7 @@ use crate::error::GpuError;
 use crate::gpu::blocking;
 use crate::gpu::faults::{self, Faults};
 use crate::gpu::kernels::{CompiledKernel, Kernel};
+use crate::gpu::pinning::{self, Pinning};
 
 /// The names `WGPU_BACKEND` accepts (wgpu's own spellings) and the backend each names.
 const BACKEND_NAMES: [(&str, wgpu::Backend); 9] = [
@@ -206,6 +207,8 @@ pub struct GpuContext {
     pub faults: Faults,
     /// How the linear variant is picked for a model (off until the command line turns it on).
     pub tuning: crate::gpu::autotune::Tuning,
+    /// A software adapter's compute threads, each on its own CPU (see `pinning`).
+    pub pinning: Pinning,
     modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     kernels: Mutex<HashMap<Kernel, Arc<CompiledKernel>>>,
 }
@@ -242,10 +245,13 @@ impl GpuContext {
 
     /// [`GpuContext::new`] with `options`.
     pub fn with_options(wanted: Option<&str>, options: DeviceOptions) -> Result<Self, GpuError> {
+        let before = pinning::threads();
         let mut adapters = Adapters::enumerate()?;
         let index = adapters.choose(wanted)?;
         let adapter = adapters.list.swap_remove(index);
-        Self::open(index, adapter, options)
+        let mut ctx = Self::open(index, adapter, options)?;
+        ctx.pinning = pinning::pin_compute_threads(&before, &ctx.info);
+        Ok(ctx)
     }
 
     /// "[0] llvmpipe (LLVM 15.0.6, 256 bits) (vulkan)": the adapter as `wgvae info` lists it.
@@ -297,6 +303,7 @@ impl GpuContext {
             subgroups,
             faults,
             tuning: Default::default(),
+            pinning: Pinning::default(),
             modules: Mutex::new(HashMap::new()),
             kernels: Mutex::new(HashMap::new()),
         })

@@ -12,6 +12,7 @@ pub mod kernels;
 pub mod linear;
 pub mod linear_trial;
 pub mod ops;
+pub mod pinning;
 pub mod probe;
 pub mod profiler;
 pub mod recorder;
