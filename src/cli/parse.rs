@@ -38,14 +38,7 @@ pub(super) fn positive(s: &str) -> Result<f32, String> {
     }
 }
 
-/// A noise level given or to be estimated.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum NoiseSigma {
-    /// Estimated from the picture (`wgvae::restore::noise_level`).
-    Auto,
-    /// This standard deviation, on [0, 1].
-    Value(f32),
-}
+pub use wgvae::restore::request::NoiseSigma;
 
 /// `auto`, or a positive finite number.
 pub(super) fn sigma_or_auto(s: &str) -> Result<NoiseSigma, String> {

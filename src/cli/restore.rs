@@ -10,11 +10,11 @@ use wgvae::error::UsageError;
 use wgvae::eval::{self, EvalObserver, EvalOptions};
 use wgvae::gpu::GpuContext;
 use wgvae::picture::Picture;
-use wgvae::restore::blur::Psf;
-use wgvae::restore::degrade::{Degradation, Mask, Noise};
+use wgvae::restore::degrade::Degradation;
 use wgvae::restore::mask::read_mask;
 use wgvae::restore::methods::Method;
-use wgvae::restore::prior::{BuiltinModel, ModelSource};
+use wgvae::restore::prior::ModelSource;
+use wgvae::restore::request::{auto_sigma, model_for, DamageSpec};
 use wgvae::restore::{metrics, noise_level};
 use wgvae::restore::{
     MethodOptions, Prior, RestoreError, RestoreOptions, RestoreProgress, Restorer,
@@ -26,6 +26,30 @@ use crate::cli::args::{
 };
 use crate::cli::progress;
 
+/// The damage the flags describe, as the library takes it; a `--mask` file is read and
+/// checked against the `height` x `width` picture.
+pub fn damage_spec(d: &DamageArgs, height: usize, width: usize) -> Result<DamageSpec> {
+    let mask = match &d.mask {
+        Some(path) => Some(read_mask(path, height, width)?),
+        None => None,
+    };
+    Ok(spec_with_mask(d, mask))
+}
+
+/// The flags as the library's damage, with `mask` for the `--mask` file's pixels.
+fn spec_with_mask(d: &DamageArgs, mask: Option<Vec<bool>>) -> DamageSpec {
+    DamageSpec {
+        noise_sigma: d.noise_sigma,
+        poisson_peak: d.poisson_peak,
+        salt_pepper: d.salt_pepper,
+        mask,
+        mask_rect: d.mask_rect,
+        blur_sigma: d.blur_sigma.map(|s| (s, d.blur_size)),
+        box_blur: d.box_blur,
+        motion_blur: d.motion_blur,
+    }
+}
+
 /// The degradation the flags describe, for an image of `height` x `width`; `missing` adds a
 /// random fraction (degrade only).
 pub fn damage(
@@ -35,71 +59,12 @@ pub fn damage(
     width: usize,
     estimated_sigma: Option<f32>,
 ) -> Result<Degradation> {
-    let gaussian = match d.noise_sigma {
-        None => None,
-        Some(NoiseSigma::Value(s)) => Some(s),
-        Some(NoiseSigma::Auto) => Some(estimated_sigma.ok_or_else(|| {
-            usage("--noise-sigma auto estimates the noise of a picture to restore; give a level")
-        })?),
-    };
-    let noises: Vec<Noise> = [
-        gaussian.map(Noise::Gaussian),
-        d.poisson_peak.map(Noise::Poisson),
-        d.salt_pepper.map(Noise::SaltPepper),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if noises.len() > 1 {
-        return Err(usage(
-            "give at most one of --noise-sigma, --poisson-peak and --salt-pepper",
-        ));
-    }
-    let mut masks = Vec::new();
-    if let Some(path) = &d.mask {
-        masks.push(Mask::Pixels(read_mask(path, height, width)?));
-    }
-    if let Some(r) = d.mask_rect {
-        if r[0] >= width || r[1] >= height {
-            bail!(
-                "--mask-rect {},{},{},{} starts outside the {height}x{width} image",
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            );
-        }
-        masks.push(Mask::Rect(r));
-    }
-    if let Some(f) = missing {
-        masks.push(Mask::Random(f));
-    }
-    if masks.len() > 1 {
-        return Err(usage(
-            "give at most one of --mask, --mask-rect and --missing",
-        ));
-    }
-    let blurs: Vec<Psf> = [
-        d.blur_sigma.map(|s| Psf::gaussian(s, d.blur_size)),
-        d.box_blur.map(Psf::boxed),
-        d.motion_blur.map(|(l, a)| Psf::motion(l, a)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Result<_, String>>()
-    .map_err(UsageError)?;
-    if blurs.len() > 1 {
-        return Err(usage(
-            "give at most one of --blur-sigma, --box-blur and --motion-blur",
-        ));
-    }
-    let deg = Degradation {
-        blur: blurs.into_iter().next(),
-        noise: noises.into_iter().next().unwrap_or(Noise::None),
-        mask: masks.into_iter().next().unwrap_or(Mask::None),
-    };
-    deg.validate().map_err(UsageError)?;
-    Ok(deg)
+    damage_spec(d, height, width)?
+        .degradation(height, width, estimated_sigma, missing)
+        .map_err(|e| match e {
+            RestoreError::Usage(m) => usage(&m),
+            e => anyhow::anyhow!("{e}"),
+        })
 }
 
 /// Wrong usage (exit status 2).
@@ -193,18 +158,10 @@ pub fn destinations(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, P
 }
 
 pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
+    // nothing described: a noisy photo whose level nobody knows, the common case
     let mut damage_args = a.damage.clone();
-    let d = &damage_args;
-    let told = d.noise_sigma.is_some()
-        || d.poisson_peak.is_some()
-        || d.salt_pepper.is_some()
-        || d.mask.is_some()
-        || d.mask_rect.is_some()
-        || d.blur_sigma.is_some()
-        || d.box_blur.is_some()
-        || d.motion_blur.is_some();
-    if !told {
-        // a noisy photo whose level nobody knows: the common case
+    let mask_named = damage_args.mask.as_ref().map(|_| Vec::new());
+    if !spec_with_mask(&damage_args, mask_named).told() {
         damage_args.noise_sigma = Some(NoiseSigma::Auto);
     }
     let pairs = destinations(&a.input, &a.output)?;
@@ -221,7 +178,7 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     for (input, _) in &pairs {
         let y = Picture::read(input)?;
         let estimate = (damage_args.noise_sigma == Some(NoiseSigma::Auto)).then(|| {
-            let sigma = estimated_noise(&y);
+            let sigma = auto_sigma(&y);
             eprintln!(
                 "{}: noise sigma {sigma:.4} ({:.1} on 0-255), estimated (Immerkaer's \
                  estimator over the flattest blocks)",
@@ -232,18 +189,14 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
         });
         let deg = damage(&damage_args, None, y.height, y.width, estimate)
             .with_context(|| format!("{}", input.display()))?;
-        let source = match &a.model {
-            Some(source) => source.clone(),
-            None => {
-                let (model, why) = BuiltinModel::for_picture(&y);
-                eprintln!(
-                    "{}: model {} ({why}; --model picks another)",
-                    input.display(),
-                    model.name()
-                );
-                ModelSource::Builtin(model)
-            }
-        };
+        let (source, why) = model_for(a.model.as_ref(), &y);
+        if let Some(why) = why {
+            eprintln!(
+                "{}: model {} ({why}; --model picks another)",
+                input.display(),
+                source
+            );
+        }
         observed.push((y, deg, source));
     }
     // one restorer per model, the pictures of each in shared GPU batches
@@ -385,13 +338,6 @@ pub fn estimate_noise(a: EstimateNoiseArgs) -> Result<()> {
     Ok(())
 }
 
-/// The noise level `--noise-sigma auto` restores from: the picture's estimate, kept above
-/// half a grey level (a clean 8-bit picture still has its rounding, and the level must be
-/// positive).
-fn estimated_noise(picture: &Picture) -> f32 {
-    noise_level::estimate_sigma(picture).max(0.5 / 255.0)
-}
-
 /// The methods' knobs as the library takes them.
 pub fn knobs(k: &MethodArgs) -> MethodOptions {
     MethodOptions {
@@ -415,14 +361,10 @@ pub fn refine(
     k: usize,
     sigma: f32,
 ) -> Result<Picture> {
-    let source = match model {
-        Some(source) => source.clone(),
-        None => {
-            let (model, why) = BuiltinModel::for_picture(picture);
-            eprintln!("--vae-refine: model {} ({why})", model.name());
-            ModelSource::Builtin(model)
-        }
-    };
+    let (source, why) = model_for(model, picture);
+    if let Some(why) = why {
+        eprintln!("--vae-refine: model {source} ({why})");
+    }
     let restorer = Restorer::new(ctx, Prior::from_source(&source)?);
     Ok(restorer.refine(picture, k, sigma)?)
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod noise_level;
 pub mod prior;
 pub mod program;
+pub mod request;
 pub mod restorer;
 pub mod text_mask;
 pub mod tiles;

@@ -128,6 +128,16 @@ impl std::str::FromStr for ModelSource {
     }
 }
 
+impl std::fmt::Display for ModelSource {
+    /// The built-in model's name, or the checkpoint's path.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Builtin(m) => f.write_str(m.name()),
+            ModelSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// The variance scale used when neither the flag nor the checkpoint gives one: the decoder's
 /// own Bernoulli variance mean (1 - mean), unscaled.
 const FALLBACK_VAR_SCALE: f32 = 1.0;
