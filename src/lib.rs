@@ -27,6 +27,8 @@ pub mod picture;
 pub mod plot;
 pub mod restore;
 pub mod sample;
+#[cfg(all(feature = "serve", not(target_arch = "wasm32")))]
+pub mod serve;
 pub mod shape;
 pub mod train;
 

@@ -67,6 +67,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Degrade(a) => return cli::restore::degrade(a),
         Command::EstimateNoise(a) => return cli::restore::estimate_noise(a),
         Command::Compare(a) => return cli::restore::compare(a),
+        Command::Serve(a) => {
+            return cli::serve::serve(GpuContext::with_options(wanted, options)?, a)
+        }
         _ => {}
     }
     if matches!(cli.command, Command::Train(_)) {
@@ -84,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Degrade(_)
         | Command::EstimateNoise(_)
         | Command::Compare(_)
+        | Command::Serve(_)
         | Command::Completions(_) => {
             unreachable!("handled above")
         }

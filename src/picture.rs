@@ -100,6 +100,12 @@ impl Picture {
         write_image(&self.to_image(), path)
     }
 
+    /// The bytes [`Picture::write`] would write to a file called `name` (its extension picks
+    /// the format): for front ends that send a picture rather than write one.
+    pub fn encode_as(&self, name: &Path) -> Result<Vec<u8>, DataError> {
+        encode(&self.to_image(), name, JPEG_QUALITY)
+    }
+
     /// [`Picture::write`] with a JPEG output at `quality` (1-100; other formats ignore it).
     pub fn write_with_quality(&self, path: &Path, quality: u8) -> Result<(), DataError> {
         let bytes = encode(&self.to_image(), path, quality)?;

@@ -217,6 +217,7 @@ fn help_has_descriptions_examples_and_aliases() {
         "compare",
         "eval-restore",
         "enhance",
+        "serve",
         "completions",
     ] {
         assert!(

@@ -93,9 +93,32 @@ pub enum Command {
     /// order, whatever the order of the flags).
     #[command(after_help = examples::ENHANCE)]
     Enhance(EnhanceArgs),
+    /// Serve restoration and enhancement over HTTP on this machine's GPU, with a page for them.
+    #[command(after_help = examples::SERVE)]
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish or powershell) on stdout.
     #[command(after_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on; anything beyond this machine (0.0.0.0, a LAN address) is
+    /// warned about: the API has no authentication.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// The port (0: any free one, printed at start).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Requests that may wait for the GPU beside the one it runs; more are told to retry (503).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub queue: u16,
+    /// The longest a request may take, upload and GPU work together, in seconds.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// The largest request body, in MiB.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_body_mib: u64,
 }
 
 #[derive(Args, Debug)]

@@ -69,6 +69,13 @@ pub const ENHANCE: &str = "\
 Examples:
   wgvae enhance -i photo.jpg -o out.png --auto-levels --contrast 1.2 --gamma 1.1
   wgvae enhance -i scan.png -o clean.png --vae-refine 4";
+pub const SERVE: &str = "\
+Examples:
+  wgvae serve                                   http://127.0.0.1:8080/ : the page and the API
+  wgvae serve --port 0                          any free port (printed)
+  curl -F image=@noisy.jpg -F noise_sigma=auto http://127.0.0.1:8080/api/restore -o clean.png
+  curl -F image=@photo.png -F contrast=1.2 http://127.0.0.1:8080/api/enhance -o enhanced.png";
+
 pub const COMPLETIONS: &str = "\
 Examples:
   wgvae completions bash > ~/.local/share/bash-completion/completions/wgvae

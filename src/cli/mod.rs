@@ -13,3 +13,4 @@ mod parse;
 pub mod progress;
 pub mod report;
 pub mod restore;
+pub mod serve;

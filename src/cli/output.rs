@@ -137,7 +137,8 @@ pub fn planned(command: &Command) -> Outputs {
             a.force,
         ),
         Command::Enhance(a) => plain(vec![a.output.clone()], vec![a.input.clone()], a.force),
-        Command::Info(_)
+        Command::Serve(_)
+        | Command::Info(_)
         | Command::Eval(_)
         | Command::Inspect(_)
         | Command::Bench(_)

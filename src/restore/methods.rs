@@ -43,6 +43,11 @@ impl Method {
             Method::Posterior => "posterior",
         }
     }
+
+    /// The method `--method` spells `name`, if any.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.name() == name)
+    }
 }
 
 /// The knobs of the methods; `Default` gives what the README documents.

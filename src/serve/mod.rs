@@ -1,0 +1,246 @@
+//! `wgvae serve`: the restoration and enhancement of the command line as an HTTP API on the
+//! server's GPU, and a page that uses it.
+//!
+//! - `GET /` the page; `GET /healthz`; `GET /api/models` (name, colour, window size).
+//! - `POST /api/restore`, `POST /api/enhance`: `multipart/form-data` with the part `image`
+//!   (PNG or JPEG), for restore an optional `mask` (an image, white = missing), and options
+//!   named like the command's flags with underscores (`noise_sigma` a number or `auto`,
+//!   `blur_sigma`, `model`, `method`; `brightness`, `contrast`, `saturation`, `gamma`,
+//!   `auto_levels`). The answer is the PNG `wgvae restore -o out.png` would write.
+//! - Failures are `{"error": "..."}` with the command's message: 400 a bad field, 413 too
+//!   large, 415 not an image, 422 a mask of another size, 503 with `Retry-After` when the GPU
+//!   queue is full or a request runs past the time limit.
+//!
+//! One thread owns the GPU and runs requests in turn (`worker`); a bounded queue in front of
+//! it answers 503 when full. The body limit is axum's (its multipart errors say 413, which
+//! `form` turns into the API's JSON), and each request has a time limit; requests name
+//! built-in models only, so no file-system path ever comes from one.
+
+pub mod error;
+pub mod form;
+mod worker;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::gpu::GpuContext;
+use crate::restore::prior::BuiltinModel;
+use crate::restore::Prior;
+use error::ApiError;
+use form::Form;
+use worker::{GpuQueue, Job};
+
+/// The page `GET /` serves.
+const PAGE: &str = include_str!("page.html");
+
+/// How the server listens and what it accepts.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub host: IpAddr,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// The largest request body, in bytes.
+    pub max_body: usize,
+    /// Requests that may wait for the GPU beside the one it runs.
+    pub queue: usize,
+    /// The longest a request may take, upload and GPU work together.
+    pub timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            // a 12-megapixel PNG in colour with its mask
+            max_body: 100 * 1024 * 1024,
+            queue: 4,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the server's runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("a built-in model does not load: {0}")]
+    Model(#[from] crate::restore::PriorError),
+}
+
+/// One entry of `GET /api/models`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelInfo {
+    pub name: &'static str,
+    /// "grey" or "colour".
+    pub colour: &'static str,
+    /// The model's window, in pixels (square).
+    pub window: usize,
+}
+
+/// The built-in models as `GET /api/models` lists them.
+pub fn models() -> Result<Vec<ModelInfo>, crate::restore::PriorError> {
+    BuiltinModel::ALL
+        .into_iter()
+        .map(|m| {
+            let cfg = Prior::builtin_model(m)?.model.cfg;
+            Ok(ModelInfo {
+                name: m.name(),
+                colour: if cfg.channels == 3 { "colour" } else { "grey" },
+                window: cfg.height,
+            })
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+struct App {
+    queue: GpuQueue,
+    models: Vec<ModelInfo>,
+    timeout: Duration,
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Listens as `options` say and serves on `ctx`, which the GPU thread takes: an owned
+    /// device (`Box<GpuContext>`) or one shared for the process's life (`&'static`).
+    pub fn start<C>(ctx: C, options: &ServeOptions) -> Result<Server, ServeError>
+    where
+        C: std::ops::Deref<Target = GpuContext> + Send + 'static,
+    {
+        let models = models()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let addr = SocketAddr::new(options.host, options.port);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let app = App {
+            queue: GpuQueue::start(ctx, options.queue),
+            models,
+            timeout: options.timeout,
+        };
+        let router = Router::new()
+            .route("/", get(|| async { Html(PAGE) }))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/api/models", get(list_models))
+            .route("/api/restore", post(restore))
+            .route("/api/enhance", post(enhance))
+            .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page") })
+            .layer(DefaultBodyLimit::max(options.max_body))
+            .with_state(app);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = runtime.spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Server {
+            addr,
+            runtime,
+            stop: Some(stop),
+            done: Some(done),
+        })
+    }
+
+    /// Where it listens (with the port chosen when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until Ctrl-C (or SIGTERM), then finishes the requests in flight.
+    pub fn run_until_signal(mut self) {
+        self.runtime.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        self.stop();
+    }
+
+    /// Stops listening and waits for the requests in flight.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            let _ = self.runtime.block_on(done);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn list_models(State(app): State<App>) -> Json<Vec<ModelInfo>> {
+    Json(app.models.clone())
+}
+
+async fn restore(State(app): State<App>, multipart: Multipart) -> Response {
+    within(app.timeout, async {
+        let form = Form::read(multipart).await?;
+        let settings = form.restore_settings()?;
+        app.queue.submit(Job::Restore(form, settings)).await
+    })
+    .await
+}
+
+async fn enhance(State(app): State<App>, multipart: Multipart) -> Response {
+    within(app.timeout, async {
+        let form = Form::read(multipart).await?;
+        let adjustments = form.adjustments()?;
+        app.queue.submit(Job::Enhance(form, adjustments)).await
+    })
+    .await
+}
+
+/// The PNG `work` makes, or its error; 503 past `limit`.
+async fn within(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+) -> Response {
+    let result = tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the request took longer than the server's limit of {} s",
+                limit.as_secs()
+            ),
+        ))
+    });
+    match result {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,352 @@
+//! `wgvae serve`'s API over real HTTP: the same PNG as the command line, every failure as
+//! JSON with its status, the queue's 503, the body limit and the time limit.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use wgvae::picture::Picture;
+use wgvae::serve::{ServeOptions, Server};
+
+/// A response: status, headers (lower-case names) and body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The message of a JSON error body.
+    fn error(&self) -> String {
+        let v: serde_json::Value = serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)));
+        v["error"].as_str().expect("an error field").to_string()
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection.
+fn request(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // a server may answer (413) before reading all of a large body
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header block");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// A part of a form: name, file name (None for a text field), bytes.
+type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+
+/// A multipart body of `parts` (name, file name or None for a text field, bytes).
+fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = "wgvae-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post(addr: SocketAddr, path: &str, parts: &[Part]) -> Reply {
+    let (ct, body) = multipart(parts);
+    request(addr, "POST", path, &ct, &body)
+}
+
+/// A noisy grey 64x64 photo-like picture as PNG bytes (smooth shapes plus seeded noise).
+fn noisy_png(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
+    let (h, w) = (64, 64);
+    let data = (0..h * w)
+        .map(|i| {
+            let (y, x) = ((i / w) as f32, (i % w) as f32);
+            let v = 0.5 + 0.3 * (x / 9.0).sin() * (y / 13.0).cos();
+            let n = 0.08 * wgvae::cpu::rng::normal_at(5, 0, 0, i);
+            (v + n).clamp(0.0, 1.0)
+        })
+        .collect();
+    let path = dir.join("noisy.png");
+    Picture::new(1, h, w, data).write(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+fn start(options: ServeOptions) -> Option<Server> {
+    let ctx = common::gpu()?;
+    Some(Server::start(ctx, &ServeOptions { port: 0, ..options }).expect("the server starts"))
+}
+
+/// The page, the health check, the models, and restore and enhance answering with the very
+/// PNG the command line writes for the same input and settings.
+#[test]
+fn the_api_answers_as_the_command_line_does() {
+    let Some(server) = start(ServeOptions::default()) else {
+        return;
+    };
+    let addr = server.addr();
+    assert!(addr.ip().is_loopback());
+    let page = request(addr, "GET", "/", "text/plain", b"");
+    assert_eq!(page.status, 200);
+    assert!(String::from_utf8_lossy(&page.body).contains("api/restore"));
+    assert_eq!(
+        request(addr, "GET", "/healthz", "text/plain", b"").body,
+        b"ok\n"
+    );
+    let models: serde_json::Value =
+        serde_json::from_slice(&request(addr, "GET", "/api/models", "text/plain", b"").body)
+            .unwrap();
+    let names: Vec<&str> = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["digits", "photo-grey", "photo-rgb"]);
+    assert_eq!(models[2]["colour"], "colour");
+    assert_eq!(models[1]["window"], 12);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (input, png) = noisy_png(dir.path());
+    for (fields, flags) in [
+        (vec![], vec![]),
+        (
+            vec![("noise_sigma", "0.08"), ("method", "project")],
+            vec!["--noise-sigma", "0.08", "--method", "project"],
+        ),
+    ] {
+        let mut parts: Vec<Part> = vec![("image", Some("noisy.png"), &png)];
+        parts.extend(fields.iter().map(|(n, v)| (*n, None, v.as_bytes())));
+        let reply = post(addr, "/api/restore", &parts);
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.header("content-type"), Some("image/png"));
+        let out = dir.path().join("cli.png");
+        common::succeeds(
+            common::cli::wgvae()
+                .args(["restore", "-i", input.to_str().unwrap(), "-o"])
+                .arg(&out)
+                .args(&flags)
+                .arg("--force"),
+        );
+        assert!(
+            reply.body == std::fs::read(&out).unwrap(),
+            "{flags:?}: not the CLI's PNG"
+        );
+    }
+    let reply = post(
+        addr,
+        "/api/enhance",
+        &[("image", Some("noisy.png"), &png), ("gamma", None, b"1.5")],
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let out = dir.path().join("enhanced.png");
+    common::succeeds(
+        common::cli::wgvae()
+            .args(["enhance", "-i", input.to_str().unwrap(), "-o"])
+            .arg(&out)
+            .args(["--gamma", "1.5", "--force"]),
+    );
+    assert!(
+        reply.body == std::fs::read(&out).unwrap(),
+        "enhance: not the CLI's PNG"
+    );
+}
+
+/// Each failure has its status and a JSON message; a path is never taken for a model.
+#[test]
+fn failures_are_json_with_their_status() {
+    let Some(server) = start(ServeOptions {
+        max_body: 64 * 1024,
+        ..ServeOptions::default()
+    }) else {
+        return;
+    };
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, png) = noisy_png(dir.path());
+    let image = ("image", Some("noisy.png"), png.as_slice());
+    let cases: Vec<(Vec<Part>, u16, &str)> = vec![
+        (
+            vec![image, ("noise_sigma", None, b"-1")],
+            400,
+            "noise_sigma",
+        ),
+        (
+            vec![image, ("model", None, b"/etc/passwd")],
+            400,
+            "built-in models only",
+        ),
+        (vec![image, ("method", None, b"magic")], 400, "method"),
+        (
+            vec![image, ("brightness", None, b"2")],
+            400,
+            "unknown field",
+        ),
+        (
+            vec![("noise_sigma", None, b"0.1")],
+            400,
+            "no part named image",
+        ),
+        (
+            vec![("image", Some("x.png"), b"not a picture")],
+            415,
+            "image",
+        ),
+        (
+            vec![
+                image,
+                ("noise_sigma", None, b"0.1"),
+                ("salt_pepper", None, b"0.1"),
+            ],
+            400,
+            "unknown field",
+        ),
+    ];
+    for (parts, status, words) in cases {
+        let reply = post(addr, "/api/restore", &parts);
+        assert_eq!(reply.status, status, "{}", reply.error());
+        assert!(reply.error().contains(words), "{}", reply.error());
+    }
+    // a mask of another size
+    let small = Picture::new(1, 8, 8, vec![1.0; 64]);
+    let mask_path = dir.path().join("mask.png");
+    small.write(&mask_path).unwrap();
+    let mask = std::fs::read(&mask_path).unwrap();
+    let reply = post(
+        addr,
+        "/api/restore",
+        &[image, ("mask", Some("mask.png"), &mask)],
+    );
+    assert_eq!(reply.status, 422, "{}", reply.error());
+    assert!(reply.error().contains("8x8"), "{}", reply.error());
+    let reply = post(addr, "/api/enhance", &[image, ("gamma", None, b"0")]);
+    assert_eq!(reply.status, 400, "{}", reply.error());
+    // past the body limit
+    let big = vec![7u8; 200 * 1024];
+    let reply = post(addr, "/api/restore", &[("image", Some("big.png"), &big)]);
+    assert_eq!(reply.status, 413, "{}", reply.error());
+    let reply = request(addr, "GET", "/no/such/page", "text/plain", b"");
+    assert_eq!(reply.status, 404);
+    assert!(!reply.error().is_empty());
+}
+
+/// With one request running and the queue full, more are told to come back (503 with
+/// Retry-After); a request past the time limit gets 503 too.
+#[test]
+fn a_full_queue_and_the_time_limit_answer_503() {
+    let Some(server) = start(ServeOptions {
+        queue: 1,
+        ..ServeOptions::default()
+    }) else {
+        return;
+    };
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, png) = noisy_png(dir.path());
+    // windows one pixel apart (2,809 of them): long enough that four sent at once overlap
+    let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let r = post(
+                        addr,
+                        "/api/restore",
+                        &[
+                            ("image", Some("noisy.png"), &png),
+                            ("noise_sigma", None, b"0.08"),
+                            ("model", None, b"photo-grey"),
+                            ("window_step", None, b"1"),
+                        ],
+                    );
+                    (r.status, r.header("retry-after").map(str::to_string))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = statuses.iter().filter(|(s, _)| *s == 200).count();
+    let busy: Vec<_> = statuses.iter().filter(|(s, _)| *s == 503).collect();
+    assert!(ok >= 2 && !busy.is_empty(), "{statuses:?}");
+    assert!(
+        busy.iter().all(|(_, r)| r.as_deref() == Some("5")),
+        "{statuses:?}"
+    );
+    drop(server);
+
+    let Some(server) = start(ServeOptions {
+        timeout: Duration::from_millis(1),
+        ..ServeOptions::default()
+    }) else {
+        return;
+    };
+    let reply = post(
+        server.addr(),
+        "/api/restore",
+        &[
+            ("image", Some("noisy.png"), &png),
+            ("noise_sigma", None, b"0.08"),
+        ],
+    );
+    assert_eq!(reply.status, 503);
+    assert!(reply.error().contains("limit"), "{}", reply.error());
+}
