@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use wgvae::checkpoint::load_model;
 use wgvae::picture::Picture;
+use wgvae::restore::degrade::{Degradation, Noise};
 use wgvae::restore::denoiser::is_denoiser;
 use wgvae::restore::metrics::psnr;
+use wgvae::restore::prior::BuiltinModel;
+use wgvae::restore::{Prior, RestoreOptions, Restorer};
 
 fn model(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -107,4 +110,27 @@ fn each_photo_model_restores_a_noisy_scene_far_above_the_damage() {
             "{name}: restored {restored:.2} dB, damaged {damaged:.2}"
         );
     }
+}
+
+/// The awaitable entry (what a browser calls) runs the same steps as the blocking one: the
+/// same picture, bit for bit, from both.
+#[test]
+fn restore_async_gives_what_restore_gives() {
+    let Some(ctx) = common::gpu() else { return };
+    let picture = scene(1);
+    let damage = Degradation {
+        noise: Noise::Gaussian(0.05),
+        ..Degradation::none()
+    };
+    let restorer = Restorer::new(ctx, Prior::builtin_model(BuiltinModel::PhotoGrey).unwrap());
+    let options = RestoreOptions::default();
+    let blocking = restorer.restore(&picture, &damage, &options).unwrap();
+    let awaited = wgvae::gpu::blocking::wait(restorer.restore_async(&picture, &damage, &options))
+        .unwrap()
+        .unwrap();
+    assert!(blocking.data == awaited.data);
+    assert!(
+        psnr(&picture.data, &blocking.data) < 60.0,
+        "the picture was restored, not copied"
+    );
 }

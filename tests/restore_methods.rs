@@ -14,6 +14,11 @@ use wgvae::model::Model;
 use wgvae::restore::blur::{self, Psf};
 use wgvae::restore::engine::{CpuEngine, Engine, GpuEngine};
 use wgvae::restore::methods::{restore_batch, Method, Observations, Settings};
+
+/// What an engine's future gives, waited for (the CPU's and native GPU's are ready at once).
+fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
+    wgvae::gpu::blocking::wait(f).expect("native callers may wait")
+}
 use wgvae::restore::program::{Operator, PixelVariance, CG_VARIANCE_FLOOR};
 
 fn small_mlp() -> ModelConfig {
@@ -81,9 +86,9 @@ fn check_methods_match(cfg: ModelConfig, psf: Option<Psf>) {
     let settings = quick_settings();
     let engine_rows = settings.rows_for(rows);
     let mut cpu = CpuEngine::new(&model, params.clone(), engine_rows);
-    let want = restore_batch(&mut cpu, &Method::ALL, &settings, &o).unwrap();
+    let want = wait(restore_batch(&mut cpu, &Method::ALL, &settings, &o)).unwrap();
     let mut gpu_engine = GpuEngine::new(ctx, &model, &params, engine_rows).unwrap();
-    let got = restore_batch(&mut gpu_engine, &Method::ALL, &settings, &o).unwrap();
+    let got = wait(restore_batch(&mut gpu_engine, &Method::ALL, &settings, &o)).unwrap();
     for ((m, g), w) in Method::ALL.iter().zip(&got).zip(&want) {
         assert!(
             w.iter().all(|v| v.is_finite()),
@@ -124,7 +129,7 @@ fn objective(
     let cfg = &model.cfg;
     cpu.write(model.acts.z, z).unwrap();
     cpu.run(&model.decode_mean(rows), 1, 0).unwrap();
-    let mean = cpu.read(model.acts.restore.mean, obs.len()).unwrap();
+    let mean = wait(cpu.read(model.acts.restore.mean, obs.len())).unwrap();
     let pred = match psf {
         Some(p) => blur::blur(p, &mean, rows * cfg.channels, cfg.height, cfg.width),
         None => mean,
@@ -168,7 +173,7 @@ fn the_map_step_follows_the_gradient_of_its_objective() {
         let grad_only: Vec<Op> = program[..program.len() - 2].to_vec();
         assert!(matches!(program[program.len() - 2], Op::AdamOn { .. }));
         cpu.run(&grad_only, 1, 0).unwrap();
-        let dz = cpu.read(model.acts.dz, z.len()).unwrap();
+        let dz = wait(cpu.read(model.acts.dz, z.len())).unwrap();
         let h = 1e-2f32;
         for k in 0..z.len() {
             let mut zp = z.clone();
@@ -214,9 +219,9 @@ fn conjugate_gradients_solve_the_blur_posterior_system() {
         0,
     )
     .unwrap();
-    let x = cpu.read(model.acts.x, rows * d).unwrap();
-    let mean = cpu.read(r.mean, rows * d).unwrap();
-    let v = cpu.read(r.var, rows * d).unwrap();
+    let x = wait(cpu.read(model.acts.x, rows * d)).unwrap();
+    let mean = wait(cpu.read(r.mean, rows * d)).unwrap();
+    let v = wait(cpu.read(r.var, rows * d)).unwrap();
     // (A^T W A + V^-1) u = A^T W (obs - A mean), u = x - mean
     let (c, h, wd) = (rows * cfg.channels, cfg.height, cfg.width);
     let u: Vec<f32> = x.iter().zip(&mean).map(|(a, b)| a - b).collect();
@@ -258,8 +263,8 @@ fn the_identity_posterior_is_the_per_pixel_blend_and_keeps_known_pixels_when_noi
         0,
     )
     .unwrap();
-    let x = cpu.read(model.acts.x, rows * d).unwrap();
-    let mean = cpu.read(r.mean, rows * d).unwrap();
+    let x = wait(cpu.read(model.acts.x, rows * d)).unwrap();
+    let mean = wait(cpu.read(r.mean, rows * d)).unwrap();
     for i in 0..rows * d {
         let want = if w[i] > 0.0 { obs[i] } else { mean[i] };
         assert!((x[i] - want).abs() < 1e-3, "pixel {i}: {} vs {want}", x[i]);
@@ -294,7 +299,7 @@ fn with_no_map_steps_the_posterior_blends_the_observation_with_its_reconstructio
             prefilled,
             ..base.clone()
         };
-        let out = restore_batch(&mut cpu, &methods, &s, &o).unwrap();
+        let out = wait(restore_batch(&mut cpu, &methods, &s, &o)).unwrap();
         let (post, mean) = (&out[0], &out[1]);
         for i in 0..rows * d {
             let vw = scale * w[i];
@@ -307,12 +312,12 @@ fn with_no_map_steps_the_posterior_blends_the_observation_with_its_reconstructio
         }
     }
     // the encoder's input differs between the two starts, so their reconstructions do too
-    let flat = restore_batch(&mut cpu, &[Method::Project], &base, &o).unwrap();
+    let flat = wait(restore_batch(&mut cpu, &[Method::Project], &base, &o)).unwrap();
     let filled = Settings {
         prefilled: true,
         ..base.clone()
     };
-    let kept = restore_batch(&mut cpu, &[Method::Project], &filled, &o).unwrap();
+    let kept = wait(restore_batch(&mut cpu, &[Method::Project], &filled, &o)).unwrap();
     let differ = flat[0]
         .iter()
         .zip(&kept[0])

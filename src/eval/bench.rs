@@ -7,6 +7,7 @@ use web_time::Instant;
 use serde::Serialize;
 
 use crate::error::GpuError;
+use crate::gpu::blocking;
 use crate::gpu::GpuContext;
 use crate::model::Model;
 use crate::picture::Picture;
@@ -61,7 +62,7 @@ pub fn rates(
         let mut engine = GpuEngine::new(ctx, model, params, settings.rows_for(batch))?;
         // one warm-up batch compiles every pipeline
         let d = model.cfg.input_dim();
-        restore_many(
+        blocking::wait(restore_many(
             &mut engine,
             &Method::ALL,
             settings,
@@ -69,10 +70,18 @@ pub fn rates(
             &w[..d],
             None,
             |_| {},
-        )?;
+        ))??;
         for m in Method::ALL {
             let began = Instant::now();
-            restore_many(&mut engine, &[m], settings, &obs, &w, None, |_| {})?;
+            blocking::wait(restore_many(
+                &mut engine,
+                &[m],
+                settings,
+                &obs,
+                &w,
+                None,
+                |_| {},
+            ))??;
             let seconds = began.elapsed().as_secs_f64();
             out.push(RestoreRate {
                 method: m.name().into(),
@@ -118,7 +127,7 @@ pub fn tiled_seconds(
     let (obs, w) = plan.cut();
     let rows = settings.rows_for(batch.min(plan.window_count()));
     let mut engine = GpuEngine::new(ctx, model, params, rows)?;
-    let restored = restore_many(
+    let restored = blocking::wait(restore_many(
         &mut engine,
         &[Method::Posterior],
         settings,
@@ -126,7 +135,7 @@ pub fn tiled_seconds(
         &w,
         None,
         |_| {},
-    )?;
+    ))??;
     let _ = plan.stitch(&restored[0]);
     Ok((began.elapsed().as_secs_f64(), plan.window_count()))
 }

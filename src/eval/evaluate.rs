@@ -5,6 +5,7 @@
 
 use crate::error::GpuError;
 use crate::eval::cases::Case;
+use crate::gpu::blocking;
 use crate::model::op::MeanKind;
 use crate::picture::Picture;
 use crate::restore::engine::Engine;
@@ -52,7 +53,7 @@ pub fn fit_var_scale(engine: &mut dyn Engine, clean: &[Picture]) -> Result<f32, 
     let x: Vec<f32> = clean.iter().flat_map(|p| p.data.iter().copied()).collect();
     let w = vec![1.0; x.len()];
     let kind = engine.model().mean_kind();
-    let mean = restore_many(
+    let mean = blocking::wait(restore_many(
         engine,
         &[Method::Project],
         &Settings {
@@ -63,7 +64,7 @@ pub fn fit_var_scale(engine: &mut dyn Engine, clean: &[Picture]) -> Result<f32, 
         &w,
         None,
         |_| {},
-    )?
+    ))??
     .remove(0);
     let (mut num, mut den) = (0.0f64, 0.0f64);
     for (&x, &m) in x.iter().zip(&mean) {
@@ -86,7 +87,7 @@ pub fn restore_set(
     on_batch: impl FnMut(usize),
 ) -> Result<Vec<Vec<Picture>>, GpuError> {
     let like = &set.pictures[0];
-    let flat = restore_many(
+    let flat = blocking::wait(restore_many(
         engine,
         methods,
         settings,
@@ -94,7 +95,7 @@ pub fn restore_set(
         &set.w,
         case.degradation.blur.as_ref(),
         on_batch,
-    )?;
+    ))??;
     let d = like.data.len();
     Ok(flat
         .into_iter()

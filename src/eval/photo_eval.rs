@@ -13,6 +13,7 @@ use crate::eval::cases::{photo_cases, Case};
 use crate::eval::evaluate::{degrade_all, fit_var_scale, Degraded};
 use crate::eval::table::{case_line, score_baselines, write_tables, Score};
 use crate::eval::{EvalObserver, EvalOptions, EvalSummary};
+use crate::gpu::blocking;
 use crate::gpu::GpuContext;
 use crate::model::op::MeanKind;
 use crate::picture::{write_all, Picture};
@@ -203,9 +204,14 @@ pub fn eval_photos(
         let blur = case.degradation.blur.is_some();
         let (run, local) = denoiser::window_method(meta, chosen, blur);
         let psf = case.degradation.blur.as_ref();
-        let mut restored = restore_plans(&mut engine, &plans, run, &settings, psf, |n| {
-            observer.advance(n as u64)
-        })?;
+        let mut restored = blocking::wait(restore_plans(
+            &mut engine,
+            &plans,
+            run,
+            &settings,
+            psf,
+            |n| observer.advance(n as u64),
+        ))??;
         if local {
             restored = blend_all(&set, &restored, model.mean_kind());
         }

@@ -131,6 +131,22 @@ pub async fn read_async<T: bytemuck::Pod>(
     start_read::<T>(ctx, view)?.finish().await
 }
 
+/// [`read`] natively (which polls and waits), [`read_async`] in a browser (which must not
+/// wait): for code written once for both, which awaits it.
+pub async fn read_when_ready<T: bytemuck::Pod>(
+    ctx: &GpuContext,
+    view: View,
+) -> Result<Vec<T>, GpuError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        read(ctx, &view)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        read_async(ctx, &view).await
+    }
+}
+
 /// A readback under way: the staging buffer being mapped and the map's outcome to come.
 struct PendingRead<T> {
     /// None for an empty view (nothing to map).

@@ -2,6 +2,9 @@
 //! The methods in `restore::methods` are written once against [`Engine`]; a test runs them on
 //! both and compares, as the training step is compared.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::cpu::exec::{self, CpuActs, CpuIo, CpuModel};
 use crate::error::GpuError;
 use crate::gpu::autotune;
@@ -12,6 +15,11 @@ use crate::model::program::Op;
 use crate::model::tensors::ActId;
 use crate::model::Model;
 
+/// What an engine hands back once the device has it: at once on the CPU and natively (where
+/// reading waits for the GPU), later in a browser (where nothing may wait). The methods await
+/// it either way, so they are written once for every target.
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, GpuError>> + 'a>>;
+
 /// A model with the activations of a batch of up to `rows()` images.
 pub trait Engine {
     /// The model whose parameters the engine holds.
@@ -20,8 +28,8 @@ pub trait Engine {
     fn rows(&self) -> usize;
     /// Writes `values` at the start of tensor `id`.
     fn write(&mut self, id: ActId, values: &[f32]) -> Result<(), GpuError>;
-    /// The first `len` values of tensor `id` (waits for the work before it).
-    fn read(&mut self, id: ActId, len: usize) -> Result<Vec<f32>, GpuError>;
+    /// The first `len` values of tensor `id`, once the work before it is done.
+    fn read(&mut self, id: ActId, len: usize) -> Pending<'_, Vec<f32>>;
     /// Runs `program` `times` times in a row; the step counter starts at `start_step`.
     fn run(&mut self, program: &[Op], times: usize, start_step: u32) -> Result<(), GpuError>;
 }
@@ -58,8 +66,8 @@ impl Engine for CpuEngine {
         Ok(())
     }
 
-    fn read(&mut self, id: ActId, len: usize) -> Result<Vec<f32>, GpuError> {
-        Ok(self.acts.get(id)[..len].to_vec())
+    fn read(&mut self, id: ActId, len: usize) -> Pending<'_, Vec<f32>> {
+        Box::pin(std::future::ready(Ok(self.acts.get(id)[..len].to_vec())))
     }
 
     fn run(&mut self, program: &[Op], times: usize, start_step: u32) -> Result<(), GpuError> {
@@ -118,8 +126,9 @@ impl Engine for GpuEngine<'_> {
         Ok(())
     }
 
-    fn read(&mut self, id: ActId, len: usize) -> Result<Vec<f32>, GpuError> {
-        buffers::read(self.ctx, &self.acts.get(id).sub(0, len as u64))
+    fn read(&mut self, id: ActId, len: usize) -> Pending<'_, Vec<f32>> {
+        let view = self.acts.get(id).sub(0, len as u64);
+        Box::pin(buffers::read_when_ready(self.ctx, view))
     }
 
     fn run(&mut self, program: &[Op], times: usize, start_step: u32) -> Result<(), GpuError> {

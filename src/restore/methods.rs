@@ -147,11 +147,11 @@ fn initial_fill(obs: &[f32], w: &[f32], d: usize) -> Vec<f32> {
 
 /// Restores one batch with each of `methods` (the MAP code is found once and shared by `Map`
 /// and `Posterior`); returns one image batch per method, in order.
-pub fn restore_batch(
+pub async fn restore_batch(
     engine: &mut dyn Engine,
     methods: &[Method],
     settings: &Settings,
-    o: &Observations,
+    o: &Observations<'_>,
 ) -> Result<Vec<Vec<f32>>, GpuError> {
     let model = engine.model().clone();
     let d = model.cfg.input_dim();
@@ -187,12 +187,12 @@ pub fn restore_batch(
                 engine.write(a.x, &start)?;
                 engine.run(&model.project(rows), 1, 0)?;
                 if method == Method::Project {
-                    out.push(engine.read(r.mean, rows * d)?);
+                    out.push(engine.read(r.mean, rows * d).await?);
                     continue;
                 }
                 engine.run(&model.impute_step(rows), settings.impute_steps, 0)?;
                 engine.run(&[model.impute_fill(rows)], 1, 0)?;
-                out.push(engine.read(a.x, rows * d)?);
+                out.push(engine.read(a.x, rows * d).await?);
             }
             Method::Map | Method::Posterior => {
                 if !map_done {
@@ -201,7 +201,7 @@ pub fn restore_batch(
                 }
                 if method == Method::Map {
                     engine.run(&model.decode_mean(rows), 1, 0)?;
-                    out.push(engine.read(r.mean, rows * d)?);
+                    out.push(engine.read(r.mean, rows * d).await?);
                 } else if settings.samples > 1 && o.psf.is_none() {
                     let k = settings.samples;
                     let repeat = |v: &[f32]| -> Vec<f32> {
@@ -213,7 +213,7 @@ pub fn restore_batch(
                     engine.write(a.logvar, &vec![lv; rows * k * model.cfg.latent])?;
                     let program = model.importance_posterior(rows, k, settings.var, settings.seed);
                     engine.run(&program, 1, 0)?;
-                    out.push(engine.read(r.u, rows * d)?);
+                    out.push(engine.read(r.u, rows * d).await?);
                     // the MAP code is gone (z now holds the drawn codes)
                     map_done = false;
                     engine.write(r.obs, o.obs)?;
@@ -221,7 +221,7 @@ pub fn restore_batch(
                     engine.write(r.w, o.w)?;
                     let program = model.posterior_mean(rows, op, settings.var, settings.cg_iters);
                     engine.run(&program, 1, 0)?;
-                    out.push(engine.read(a.x, rows * d)?);
+                    out.push(engine.read(a.x, rows * d).await?);
                 }
             }
         }
@@ -261,7 +261,7 @@ fn find_map(
 
 /// Restores any number of model-sized observations in batches of the engine's rows; returns
 /// per method the restored images, in order. `on_batch` is told how many are done.
-pub fn restore_many(
+pub async fn restore_many(
     engine: &mut dyn Engine,
     methods: &[Method],
     settings: &Settings,
@@ -277,7 +277,7 @@ pub fn restore_many(
         let batch = Observations { obs: o, w, psf };
         for (all, part) in out
             .iter_mut()
-            .zip(restore_batch(engine, methods, settings, &batch)?)
+            .zip(restore_batch(engine, methods, settings, &batch).await?)
         {
             all.extend(part);
         }
@@ -287,7 +287,7 @@ pub fn restore_many(
 }
 
 /// The pictures `plans` cut, restored by `method` window by window and stitched, in order.
-pub fn restore_plans(
+pub async fn restore_plans(
     engine: &mut dyn Engine,
     plans: &[Plan],
     method: Method,
@@ -306,7 +306,8 @@ pub fn restore_plans(
         for first in (0..plan.window_count()).step_by(range) {
             let last = (first + range).min(plan.window_count());
             let (obs, w) = plan.cut_range(first..last);
-            let restored = restore_many(engine, &[method], settings, &obs, &w, psf, &mut on_batch)?;
+            let restored =
+                restore_many(engine, &[method], settings, &obs, &w, psf, &mut on_batch).await?;
             stitcher.add(first, &restored[0]);
         }
         pictures.push(stitcher.finish());

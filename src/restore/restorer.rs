@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::error::GpuError;
+use crate::gpu::blocking;
 use crate::gpu::recorder::GpuActs;
 use crate::gpu::GpuContext;
 use crate::picture::Picture;
@@ -88,20 +89,44 @@ impl<'a> Restorer<'a> {
         &self.prior
     }
 
-    /// `picture` restored from `damage` (which must describe what was done to it).
+    /// `picture` restored from `damage` (which must describe what was done to it). Waits for
+    /// the GPU: native callers only (a browser awaits [`Restorer::restore_async`]).
     pub fn restore(
         &self,
         picture: &Picture,
         damage: &Degradation,
         options: &RestoreOptions,
     ) -> Result<Picture, RestoreError> {
-        let mut out = self.restore_all(&[(picture, damage)], options, |_| {})?;
+        blocking::wait(self.restore_async(picture, damage, options))?
+    }
+
+    /// [`Restorer::restore`] for callers that await, as a browser must.
+    pub async fn restore_async(
+        &self,
+        picture: &Picture,
+        damage: &Degradation,
+        options: &RestoreOptions,
+    ) -> Result<Picture, RestoreError> {
+        let mut out = self
+            .restore_all_async(&[(picture, damage)], options, |_| {})
+            .await?;
         Ok(out.remove(0))
     }
 
     /// Each picture restored from its damage, the windows of all of them in shared GPU
-    /// batches; `progress` hears how many windows there are, then as they are done.
+    /// batches; `progress` hears how many windows there are, then as they are done. Waits for
+    /// the GPU: native callers only (a browser awaits [`Restorer::restore_all_async`]).
     pub fn restore_all(
+        &self,
+        jobs: &[(&Picture, &Degradation)],
+        options: &RestoreOptions,
+        progress: impl FnMut(RestoreProgress),
+    ) -> Result<Vec<Picture>, RestoreError> {
+        blocking::wait(self.restore_all_async(jobs, options, progress))?
+    }
+
+    /// [`Restorer::restore_all`] for callers that await; the same steps, the same results.
+    pub async fn restore_all_async(
         &self,
         jobs: &[(&Picture, &Degradation)],
         options: &RestoreOptions,
@@ -164,7 +189,8 @@ impl<'a> Restorer<'a> {
         progress(RestoreProgress::Started { windows });
         let restored = restore_plans(&mut engine, &plans, run, &settings, psf.as_ref(), |n| {
             progress(RestoreProgress::Windows(n))
-        })?;
+        })
+        .await?;
         Ok(restored
             .into_iter()
             .zip(jobs.iter().zip(&observed))
@@ -231,7 +257,7 @@ impl<'a> Restorer<'a> {
             )
         })?;
         let mut engine = GpuEngine::new(self.ctx, model, params, rows)?;
-        let restored = restore_many(
+        let restored = blocking::wait(restore_many(
             &mut engine,
             &[Method::Posterior],
             &settings,
@@ -239,7 +265,7 @@ impl<'a> Restorer<'a> {
             &w,
             None,
             |_| {},
-        )?
+        ))??
         .remove(0);
         Ok(plan.stitch(&restored))
     }
