@@ -32,6 +32,8 @@
 //   4x16  conv_direct_4x16, conv_transposed_4x16    4 channels x 16 pixels: 20 loads for 64
 //      multiply-adds, and no work wasted on missing channels when there are at most 4 (the
 //      decoder's last layer has 1).
+//   phases_8  conv_transposed_phases_8   kernel 4, stride 2, one or two channels b: 8 pixels of
+//      a phase row in all four phases, 46 loads for 128 multiply-adds (see the kernel).
 // Measured on llvmpipe, where a barrier is a thread switch and every storage load is a per-lane
 // loop costing tens of multiply-adds, so speed follows multiply-adds per load: 16x16 ran the
 // conv VAE's 32->64 layer 1.6x faster than an 8x8 block (23 against 14 GFLOP/s). Blocks are
@@ -51,8 +53,9 @@
 //
 // Out-of-range pixels, taps and channels of a block compute on clamped indices and are dropped
 // at the store; taps in the padding load a clamped address and select 0. Every reduction runs in
-// a fixed order (written beside each kernel, mirrored by src/cpu/conv.rs) and no kernel uses
-// atomics: results repeat bit for bit from run to run.
+// a fixed order (written beside each kernel, mirrored by src/cpu/conv.rs, except
+// conv_transposed_phases_8's, which is a-major) and no kernel uses atomics: results repeat bit
+// for bit from run to run.
 
 struct ConvParams {
     batch: u32,
@@ -557,6 +560,157 @@ fn conv_transposed_4x16(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
         ty += 1;
     }
     store16x4(&acc, p0, p1, p2, p3, cp.lh * cp.lw, c, cp.b_ch);
+}
+
+// ---- conv_transposed_phases_8: the transposed conv of kernel 4 and stride 2 into one or two
+// channels b (the decoder's last layer, conv1's input gradient), where the blocks above waste
+// their channel lanes. One invocation makes 8 consecutive pixels of a phase row j in all four
+// phases (2 output rows x 16 output columns) of one channel b = workgroup_id.y: per a it loads
+// the three small rows j-1..j+1 over the 10 columns its taps reach and the 16 weights of (a, b),
+// then makes 128 multiply-adds (46 loads; the 4x16 block makes 16 useful ones from 20). Sum
+// order per output: a, then the taps ty, tx ascending (not the other kernels' tap-major order:
+// within the tests' tolerance of the CPU twin, and still the same sums from run to run).
+
+// Small row `row` of image n, channel a: the 10 columns c0..c0+9 (0 outside the image).
+struct Seg {
+    lo: vec4<f32>,
+    mid: vec4<f32>,
+    hi: vec2<f32>,
+}
+
+fn seg_load(base: u32, row: i32, c0: i32) -> Seg {
+    let rok = row >= 0 && row < i32(cp.sh);
+    let r = u32(clamp(row, 0, i32(cp.sh) - 1));
+    let c = vec4<i32>(c0) + vec4<i32>(LANES);
+    let w = i32(cp.sw);
+    let lo_c = c;
+    let mid_c = c + vec4<i32>(4);
+    let hi_c = vec2<i32>(c0 + 8, c0 + 9);
+    let at = base + r * cp.sw;
+    let lo_ok = (lo_c >= vec4<i32>(0)) & (lo_c < vec4<i32>(w)) & vec4<bool>(rok);
+    let mid_ok = (mid_c >= vec4<i32>(0)) & (mid_c < vec4<i32>(w)) & vec4<bool>(rok);
+    let hi_ok = (hi_c >= vec2<i32>(0)) & (hi_c < vec2<i32>(w)) & vec2<bool>(rok);
+    let lo_i = vec4<u32>(clamp(lo_c, vec4<i32>(0), vec4<i32>(w - 1))) + vec4<u32>(at);
+    let mid_i = vec4<u32>(clamp(mid_c, vec4<i32>(0), vec4<i32>(w - 1))) + vec4<u32>(at);
+    let hi_i = vec2<u32>(clamp(hi_c, vec2<i32>(0), vec2<i32>(w - 1))) + vec2<u32>(at);
+    return Seg(
+        select(vec4<f32>(0.0), load4(lo_i), lo_ok),
+        select(vec4<f32>(0.0), load4(mid_i), mid_ok),
+        select(vec2<f32>(0.0), vec2<f32>(src[hi_i.x], src[hi_i.y]), hi_ok),
+    );
+}
+
+// Columns off..off+7 of a segment (off = 0, 1 or 2, the same for the whole invocation).
+struct Eight {
+    a: vec4<f32>,
+    b: vec4<f32>,
+}
+
+fn seg_window(s: Seg, off: u32) -> Eight {
+    let a1 = vec4<f32>(s.lo.yzw, s.mid.x);
+    let b1 = vec4<f32>(s.mid.yzw, s.hi.x);
+    let a2 = vec4<f32>(s.lo.zw, s.mid.xy);
+    let b2 = vec4<f32>(s.mid.zw, s.hi);
+    return Eight(
+        select(select(s.lo, a1, off == 1u), a2, off == 2u),
+        select(select(s.mid, b1, off == 1u), b2, off == 2u),
+    );
+}
+
+// acc += window(row segment, off) * w for the 8 pixels of one phase.
+fn fma_eight(acc: ptr<function, Eight>, s: Seg, off: u32, w: f32) {
+    let e = seg_window(s, off);
+    (*acc).a += e.a * w;
+    (*acc).b += e.b * w;
+}
+
+// Segment for tap row ty of phase row py: small row (py + p) / 2 + j - ty, one of j-1, j, j+1.
+fn seg_pick(m1: Seg, z0: Seg, p1: Seg, py: u32, ty: u32) -> Seg {
+    let d = i32((py + cp.pad) / 2u) - i32(ty);
+    if (d < 0) {
+        return m1;
+    }
+    if (d == 0) {
+        return z0;
+    }
+    return p1;
+}
+
+// Output pixels of one phase (py, px): Y = py + 2 j, X = px + 2 (i0 + t), t = 0..7.
+fn store_eight(acc: Eight, n: u32, b: u32, j: u32, i0: u32, py: u32, px: u32, bias_b: f32) {
+    let y = py + 2u * j;
+    if (y >= cp.lh) {
+        return;
+    }
+    let row = (n * cp.b_ch + b) * cp.lh * cp.lw + y * cp.lw;
+    let v = array<f32, 8>(acc.a.x, acc.a.y, acc.a.z, acc.a.w, acc.b.x, acc.b.y, acc.b.z, acc.b.w);
+    for (var t = 0u; t < 8u; t += 1u) {
+        let x = px + 2u * (i0 + t);
+        if (x < cp.lw) {
+            finish(row + x, v[t] + bias_b);
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn conv_transposed_phases_8(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let ph = (cp.lh + 1u) / 2u;
+    let pw = (cp.lw + 1u) / 2u;
+    let blocks = (pw + 7u) / 8u;
+    let b = wid.y;
+    if (gid.x >= cp.batch * ph * blocks || b >= cp.b_ch) {
+        return;
+    }
+    let n = gid.x / (ph * blocks);
+    let j = (gid.x / blocks) % ph;
+    let i0 = (gid.x % blocks) * 8u;
+    let p = cp.pad;
+    // the segments start at column i0 + p/2 - 1; phase column px, tap tx reads from offset
+    // (px + p)/2 - p/2 + 1 - tx in it
+    let c0 = i32(i0) + i32(p / 2u) - 1;
+    let off00 = (p / 2u) - (p / 2u) + 1u;
+    let off01 = off00 - 1u;
+    let off10 = ((1u + p) / 2u) - (p / 2u) + 1u;
+    let off11 = off10 - 1u;
+    // taps: ky = (py + p) mod 2 + 2 ty
+    let ky0 = p % 2u;
+    let ky1 = (1u + p) % 2u;
+    let kk = 16u;
+    var a00: Eight;
+    var a01: Eight;
+    var a10: Eight;
+    var a11: Eight;
+    let shw = cp.sh * cp.sw;
+    for (var a = 0u; a < cp.a_ch; a += 1u) {
+        let base = (n * cp.a_ch + a) * shw;
+        let m1 = seg_load(base, i32(j) - 1, c0);
+        let z0 = seg_load(base, i32(j), c0);
+        let p1 = seg_load(base, i32(j) + 1, c0);
+        let wb = (a * cp.b_ch + b) * kk;
+        for (var ty = 0u; ty < 2u; ty += 1u) {
+            let r0 = seg_pick(m1, z0, p1, 0u, ty);
+            let r1 = seg_pick(m1, z0, p1, 1u, ty);
+            let kr0 = (ky0 + 2u * ty) * 4u;
+            let kr1 = (ky1 + 2u * ty) * 4u;
+            // tx = 0, then 1; kx = (px + p) mod 2 + 2 tx
+            fma_eight(&a00, r0, off00, wt[wb + kr0 + ky0]);
+            fma_eight(&a00, r0, off01, wt[wb + kr0 + ky0 + 2u]);
+            fma_eight(&a01, r0, off10, wt[wb + kr0 + ky1]);
+            fma_eight(&a01, r0, off11, wt[wb + kr0 + ky1 + 2u]);
+            fma_eight(&a10, r1, off00, wt[wb + kr1 + ky0]);
+            fma_eight(&a10, r1, off01, wt[wb + kr1 + ky0 + 2u]);
+            fma_eight(&a11, r1, off10, wt[wb + kr1 + ky1]);
+            fma_eight(&a11, r1, off11, wt[wb + kr1 + ky1 + 2u]);
+        }
+    }
+    var bias_b = 0.0;
+    if ((cp.flags & FLAG_BIAS) != 0u) {
+        bias_b = bias[b];
+    }
+    store_eight(a00, n, b, j, i0, 0u, 0u, bias_b);
+    store_eight(a01, n, b, j, i0, 0u, 1u, bias_b);
+    store_eight(a10, n, b, j, i0, 1u, 0u, bias_b);
+    store_eight(a11, n, b, j, i0, 1u, 1u, bias_b);
 }
 
 // Taps t..t+3 of a conv_weight_grad block (clamped to the last of `taps`): the plane of their

@@ -442,3 +442,92 @@ fn the_conv_vae_layers_take_the_subgroup_kernels_where_they_run() {
         assert_eq!(kernels, [Kernel::ConvWeightGrad]);
     }
 }
+
+/// `conv_transposed_phases_8` (kernel 4, stride 2, into one or two channels): padding 0, 1 and
+/// 2, odd and even sizes, 1, 2 and 17 small-side channels, through both ops that use it (the
+/// transposed conv's forward with bias and each activation, the conv's input gradient with a
+/// relu mask and accumulation). Its sums run in another order than the CPU twin's (a, then
+/// the taps), so the tolerance is that of a sum in any order.
+#[test]
+fn one_channel_transposed_convs_match_cpu() {
+    let Some(ctx) = gpu() else { return };
+    let acts = [Act::None, Act::Relu, Act::Sigmoid];
+    // (batch, small channels, large channels, large h, large w, pad)
+    let cases = [
+        (3, 5, 1, 13, 11, 1),
+        (2, 17, 2, 10, 9, 0),
+        (1, 3, 1, 7, 16, 2),
+        (4, 32, 1, 28, 28, 1),
+    ];
+    for (i, &(n, a, b, lh, lw, p)) in cases.iter().enumerate() {
+        // the conv from the large side to the small side, and its transpose
+        let conv = geom(n, b, a, lh, lw, 4, 2, p, false);
+        let (sh, sw) = (conv.out_h(), conv.out_w());
+        let up_conv = geom(n, a, b, sh, sw, 4, 2, p, true);
+        // (the transpose's large side is lh x lw rounded down to even: the conv's input
+        // gradient covers the odd sides)
+        let terms = (a * 4) as f32;
+        let tol = 3e-7 * terms + 1e-6;
+        let act = acts[i % 3];
+        let x = random(up_conv.input_len(), -1.0, 1.0, 900 + i as u64);
+        let w = random(up_conv.weight_len(), -1.0, 1.0, 910 + i as u64);
+        let bias = random(b, -1.0, 1.0, 920 + i as u64);
+        let mut want = vec![0.0; up_conv.output_len()];
+        cpu::conv_transpose2d_forward(&mut want, &x, &w, &bias, &up_conv, act);
+        let yv = up(
+            ctx,
+            &random(up_conv.output_len(), -9.0, 9.0, 930 + i as u64),
+        );
+        let d = gconv::conv_transpose2d_forward(
+            ctx,
+            &yv,
+            &up(ctx, &x),
+            &up(ctx, &w),
+            &up(ctx, &bias),
+            &up_conv,
+            act,
+        )
+        .unwrap();
+        assert_eq!(d.kernel, Kernel::ConvTransposedPhases8, "case {i}");
+        ops::run(ctx, &[&d]).unwrap();
+        all_close(
+            &format!("forward case {i}"),
+            &read(ctx, &yv),
+            &want,
+            tol,
+            1e-5,
+        );
+        // the conv's input gradient: dy on the small side, w as the conv's [a, b, 4, 4]
+        let mask: Vec<f32> = random(conv.input_len(), -1.0, 1.0, 940 + i as u64)
+            .iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        let prior = random(conv.input_len(), -1.0, 1.0, 950 + i as u64);
+        for (masked, accumulate) in [(false, false), (true, true)] {
+            let mut want = prior.clone();
+            let relu_mask = masked.then_some(&mask[..]);
+            cpu::conv2d_backward_input(&mut want, &x, &w, relu_mask, &conv, accumulate);
+            let dxv = up(ctx, &prior);
+            let maskv = up(ctx, &mask);
+            let d = gconv::conv2d_backward_input(
+                ctx,
+                &dxv,
+                &up(ctx, &x),
+                &up(ctx, &w),
+                masked.then_some(&maskv),
+                &conv,
+                accumulate,
+            )
+            .unwrap();
+            assert_eq!(d.kernel, Kernel::ConvTransposedPhases8, "case {i}");
+            ops::run(ctx, &[&d]).unwrap();
+            all_close(
+                &format!("backward_input case {i} mask={masked} accumulate={accumulate}"),
+                &read(ctx, &dxv),
+                &want,
+                tol,
+                1e-5,
+            );
+        }
+    }
+}

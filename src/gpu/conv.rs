@@ -24,7 +24,9 @@ use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::ops::{self, build, grid_1d, Dispatch};
-use crate::gpu::variants::{conv_weight_grad_two_pass, ConvBlock, SG_TAP_BLOCKS};
+use crate::gpu::variants::{
+    conv_weight_grad_two_pass, transposed_phases, ConvBlock, SG_TAP_BLOCKS,
+};
 use crate::gpu::GpuContext;
 use crate::model::op::Act;
 use crate::shape::ConvGeom;
@@ -207,6 +209,30 @@ fn transposed(
 ) -> Result<Dispatch, GpuError> {
     let p = conv_params(g, act, flags(bias.is_some(), mask.is_some(), accumulate));
     let s = g.stride;
+    let bindings = [small, w, bias.unwrap_or(small), mask.unwrap_or(small), out];
+    if transposed_phases(g.kernel, s, g.pad, p.b_ch as usize) {
+        // one invocation per 8 pixels of a phase row, all four phases; channels along y
+        let blocks =
+            g.batch * (p.lh as usize).div_ceil(2) * (p.lw as usize).div_ceil(2).div_ceil(8);
+        let groups = [blocks.div_ceil(WORKGROUP), p.b_ch as usize, 1];
+        if groups[0] > MAX_GROUPS {
+            return Err(GpuError::shape(
+                op,
+                format!("needs {groups:?} workgroups, more than {MAX_GROUPS} along one axis"),
+            ));
+        }
+        // a, then ty
+        check_loops(op, p.a_ch as usize * 3)?;
+        return build(
+            ctx,
+            Kernel::ConvTransposedPhases8,
+            &bindings,
+            &p,
+            groups.map(|n| n as u32),
+            g.flops(),
+            bytes(g, out.len as usize, mask.is_some(), accumulate),
+        );
+    }
     let per_phase = g.batch * (p.lh as usize).div_ceil(s) * (p.lw as usize).div_ceil(s);
     let block = ConvBlock::for_channels(p.b_ch as usize);
     let groups = block_grid(op, block, per_phase, p.b_ch as usize, s * s)?;
@@ -216,7 +242,7 @@ fn transposed(
     build(
         ctx,
         block.transposed_kernel(ctx),
-        &[small, w, bias.unwrap_or(small), mask.unwrap_or(small), out],
+        &bindings,
         &p,
         groups,
         g.flops(),

@@ -206,6 +206,7 @@ kernel_table! {
     ConvDirect4x16: Conv "conv_direct_4x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_forward" test "conv_kernels::forward_matches_cpu";
     ConvTransposed16x16: Conv "conv_transposed_16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "without_subgroups::conv_blocks_without_broadcasts_match_cpu";
     ConvTransposed4x16: Conv "conv_transposed_4x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "conv_kernels::forward_matches_cpu";
+    ConvTransposedPhases8: Conv "conv_transposed_phases_8" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "conv_kernels::one_channel_transposed_convs_match_cpu";
     ConvDirectSg16x16: ConvSg "conv_direct_sg16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_forward" test "conv_kernels::forward_matches_cpu";
     ConvTransposedSg16x16: ConvSg "conv_transposed_sg16x16" [(0, R), (1, R), (2, R), (3, R), (4, W), (5, U)] cpu "cpu::conv::conv_transpose2d_forward" test "conv_kernels::forward_matches_cpu";
     ConvWeightGrad: Conv "conv_weight_grad" [(0, R), (1, R), (4, W), (5, U)] cpu "cpu::conv::conv2d_backward_weight" test "conv_kernels::backward_weight_and_bias_match_cpu";

@@ -158,6 +158,15 @@ impl ConvBlock {
     }
 }
 
+/// Whether a transposed conv into `channels` channels (on the large side) runs
+/// `conv_transposed_phases_8`: kernel 4, stride 2, padding 0 to 2 (the conv VAEs' layers) and
+/// one or two channels, where the channel blocks would waste most of their lanes (the 4x16
+/// block makes 16 useful multiply-adds per 20 loads for one channel, the phases kernel 128 per
+/// 46).
+pub fn transposed_phases(kernel: usize, stride: usize, pad: usize, channels: usize) -> bool {
+    kernel == 4 && stride == 2 && pad <= 2 && channels <= 2
+}
+
 /// Whether the 16 x 16 conv blocks take their weights by subgroup broadcast (`conv_sg.wgsl`, the
 /// same sums in the same order): where subgroups run on a CPU adapter, where it was measured
 /// (1.3-1.4x on lavapipe, BENCHMARKS.md). A GPU serves a load every lane shares from its
