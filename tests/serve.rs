@@ -288,6 +288,16 @@ fn failures_are_json_with_their_status() {
     let reply = request(addr, "GET", "/no/such/page", "text/plain", b"");
     assert_eq!(reply.status, 404);
     assert!(!reply.error().is_empty());
+    // a body that is no form, and a method the path does not take
+    let reply = request(addr, "POST", "/api/restore", "image/png", &png);
+    assert_eq!(reply.status, 415, "{}", reply.error());
+    let reply = request(addr, "GET", "/api/restore", "text/plain", b"");
+    assert_eq!(reply.status, 405);
+    assert!(
+        reply.error().contains("POST /api/restore"),
+        "{}",
+        reply.error()
+    );
 }
 
 /// With one request running and the queue full, more are told to come back (503 with

@@ -9,7 +9,8 @@
 //!   `auto_levels`). The answer is the PNG `wgvae restore -o out.png` would write.
 //! - Failures are `{"error": "..."}` with the command's message: 400 a bad field, 413 too
 //!   large, 415 not an image, 422 a mask of another size, 503 with `Retry-After` when the GPU
-//!   queue is full or a request runs past the time limit.
+//!   queue is full or a request runs past the time limit; 415 also for a body that is no form,
+//!   404 and 405 for other paths and methods.
 //!
 //! One thread owns the GPU and runs requests in turn (`worker`); a bounded queue in front of
 //! it answers 503 when full. The body limit is axum's (its multipart errors say 413, which
@@ -23,6 +24,7 @@ mod worker;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -155,6 +157,12 @@ impl Server {
             .route("/api/restore", post(restore))
             .route("/api/enhance", post(enhance))
             .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page") })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "GET /, /healthz and /api/models; POST /api/restore and /api/enhance",
+                )
+            })
             .layer(DefaultBodyLimit::max(options.max_body))
             .with_state(app);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -207,22 +215,36 @@ async fn list_models(State(app): State<App>) -> Json<Vec<ModelInfo>> {
     Json(app.models.clone())
 }
 
-async fn restore(State(app): State<App>, multipart: Multipart) -> Response {
+async fn restore(
+    State(app): State<App>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
     within(app.timeout, async {
-        let form = Form::read(multipart).await?;
+        let form = Form::read(multipart.map_err(not_a_form)?).await?;
         let settings = form.restore_settings()?;
         app.queue.submit(Job::Restore(form, settings)).await
     })
     .await
 }
 
-async fn enhance(State(app): State<App>, multipart: Multipart) -> Response {
+async fn enhance(
+    State(app): State<App>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
     within(app.timeout, async {
-        let form = Form::read(multipart).await?;
+        let form = Form::read(multipart.map_err(not_a_form)?).await?;
         let adjustments = form.adjustments()?;
         app.queue.submit(Job::Enhance(form, adjustments)).await
     })
     .await
+}
+
+/// A body that is not `multipart/form-data` (415), in the API's JSON.
+fn not_a_form(_: MultipartRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "send the picture as multipart/form-data with a part named image",
+    )
 }
 
 /// The PNG `work` makes, or its error; 503 past `limit`.
