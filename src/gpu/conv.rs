@@ -146,11 +146,18 @@ fn block_grid(
     channels: usize,
     phases: usize,
 ) -> Result<[u32; 3], GpuError> {
-    let groups = [
-        pixels.div_ceil(PIXEL_BLOCK).div_ceil(WORKGROUP),
-        channels.div_ceil(block.channels()),
-        phases,
-    ];
+    checked_grid(
+        op,
+        [
+            pixels.div_ceil(PIXEL_BLOCK).div_ceil(WORKGROUP),
+            channels.div_ceil(block.channels()),
+            phases,
+        ],
+    )
+}
+
+/// `groups` as a dispatch's grid, unless an axis is past the limit of workgroups.
+fn checked_grid(op: &'static str, groups: [usize; 3]) -> Result<[u32; 3], GpuError> {
     if groups.iter().any(|&n| n > MAX_GROUPS) {
         return Err(GpuError::shape(
             op,
@@ -214,13 +221,7 @@ fn transposed(
         // one invocation per 8 pixels of a phase row, all four phases; channels along y
         let blocks =
             g.batch * (p.lh as usize).div_ceil(2) * (p.lw as usize).div_ceil(2).div_ceil(8);
-        let groups = [blocks.div_ceil(WORKGROUP), p.b_ch as usize, 1];
-        if groups[0] > MAX_GROUPS {
-            return Err(GpuError::shape(
-                op,
-                format!("needs {groups:?} workgroups, more than {MAX_GROUPS} along one axis"),
-            ));
-        }
+        let groups = checked_grid(op, [blocks.div_ceil(WORKGROUP), p.b_ch as usize, 1])?;
         // a, then ty
         check_loops(op, p.a_ch as usize * 3)?;
         return build(
@@ -228,7 +229,7 @@ fn transposed(
             Kernel::ConvTransposedPhases8,
             &bindings,
             &p,
-            groups.map(|n| n as u32),
+            groups,
             g.flops(),
             bytes(g, out.len as usize, mask.is_some(), accumulate),
         );

@@ -58,47 +58,50 @@ pub fn is_lavapipe(info: &wgpu::AdapterInfo) -> bool {
         && (info.driver.contains("llvmpipe") || info.name.contains("llvmpipe"))
 }
 
-/// What opening a device on the adapter `info` describes will do with its compute threads
-/// (`wgvae info`, which opens none).
-pub fn policy(info: &wgpu::AdapterInfo) -> String {
-    let cpus = imp::allowed_cpus();
-    let why = if !is_lavapipe(info) {
-        "not a lavapipe adapter"
-    } else if std::env::var_os("WGVAE_PIN_THREADS").is_some_and(|v| v == "0") {
-        "WGVAE_PIN_THREADS=0"
-    } else if !cfg!(target_os = "linux") {
-        "thread placement is only managed on Linux"
-    } else if cpus.len() < 2 {
-        "the process may run on one CPU only"
-    } else {
-        let list: Vec<String> = cpus.iter().map(|c| c.to_string()).collect();
-        return format!(
-            "lavapipe's workers are pinned in turn to CPUs {} when a device opens (the \
-             scheduler can leave them all on one CPU, at half speed; WGVAE_PIN_THREADS=0 \
-             leaves them to it)",
-            list.join(", ")
-        );
-    };
-    format!("left to the scheduler: {why}")
-}
-
-/// Where [`pin_compute_threads`] would put each compute thread started since `before` (from
-/// [`threads`]): (thread id, CPU), each on its own CPU of those the process may run on (round
-/// robin past the last); or why none would be pinned.
-pub fn plan(before: &[i32], info: &wgpu::AdapterInfo) -> Result<Vec<(i32, usize)>, &'static str> {
+/// The CPUs the process may run on, when lavapipe's workers on the adapter `info` describes
+/// are to be pinned to them; else why not.
+fn pinnable_cpus(info: &wgpu::AdapterInfo) -> Result<Vec<usize>, &'static str> {
     if !is_lavapipe(info) {
         return Err("not a lavapipe adapter");
     }
     if std::env::var_os("WGVAE_PIN_THREADS").is_some_and(|v| v == "0") {
         return Err("WGVAE_PIN_THREADS=0");
     }
-    let workers = imp::workers_since(before)?;
-    if workers.is_empty() {
-        return Err("no new lavapipe worker threads found");
+    if !cfg!(target_os = "linux") {
+        return Err("thread placement is only managed on Linux");
     }
     let cpus = imp::allowed_cpus();
     if cpus.len() < 2 {
         return Err("the process may run on one CPU only");
+    }
+    Ok(cpus)
+}
+
+/// What opening a device on the adapter `info` describes will do with its compute threads
+/// (`wgvae info`, which opens none).
+pub fn policy(info: &wgpu::AdapterInfo) -> String {
+    match pinnable_cpus(info) {
+        Ok(cpus) => {
+            let list: Vec<String> = cpus.iter().map(|c| c.to_string()).collect();
+            format!(
+                "lavapipe's workers are pinned in turn to CPUs {} when a device opens (the \
+                 scheduler can leave them all on one CPU, at half speed; WGVAE_PIN_THREADS=0 \
+                 leaves them to it)",
+                list.join(", ")
+            )
+        }
+        Err(why) => format!("left to the scheduler: {why}"),
+    }
+}
+
+/// Where [`pin_compute_threads`] puts each compute thread started since `before` (from
+/// [`threads`]): (thread id, CPU), each on its own CPU of those the process may run on (round
+/// robin past the last); or why none is pinned.
+fn plan(before: &[i32], info: &wgpu::AdapterInfo) -> Result<Vec<(i32, usize)>, &'static str> {
+    let cpus = pinnable_cpus(info)?;
+    let workers = imp::workers_since(before)?;
+    if workers.is_empty() {
+        return Err("no new lavapipe worker threads found");
     }
     Ok(workers
         .iter()

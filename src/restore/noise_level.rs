@@ -83,7 +83,6 @@ fn plane_sigma(plane: &[f32], h: usize, w: usize) -> f64 {
             blocks.push((r / n, v / n));
         }
     }
-    // the flattest blocks among those whose mean lies in [lo, hi]
     // the flattest blocks among those whose mean lies in [lo, hi], each block's response
     // divided by how much clipping at 0 and 1 shrinks noise of `sigma` around its mean
     let flattest = |lo: f64, hi: f64, sigma: Option<f64>| -> Option<f64> {
