@@ -14,7 +14,7 @@ use wgvae::restore::degrade::Degradation;
 use wgvae::restore::mask::read_mask;
 use wgvae::restore::methods::Method;
 use wgvae::restore::prior::ModelSource;
-use wgvae::restore::request::{auto_sigma, model_for, DamageSpec};
+use wgvae::restore::request::{model_for, DamageSpec};
 use wgvae::restore::{metrics, noise_level};
 use wgvae::restore::{
     MethodOptions, Prior, RestoreError, RestoreOptions, RestoreProgress, Restorer,
@@ -22,7 +22,7 @@ use wgvae::restore::{
 
 use crate::cli::args::{
     ColorArg, CompareArgs, DamageArgs, DegradeArgs, EstimateNoiseArgs, EvalRestoreArgs, MethodArg,
-    MethodArgs, NoiseSigma, RestoreArgs,
+    MethodArgs, RestoreArgs,
 };
 use crate::cli::progress;
 
@@ -33,12 +33,7 @@ pub fn damage_spec(d: &DamageArgs, height: usize, width: usize) -> Result<Damage
         Some(path) => Some(read_mask(path, height, width)?),
         None => None,
     };
-    Ok(spec_with_mask(d, mask))
-}
-
-/// The flags as the library's damage, with `mask` for the `--mask` file's pixels.
-fn spec_with_mask(d: &DamageArgs, mask: Option<Vec<bool>>) -> DamageSpec {
-    DamageSpec {
+    Ok(DamageSpec {
         noise_sigma: d.noise_sigma,
         poisson_peak: d.poisson_peak,
         salt_pepper: d.salt_pepper,
@@ -47,7 +42,7 @@ fn spec_with_mask(d: &DamageArgs, mask: Option<Vec<bool>>) -> DamageSpec {
         blur_sigma: d.blur_sigma.map(|s| (s, d.blur_size)),
         box_blur: d.box_blur,
         motion_blur: d.motion_blur,
-    }
+    })
 }
 
 /// The degradation the flags describe, for an image of `height` x `width`; `missing` adds a
@@ -61,10 +56,15 @@ pub fn damage(
 ) -> Result<Degradation> {
     damage_spec(d, height, width)?
         .degradation(height, width, estimated_sigma, missing)
-        .map_err(|e| match e {
-            RestoreError::Usage(m) => usage(&m),
-            e => anyhow::anyhow!("{e}"),
-        })
+        .map_err(cli_error)
+}
+
+/// A restoration's error as the command reports it: wrong usage exits 2.
+fn cli_error(e: RestoreError) -> anyhow::Error {
+    match e {
+        RestoreError::Usage(m) => usage(&m),
+        e => anyhow::anyhow!("{e}"),
+    }
 }
 
 /// Wrong usage (exit status 2).
@@ -158,12 +158,6 @@ pub fn destinations(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, P
 }
 
 pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
-    // nothing described: a noisy photo whose level nobody knows, the common case
-    let mut damage_args = a.damage.clone();
-    let mask_named = damage_args.mask.as_ref().map(|_| Vec::new());
-    if !spec_with_mask(&damage_args, mask_named).told() {
-        damage_args.noise_sigma = Some(NoiseSigma::Auto);
-    }
     let pairs = destinations(&a.input, &a.output)?;
     for (i, o) in &pairs {
         refuse_same_file(std::slice::from_ref(i), o)?;
@@ -177,18 +171,18 @@ pub fn restore(ctx: &GpuContext, a: RestoreArgs) -> Result<()> {
     let mut observed = Vec::with_capacity(pairs.len());
     for (input, _) in &pairs {
         let y = Picture::read(input)?;
-        let estimate = (damage_args.noise_sigma == Some(NoiseSigma::Auto)).then(|| {
-            let sigma = auto_sigma(&y);
+        // nothing described: a noisy photo whose level nobody knows, the common case
+        let (deg, estimate) = damage_spec(&a.damage, y.height, y.width)
+            .and_then(|spec| spec.restoring(&y).map_err(cli_error))
+            .with_context(|| format!("{}", input.display()))?;
+        if let Some(sigma) = estimate {
             eprintln!(
                 "{}: noise sigma {sigma:.4} ({:.1} on 0-255), estimated (Immerkaer's \
                  estimator over the flattest blocks)",
                 input.display(),
                 sigma * 255.0
             );
-            sigma
-        });
-        let deg = damage(&damage_args, None, y.height, y.width, estimate)
-            .with_context(|| format!("{}", input.display()))?;
+        }
         let (source, why) = model_for(a.model.as_ref(), &y);
         if let Some(why) = why {
             eprintln!(

@@ -81,6 +81,16 @@ impl DamageSpec {
         self
     }
 
+    /// The degradation `restore` assumes of `picture`: this damage, or Gaussian noise of the
+    /// level [`auto_sigma`] estimates when none is described ([`Self::or_estimated_noise`]),
+    /// with that estimate when one was made.
+    pub fn restoring(self, picture: &Picture) -> Result<(Degradation, Option<f32>), RestoreError> {
+        let spec = self.or_estimated_noise();
+        let estimate = spec.estimates_noise().then(|| auto_sigma(picture));
+        let deg = spec.degradation(picture.height, picture.width, estimate, None)?;
+        Ok((deg, estimate))
+    }
+
     /// Whether the noise level is to be estimated from the picture.
     pub fn estimates_noise(&self) -> bool {
         self.noise_sigma == Some(NoiseSigma::Auto)

@@ -36,6 +36,11 @@ impl ApiError {
         }
     }
 
+    /// 500: the server's own failure (the GPU, its thread, encoding the answer).
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
     /// A status with its message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {

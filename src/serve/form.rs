@@ -5,7 +5,7 @@
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 
-use crate::enhance::Adjustments;
+use crate::enhance::{Adjustments, Step};
 use crate::restore::methods::Method;
 use crate::restore::prior::BuiltinModel;
 use crate::restore::request::{DamageSpec, NoiseSigma};
@@ -147,8 +147,8 @@ impl Form {
         })
     }
 
-    /// An enhance request's adjustments.
-    pub fn adjustments(&self) -> Result<Adjustments, ApiError> {
+    /// An enhance request's adjustments, checked, as the kernels' steps.
+    pub fn enhance_steps(&self) -> Result<Vec<Step>, ApiError> {
         self.only(&[
             "brightness",
             "contrast",
@@ -174,8 +174,7 @@ impl Form {
         };
         adjustments
             .steps()
-            .map_err(|e| ApiError::bad_field(e.to_string()))?;
-        Ok(adjustments)
+            .map_err(|e| ApiError::bad_field(e.to_string()))
     }
 }
 

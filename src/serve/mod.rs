@@ -222,7 +222,9 @@ async fn restore(
     within(app.timeout, async {
         let form = Form::read(multipart.map_err(not_a_form)?).await?;
         let settings = form.restore_settings()?;
-        app.queue.submit(Job::Restore(form, settings)).await
+        app.queue
+            .submit(Job::Restore(form, Box::new(settings)))
+            .await
     })
     .await
 }
@@ -233,8 +235,8 @@ async fn enhance(
 ) -> Response {
     within(app.timeout, async {
         let form = Form::read(multipart.map_err(not_a_form)?).await?;
-        let adjustments = form.adjustments()?;
-        app.queue.submit(Job::Enhance(form, adjustments)).await
+        let steps = form.enhance_steps()?;
+        app.queue.submit(Job::Enhance(form, steps)).await
     })
     .await
 }

@@ -10,12 +10,12 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 
 use tokio::sync::oneshot;
 
-use crate::enhance::{apply_gpu, Adjustments};
+use crate::enhance::{apply_gpu, Step};
 use crate::gpu::GpuContext;
 use crate::picture::Picture;
 use crate::restore::mask::mask_from_bytes;
 use crate::restore::prior::{BuiltinModel, ModelSource};
-use crate::restore::request::{auto_sigma, model_for};
+use crate::restore::request::model_for;
 use crate::restore::{Prior, RestoreOptions, Restorer};
 use crate::serve::error::ApiError;
 use crate::serve::form::{Form, RestoreSettings};
@@ -23,9 +23,9 @@ use crate::serve::form::{Form, RestoreSettings};
 /// What the GPU thread is asked to do.
 pub enum Job {
     /// Restore the form's picture as its settings say.
-    Restore(Form, RestoreSettings),
-    /// Enhance the form's picture.
-    Enhance(Form, Adjustments),
+    Restore(Form, Box<RestoreSettings>),
+    /// Apply the steps to the form's picture.
+    Enhance(Form, Vec<Step>),
 }
 
 /// A job and where its PNG (or failure) goes.
@@ -65,18 +65,11 @@ impl GpuQueue {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(ApiError::busy()),
             Err(TrySendError::Disconnected(_)) => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "the GPU thread has stopped",
-                ))
+                return Err(ApiError::internal("the GPU thread has stopped"))
             }
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "the GPU thread dropped the request",
-            ))
-        })
+        rx.await
+            .unwrap_or_else(|_| Err(ApiError::internal("the GPU thread dropped the request")))
     }
 }
 
@@ -87,15 +80,10 @@ fn run(
     job: Job,
 ) -> Result<Vec<u8>, ApiError> {
     let out = match job {
-        Job::Restore(form, settings) => restore(ctx, priors, &form, settings)?,
-        Job::Enhance(form, adjustments) => {
+        Job::Restore(form, settings) => restore(ctx, priors, &form, *settings)?,
+        Job::Enhance(form, steps) => {
             let picture = Picture::from_bytes(&form.image, Path::new("image"))?;
-            let steps = adjustments
-                .steps()
-                .map_err(|e| ApiError::bad_field(e.to_string()))?;
-            apply_gpu(ctx, &picture, &steps).map_err(|e| {
-                ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            })?
+            apply_gpu(ctx, &picture, &steps).map_err(|e| ApiError::internal(e.to_string()))?
         }
     };
     png(&out)
@@ -119,9 +107,7 @@ fn restore(
             picture.width,
         )?);
     }
-    let damage = damage.or_estimated_noise();
-    let estimate = damage.estimates_noise().then(|| auto_sigma(&picture));
-    let deg = damage.degradation(picture.height, picture.width, estimate, None)?;
+    let (deg, _) = damage.restoring(&picture)?;
     let named = settings.model.map(ModelSource::Builtin);
     let (source, _) = model_for(named.as_ref(), &picture);
     let ModelSource::Builtin(model) = source else {
@@ -144,5 +130,5 @@ fn restore(
 fn png(picture: &Picture) -> Result<Vec<u8>, ApiError> {
     picture
         .encode_as(Path::new("restored.png"))
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
