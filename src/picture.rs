@@ -69,19 +69,68 @@ impl Picture {
 
     /// Rounded to 8 bits and clipped, as a file would hold it.
     pub fn to_image(&self) -> DynamicImage {
-        let n = self.height * self.width;
-        let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let raw = self.to_interleaved_u8();
         let (w, h) = (self.width as u32, self.height as u32);
         if self.channels == 1 {
-            let raw = self.data.iter().map(|&v| byte(v)).collect();
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, raw).expect("grey size"))
         } else {
-            let raw = (0..n)
-                .flat_map(|i| (0..3).map(move |c| (c, i)))
-                .map(|(c, i)| byte(self.data[c * n + i]))
-                .collect();
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, raw).expect("rgb size"))
         }
+    }
+
+    /// A picture of 8-bit samples in interleaved order (row by row, a pixel's channels
+    /// together, as numpy's `(H, W, C)` and a decoded file hold them), each `v / 255` as
+    /// [`Picture::read`] takes a file's. Panics unless `bytes` holds `channels * height *
+    /// width` samples.
+    pub fn from_interleaved_u8(channels: usize, height: usize, width: usize, bytes: &[u8]) -> Self {
+        Picture::from_interleaved(channels, height, width, bytes, |b| b as f32 / 255.0)
+    }
+
+    /// A picture of floats in interleaved order, taken as they are.
+    pub fn from_interleaved_f32(
+        channels: usize,
+        height: usize,
+        width: usize,
+        values: &[f32],
+    ) -> Self {
+        Picture::from_interleaved(channels, height, width, values, |v| v)
+    }
+
+    fn from_interleaved<T: Copy>(
+        channels: usize,
+        height: usize,
+        width: usize,
+        values: &[T],
+        to_f32: impl Fn(T) -> f32,
+    ) -> Self {
+        let n = height * width;
+        assert_eq!(values.len(), channels * n, "picture size");
+        let mut data = vec![0.0; channels * n];
+        for (i, pixel) in values.chunks_exact(channels.max(1)).enumerate() {
+            for (c, &v) in pixel.iter().enumerate() {
+                data[c * n + i] = to_f32(v);
+            }
+        }
+        Picture::new(channels, height, width, data)
+    }
+
+    /// The samples in interleaved order, rounded to 8 bits and clipped as a file holds them
+    /// (the bytes [`Picture::write`] encodes).
+    pub fn to_interleaved_u8(&self) -> Vec<u8> {
+        self.to_interleaved(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+    }
+
+    /// The values in interleaved order, as they are.
+    pub fn to_interleaved_f32(&self) -> Vec<f32> {
+        self.to_interleaved(|v| v)
+    }
+
+    fn to_interleaved<T>(&self, from_f32: impl Fn(f32) -> T) -> Vec<T> {
+        let n = self.height * self.width;
+        (0..n)
+            .flat_map(|i| (0..self.channels).map(move |c| c * n + i))
+            .map(|k| from_f32(self.data[k]))
+            .collect()
     }
 
     /// The picture as an 8-bit file would give it back (what a user's degraded input is).
@@ -217,6 +266,25 @@ mod tests {
         assert_eq!(p.plane(0)[255], 1.0);
         assert_eq!(p.plane(1)[0], 1.0);
         assert_eq!(p.to_image().into_rgb8().into_raw(), raw);
+    }
+
+    /// numpy's (H, W, C) order: a decoded file's bytes make the same picture through
+    /// `from_interleaved_u8` as through the file, and go back out as they came in.
+    #[test]
+    fn interleaved_samples_are_a_files_pixels() {
+        let raw: Vec<u8> = (0..5 * 3 * 3).map(|k| (k * 37 % 256) as u8).collect();
+        let rgb = DynamicImage::ImageRgb8(RgbImage::from_raw(5, 3, raw.clone()).unwrap());
+        let read = Picture::from_bytes(&png(&rgb), Path::new("rgb.png")).unwrap();
+        let p = Picture::from_interleaved_u8(3, 3, 5, &raw);
+        assert_eq!(p, read);
+        assert_eq!(p.to_interleaved_u8(), raw);
+        let floats = p.to_interleaved_f32();
+        assert_eq!(floats[1], raw[1] as f32 / 255.0, "pixel 0's green");
+        assert_eq!(Picture::from_interleaved_f32(3, 3, 5, &floats), p);
+        // grey is its one plane, and out-of-range values clip on the way to bytes
+        let g = Picture::from_interleaved_f32(1, 1, 3, &[-0.5, 0.5, 1.5]);
+        assert_eq!(g.data, [-0.5, 0.5, 1.5]);
+        assert_eq!(g.to_interleaved_u8(), [0, 128, 255]);
     }
 
     /// A phone photo stored sideways (EXIF orientation 6: turn 90 degrees clockwise) reads

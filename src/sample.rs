@@ -1,12 +1,13 @@
 //! `wgvae sample`: decoded prior samples, and originals beside their reconstructions, as PNG
-//! grids. Decoding and encoding run on the GPU through the model's programs.
+//! grids; and the encoder and decoder on their own (the Python module's `encode` and
+//! `decode`). Decoding and encoding run on the GPU through the model's programs.
 
 use crate::config::Likelihood;
 use crate::error::GpuError;
 use crate::gpu::buffers;
 use crate::gpu::recorder::{self, GpuActs, GpuModel, StepIo};
 use crate::gpu::GpuContext;
-use crate::model::op::Act;
+use crate::model::op::{Act, ActId};
 use crate::model::program::Op;
 
 /// The output activation that turns the decoder's output into pixels in [0, 1].
@@ -23,19 +24,19 @@ fn images_of(flat: Vec<f32>, dim: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Runs `program` on a fresh batch of `n` (with `input` written into x first, if given) and
-/// returns the decoder's output as images.
+/// Runs `program` on a fresh batch of `n` (with `input` written into its activation first, if
+/// given) and returns the decoder's output as images.
 fn run_decoding(
     ctx: &GpuContext,
     model: &GpuModel,
     n: usize,
-    input: Option<&[f32]>,
+    input: Option<(ActId, &[f32])>,
     program: &[Op],
 ) -> Result<Vec<Vec<f32>>, GpuError> {
     let spec = &model.model;
     let acts = GpuActs::new(ctx, spec, n)?;
-    if let Some(x) = input {
-        buffers::write(ctx, acts.get(spec.acts.x), x);
+    if let Some((id, values)) = input {
+        buffers::write(ctx, acts.get(id), values);
     }
     let io = StepIo::at_step(ctx, 0, 1);
     recorder::run(ctx, program, model, &acts, &io)?;
@@ -64,5 +65,33 @@ pub fn reconstructions(
     let n = images.len();
     let flat: Vec<f32> = images.iter().flatten().copied().collect();
     let program = model.model.reconstruct(n, pixel_act(model));
-    run_decoding(ctx, model, n, Some(&flat), &program)
+    run_decoding(ctx, model, n, Some((model.model.acts.x, &flat)), &program)
+}
+
+/// Each image (values in [0, 1], CHW) encoded: the posterior's mean and log-variance, each
+/// `images.len()` rows of the latent size.
+pub fn encode(
+    ctx: &GpuContext,
+    model: &GpuModel,
+    images: &[Vec<f32>],
+) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+    let spec = &model.model;
+    let n = images.len();
+    let acts = GpuActs::new(ctx, spec, n)?;
+    let flat: Vec<f32> = images.iter().flatten().copied().collect();
+    buffers::write(ctx, acts.get(spec.acts.x), &flat);
+    let io = StepIo::at_step(ctx, 0, 1);
+    recorder::run(ctx, &spec.encode(n), model, &acts, &io)?;
+    let len = (n * spec.cfg.latent) as u64;
+    let mu = buffers::read(ctx, &acts.get(spec.acts.mu).sub(0, len))?;
+    let logvar = buffers::read(ctx, &acts.get(spec.acts.logvar).sub(0, len))?;
+    Ok((mu, logvar))
+}
+
+/// Each latent row of `z` (`n` rows of the latent size) decoded to an image in [0, 1].
+pub fn decode(ctx: &GpuContext, model: &GpuModel, z: &[f32]) -> Result<Vec<Vec<f32>>, GpuError> {
+    let spec = &model.model;
+    let n = z.len() / spec.cfg.latent;
+    let program = spec.decode(n, spec.acts.z, pixel_act(model));
+    run_decoding(ctx, model, n, Some((spec.acts.z, z)), &program)
 }

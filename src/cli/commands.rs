@@ -10,8 +10,6 @@ use crate::cli::args::{
 };
 use crate::cli::progress::TrainProgress;
 use wgvae::config::{ArchKind, Likelihood, ModelConfig};
-use wgvae::cpu::ops::AdamHyper;
-use wgvae::data::patches::PatchSpec;
 use wgvae::data::Split;
 use wgvae::error::UsageError;
 use wgvae::gpu::autotune;
@@ -20,7 +18,7 @@ use wgvae::gpu::recorder::{GpuActs, GpuModel};
 use wgvae::gpu::GpuContext;
 use wgvae::model::Model;
 use wgvae::picture::Picture;
-use wgvae::train::{self, LrSchedule, TrainConfig};
+use wgvae::train::{self, LrSchedule, TrainSettings};
 use wgvae::{bench, enhance, plot, sample};
 
 fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
@@ -33,77 +31,49 @@ fn variant(v: Option<VariantArg>) -> Option<LinearVariant> {
 }
 
 pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
-    let arch = match a.arch {
-        ArchArg::Mlp => ArchKind::Mlp,
-        ArchArg::Conv => ArchKind::Conv,
-    };
-    let defaults = match arch {
-        ArchKind::Mlp => ModelConfig::default(),
-        ArchKind::Conv => ModelConfig::conv_default(),
-    };
-    let (height, width) = match a.patch {
-        Some(p) => (p, p),
-        None => a.size,
-    };
-    let cfg = ModelConfig {
-        arch,
-        height,
-        width,
+    let settings = TrainSettings {
+        data: a.data,
+        epochs: a.epochs,
+        batch: a.batch,
+        arch: match a.arch {
+            ArchArg::Mlp => ArchKind::Mlp,
+            ArchArg::Conv => ArchKind::Conv,
+        },
+        conv_channels: a.channels,
+        hidden: a.hidden,
         channels: match a.color {
             ColorArg::Grey => 1,
             ColorArg::Rgb => 3,
         },
-        conv_channels: a.channels.unwrap_or(defaults.conv_channels),
-        hidden: a.hidden.unwrap_or(defaults.hidden),
+        patch: a.patch,
+        patches: a.patches,
+        augment: a.augment,
+        corrupt_noise: a.corrupt_noise,
         latent: a.latent,
+        beta: a.beta,
         likelihood: match a.likelihood {
             LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
             LikelihoodArg::Gaussian => Likelihood::Gaussian,
         },
-        beta: a.beta,
         learn_variance: a.learn_variance,
         gaussian_logvar: a.gaussian_logvar,
-    };
-    if a.patch == Some(0) || a.patches == 0 {
-        bail!("--patch and --patches must be at least 1");
-    }
-    if a.augment && a.patch.is_none() {
-        return Err(UsageError("--augment applies to --patch training only".into()).into());
-    }
-    if cfg.likelihood == Likelihood::Bernoulli && a.learn_variance {
-        let msg = "--learn-variance applies to --likelihood gaussian only";
-        return Err(UsageError(msg.into()).into());
-    }
-    let tc = TrainConfig {
-        epochs: a.epochs,
-        batch: a.batch,
-        adam: AdamHyper {
-            lr: a.lr,
-            weight_decay: a.weight_decay,
-            ..AdamHyper::default()
+        size: a.size,
+        lr: a.lr,
+        lr_schedule: match a.lr_schedule {
+            LrScheduleArg::Constant => LrSchedule::Constant,
+            LrScheduleArg::Cosine => LrSchedule::Cosine,
         },
+        weight_decay: a.weight_decay,
         seed: a.seed,
-        data: a.data,
         out: a.out,
         resume: a.resume,
         steps_per_submit: a.steps_per_submit,
         log_every: a.log_every,
         checkpoint_every: a.checkpoint_every,
         variant: variant(a.variant),
-        patch: a.patch.map(|size| PatchSpec {
-            size,
-            count: a.patches,
-            augment: a.augment,
-        }),
-        corrupt_noise: a.corrupt_noise,
-        lr_schedule: match a.lr_schedule {
-            LrScheduleArg::Constant => LrSchedule::Constant,
-            LrScheduleArg::Cosine => LrSchedule::Cosine,
-        },
     };
     // refuse impossible flags before announcing anything
-    cfg.validate().map_err(UsageError)?;
-    tc.validate().map_err(|e| UsageError(e.to_string()))?;
+    let (cfg, tc) = settings.resolve().map_err(UsageError)?;
     let data_name = tc
         .data
         .as_ref()

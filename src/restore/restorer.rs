@@ -2,6 +2,8 @@
 //! from their known damage. Every front end (the command line, the browser, Python) calls
 //! this; the steps inside are `restore::methods` over windows cut by `restore::tiles`.
 
+use std::borrow::Cow;
+
 use thiserror::Error;
 
 use crate::error::GpuError;
@@ -75,13 +77,25 @@ pub enum RestoreProgress {
 /// ```
 pub struct Restorer<'a> {
     ctx: &'a GpuContext,
-    prior: Prior,
+    // owned, or borrowed from a caller that keeps its models loaded (the server, Python)
+    prior: Cow<'a, Prior>,
 }
 
 impl<'a> Restorer<'a> {
     /// A restorer of pictures with `prior` on the device of `ctx`.
     pub fn new(ctx: &'a GpuContext, prior: Prior) -> Self {
-        Restorer { ctx, prior }
+        Restorer {
+            ctx,
+            prior: Cow::Owned(prior),
+        }
+    }
+
+    /// [`Restorer::new`] with a prior the caller keeps (no copy of its parameters).
+    pub fn borrowing(ctx: &'a GpuContext, prior: &'a Prior) -> Self {
+        Restorer {
+            ctx,
+            prior: Cow::Borrowed(prior),
+        }
     }
 
     /// The model this restorer uses.
@@ -137,7 +151,7 @@ impl<'a> Restorer<'a> {
             params,
             model,
             ..
-        } = &self.prior;
+        } = &*self.prior;
         let knobs = &options.knobs;
         let mut settings = settings(knobs, &self.prior)?;
         settings.prefilled = denoiser::is_denoiser(meta);
@@ -230,7 +244,7 @@ impl<'a> Restorer<'a> {
             params,
             model,
             ..
-        } = &self.prior;
+        } = &*self.prior;
         let deg = Degradation {
             noise: Noise::Gaussian(sigma),
             ..Degradation::none()

@@ -114,16 +114,16 @@ fn restore(
         unreachable!("requests name built-in models only")
     };
     let prior = match priors.entry(model) {
-        Entry::Occupied(e) => e.get().clone(),
-        Entry::Vacant(e) => e
-            .insert(Prior::builtin_model(model).map_err(crate::restore::RestoreError::from)?)
-            .clone(),
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => {
+            e.insert(Prior::builtin_model(model).map_err(crate::restore::RestoreError::from)?)
+        }
     };
     let options = RestoreOptions {
         method: settings.method,
         knobs: settings.knobs,
     };
-    Ok(Restorer::new(ctx, prior).restore(&picture, &deg, &options)?)
+    Ok(Restorer::borrowing(ctx, prior).restore(&picture, &deg, &options)?)
 }
 
 /// `picture` as PNG bytes, as `wgvae restore -o out.png` writes it.

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod grids;
 pub mod history;
 pub mod notes;
+pub mod request;
 mod run;
 mod saving;
 
@@ -43,6 +44,7 @@ pub use data::{load_data, upload_dataset};
 pub use eval::{evaluate, EVAL_BATCH};
 pub use grids::grids_dir;
 pub use notes::Note;
+pub use request::TrainSettings;
 
 /// Why a training run stopped early: its data, checkpoint, device or settings failed, a file
 /// could not be written, a signal asked it to stop, or the loss stopped being finite.
