@@ -10,7 +10,7 @@ use wgvae::enhance::{apply_gpu, Adjustments, DEFAULT_LEVELS};
 use wgvae::picture::Picture;
 use wgvae::plot;
 use wgvae::restore::prior::BuiltinModel;
-use wgvae::restore::request::{DamageSpec, NoiseSigma};
+use wgvae::restore::request::{DamageSpec, NoiseSigma, AUTO_BLUR_SIZE};
 
 use crate::device::context_for;
 use crate::errors;
@@ -56,7 +56,7 @@ pub fn write_image(
 #[pyfunction]
 #[pyo3(signature = (
     data, height, width, channels, float, *, noise_sigma=None, poisson_peak=None,
-    salt_pepper=None, mask=None, mask_rect=None, missing=None, blur_sigma=None, blur_size=13,
+    salt_pepper=None, mask=None, mask_rect=None, missing=None, blur_sigma=None, blur_size=AUTO_BLUR_SIZE,
     box_blur=None, motion_blur=None, seed=1
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -160,7 +160,7 @@ pub fn builtin_models() -> (Vec<&'static str>, (f64, f64)) {
 }
 
 /// `n` images (float32 bytes, NCHW) laid out as `wgvae sample` draws them: `per_row` wide, a
-/// one-pixel gap, scaled `scale` times. Returns (RGB uint8 bytes, height, width).
+/// one-pixel gap, scaled `scale` times. Returns (uint8 bytes, height, width, channels).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 pub fn image_grid<'py>(
@@ -172,7 +172,7 @@ pub fn image_grid<'py>(
     width: usize,
     per_row: usize,
     scale: u32,
-) -> PyResult<(Bound<'py, PyBytes>, usize, usize)> {
+) -> PyResult<(Bound<'py, PyBytes>, usize, usize, usize)> {
     let dim = channels * height * width;
     let values = floats(data);
     if n == 0 || values.len() != n * dim || !(1..=64).contains(&scale) {
@@ -181,7 +181,12 @@ pub fn image_grid<'py>(
         ));
     }
     let images: Vec<Vec<f32>> = values.chunks(dim).map(<[f32]>::to_vec).collect();
-    let grid = plot::image_grid(&images, height, width, channels, per_row, scale).into_rgb8();
+    let grid = plot::image_grid(&images, height, width, channels, per_row, scale);
     let (w, h) = (grid.width() as usize, grid.height() as usize);
-    Ok((PyBytes::new(py, grid.as_raw()), h, w))
+    // as the command's PNG holds it: grey samples make a grey grid
+    let (bytes, channels) = match grid.color().has_color() {
+        true => (grid.into_rgb8().into_raw(), 3),
+        false => (grid.into_luma8().into_raw(), 1),
+    };
+    Ok((PyBytes::new(py, &bytes), h, w, channels))
 }

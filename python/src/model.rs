@@ -12,7 +12,7 @@ use wgvae::gpu::recorder::{GpuActs, GpuModel};
 use wgvae::gpu::GpuContext;
 use wgvae::restore::methods::Method;
 use wgvae::restore::prior::ModelSource;
-use wgvae::restore::request::{DamageSpec, NoiseSigma};
+use wgvae::restore::request::{DamageSpec, NoiseSigma, AUTO_BLUR_SIZE};
 use wgvae::restore::{MethodOptions, Prior, RestoreOptions, Restorer};
 use wgvae::sample;
 
@@ -88,7 +88,7 @@ impl Model {
     /// The restored image's bytes (see `wgvae.Model.restore`).
     #[pyo3(signature = (
         data, height, width, channels, float, *, noise_sigma=None, poisson_peak=None,
-        salt_pepper=None, mask=None, mask_rect=None, blur_sigma=None, blur_size=13,
+        salt_pepper=None, mask=None, mask_rect=None, blur_sigma=None, blur_size=AUTO_BLUR_SIZE,
         box_blur=None, motion_blur=None, method="posterior", steps=None, window_step=None,
         samples=1, batch=256
     ))]
@@ -193,7 +193,7 @@ impl Model {
     fn decode<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let latent = self.prior.model.cfg.latent;
         let z = floats(data);
-        if z.is_empty() || z.len() % latent != 0 {
+        if z.is_empty() || !z.len().is_multiple_of(latent) {
             return Err(errors::value(format!(
                 "decode takes rows of {latent} latent values"
             )));

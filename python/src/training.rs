@@ -191,8 +191,16 @@ pub fn train(
         }
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     });
-    if let Some(e) = observer.raised {
-        return Err(e);
+    if let Some(raised) = observer.raised {
+        // Ctrl-C: Python's KeyboardInterrupt, saying what was saved and how to go on
+        if let Err(e) = &result {
+            if let Some(TrainError::Interrupted { note, .. }) = e.downcast_ref::<TrainError>() {
+                if raised.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    return Err(PyKeyboardInterrupt::new_err(python_note(note)));
+                }
+            }
+        }
+        return Err(raised);
     }
     match result {
         Ok(()) => Ok(tc.out),
@@ -205,4 +213,13 @@ pub fn train(
             Err(e) => errors::failure(&*e),
         }),
     }
+}
+
+/// The command's interruption note in Python's words.
+fn python_note(note: &str) -> String {
+    note.replace("interrupted by SIGINT", "interrupted")
+        .replace(
+            "run the same command with --resume",
+            "call train again with resume=True",
+        )
 }

@@ -162,7 +162,7 @@ class Model:
         noise_sigma: Union[float, str, None] = None,
         mask: Optional[np.ndarray] = None,
         blur_sigma: Optional[float] = None,
-        blur_size: int = 13,
+        blur_size: int = 0,
         poisson_peak: Optional[float] = None,
         salt_pepper: Optional[float] = None,
         mask_rect: Optional[Tuple[int, int, int, int]] = None,
@@ -274,7 +274,7 @@ def degrade(
     mask_rect: Optional[Tuple[int, int, int, int]] = None,
     missing: Optional[float] = None,
     blur_sigma: Optional[float] = None,
-    blur_size: int = 13,
+    blur_size: int = 0,
     box_blur: Optional[int] = None,
     motion_blur: Optional[Tuple[int, float]] = None,
     seed: int = 1,
@@ -333,15 +333,19 @@ def enhance(
 
 def image_grid(images: np.ndarray, per_row: Optional[int] = None, scale: int = 3) -> np.ndarray:
     """Images (N, C, H, W) float32 laid out as `wgvae sample` writes them: per_row wide
-    (default ceil(sqrt(N))), a one-pixel gap, each pixel `scale` times; uint8 (H', W', 3)."""
+    (default ceil(sqrt(N))), a one-pixel gap, each pixel `scale` times; uint8 (H', W') for
+    grey images, (H', W', 3) for colour, as `read_image` reads the command's PNG."""
     images = _floats(images, "images")
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"images must have the shape (N, 1 or 3, H, W), not {images.shape}")
     n, c, h, w = images.shape
     if per_row is None:
         per_row = int(np.ceil(np.sqrt(n)))
-    data, height, width = _wgvae.image_grid(images.tobytes(), n, c, h, w, per_row, scale)
-    return np.frombuffer(data, np.uint8).reshape(height, width, 3).copy()
+    data, height, width, channels = _wgvae.image_grid(
+        images.tobytes(), n, c, h, w, per_row, scale
+    )
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return np.frombuffer(data, np.uint8).reshape(shape).copy()
 
 
 def train(

@@ -33,7 +33,7 @@ class Model:
         mask: Optional[bytes] = None,
         mask_rect: Optional[Tuple[int, int, int, int]] = None,
         blur_sigma: Optional[float] = None,
-        blur_size: int = 13,
+        blur_size: int = 0,
         box_blur: Optional[int] = None,
         motion_blur: Optional[Tuple[int, float]] = None,
         method: str = "posterior",
@@ -65,7 +65,7 @@ def degrade(
     mask_rect: Optional[Tuple[int, int, int, int]] = None,
     missing: Optional[float] = None,
     blur_sigma: Optional[float] = None,
-    blur_size: int = 13,
+    blur_size: int = 0,
     box_blur: Optional[int] = None,
     motion_blur: Optional[Tuple[int, float]] = None,
     seed: int = 1,
@@ -86,7 +86,7 @@ def enhance(
 ) -> bytes: ...
 def image_grid(
     data: bytes, n: int, channels: int, height: int, width: int, per_row: int, scale: int
-) -> Tuple[bytes, int, int]: ...
+) -> Tuple[bytes, int, int, int]: ...
 def train(
     *,
     data: Optional[str] = None,

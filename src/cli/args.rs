@@ -425,8 +425,8 @@ pub struct DamageArgs {
     /// Gaussian blur of this sigma in pixels (kernel: --blur-size, default 3 sigma each side).
     #[arg(long, value_parser = positive)]
     pub blur_sigma: Option<f32>,
-    /// Side of the Gaussian blur kernel (odd).
-    #[arg(long, default_value_t = 0)]
+    /// Side of the Gaussian blur kernel (odd) [default: sized from --blur-sigma].
+    #[arg(long, default_value_t = wgvae::restore::request::AUTO_BLUR_SIZE, hide_default_value = true)]
     pub blur_size: usize,
     /// Box blur of this (odd) side.
     #[arg(long)]

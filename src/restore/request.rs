@@ -36,6 +36,9 @@ impl std::str::FromStr for NoiseSigma {
     }
 }
 
+/// `--blur-size`'s default: the Gaussian PSF's side chosen from its sigma ([`Psf::gaussian`]).
+pub const AUTO_BLUR_SIZE: usize = 0;
+
 /// The damage as the user describes it, each field one of the command's flags. At most one
 /// noise, one mask and one blur may be given.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,7 +54,8 @@ pub struct DamageSpec {
     pub mask: Option<Vec<bool>>,
     /// `--mask-rect`: x, y, width, height.
     pub mask_rect: Option<[usize; 4]>,
-    /// `--blur-sigma`, with `--blur-size` (the PSF's side).
+    /// `--blur-sigma`, with `--blur-size` (the PSF's side; [`AUTO_BLUR_SIZE`] sizes it from
+    /// sigma).
     pub blur_sigma: Option<(f32, usize)>,
     /// `--box-blur`: the box's side.
     pub box_blur: Option<usize>,

@@ -8,12 +8,9 @@ use axum::http::StatusCode;
 use crate::enhance::{Adjustments, Step};
 use crate::restore::methods::Method;
 use crate::restore::prior::BuiltinModel;
-use crate::restore::request::{DamageSpec, NoiseSigma};
+use crate::restore::request::{DamageSpec, NoiseSigma, AUTO_BLUR_SIZE};
 use crate::restore::MethodOptions;
 use crate::serve::error::ApiError;
-
-/// The PSF side `--blur-size` defaults to.
-const BLUR_SIZE: usize = 13;
 
 /// What a restore or enhance request sent.
 #[derive(Debug, Default)]
@@ -111,7 +108,7 @@ impl Form {
         };
         let blur_size = self
             .parsed::<usize>("blur_size", "a whole number")?
-            .unwrap_or(BLUR_SIZE);
+            .unwrap_or(AUTO_BLUR_SIZE);
         let damage = DamageSpec {
             noise_sigma,
             blur_sigma: self.positive("blur_sigma")?.map(|s| (s, blur_size)),
