@@ -164,6 +164,22 @@ fn the_api_answers_as_the_command_line_does() {
             vec![("noise_sigma", "0.08"), ("method", "project")],
             vec!["--noise-sigma", "0.08", "--method", "project"],
         ),
+        // the PSF sized from sigma as --blur-size's default sizes it
+        (
+            vec![
+                ("blur_sigma", "1.2"),
+                ("noise_sigma", "0.02"),
+                ("steps", "5"),
+            ],
+            vec![
+                "--blur-sigma",
+                "1.2",
+                "--noise-sigma",
+                "0.02",
+                "--steps",
+                "5",
+            ],
+        ),
     ] {
         let mut parts: Vec<Part> = vec![("image", Some("noisy.png"), &png)];
         parts.extend(fields.iter().map(|(n, v)| (*n, None, v.as_bytes())));
@@ -359,4 +375,82 @@ fn a_full_queue_and_the_time_limit_answer_503() {
     );
     assert_eq!(reply.status, 503);
     assert!(reply.error().contains("limit"), "{}", reply.error());
+}
+
+/// The resident memory of this process, in KiB.
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A bounded load: 200 requests, 16 at a time, against a queue of 4. Each is answered, 200 or
+/// 503 (never dropped, never another status), the server still answers afterwards, and its
+/// memory does not grow with the requests it has served.
+#[test]
+fn two_hundred_requests_sixteen_at_a_time_are_each_answered() {
+    let Some(server) = start(ServeOptions {
+        queue: 4,
+        ..ServeOptions::default()
+    }) else {
+        return;
+    };
+    let addr = server.addr();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, png) = noisy_png(dir.path());
+    let before = resident_kib();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|t| {
+                let png = &png;
+                s.spawn(move || {
+                    // 200 in all: threads 0-7 send 13, threads 8-15 send 12
+                    let count = if t < 8 { 13 } else { 12 };
+                    (0..count)
+                        .map(|i| {
+                            // every fourth a restore (slow), the rest enhancements (fast)
+                            let r = if (t + i) % 4 == 0 {
+                                post(
+                                    addr,
+                                    "/api/restore",
+                                    &[
+                                        ("image", Some("noisy.png"), png),
+                                        ("noise_sigma", None, b"0.08"),
+                                    ],
+                                )
+                            } else {
+                                post(
+                                    addr,
+                                    "/api/enhance",
+                                    &[("image", Some("noisy.png"), png), ("gamma", None, b"1.2")],
+                                )
+                            };
+                            r.status
+                        })
+                        .collect::<Vec<u16>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(statuses.len(), 200);
+    let ok = statuses.iter().filter(|&&s| s == 200).count();
+    let busy = statuses.iter().filter(|&&s| s == 503).count();
+    assert_eq!(ok + busy, 200, "other statuses: {statuses:?}");
+    // the queue's 4 places are filled before anything is refused
+    assert!(ok >= 4, "only {ok} of 200 served");
+    assert_eq!(
+        request(addr, "GET", "/healthz", "text/plain", b"").body,
+        b"ok\n"
+    );
+    // generous, since the other tests of this binary run beside this one: what it checks is
+    // that 200 requests' bodies and pictures are not kept
+    let grown = resident_kib().saturating_sub(before);
+    assert!(grown < 192 * 1024, "resident memory grew by {grown} KiB");
 }
