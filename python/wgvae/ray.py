@@ -68,8 +68,9 @@ def restore_folder(
     """Restores every image of `input` into `output` (same names) on the Ray cluster that
     `ray.init` joined, with `actors` actors each holding one model. gpus_per_actor: the GPUs
     each actor reserves (default: 1 where the cluster has GPUs, else 0, and the actors run on
-    the CPUs' software adapter). settings: Model.restore's keywords (noise_sigma, mask is not
-    taken here, method, ...). Returns the outputs written, in input order."""
+    the CPUs' software adapter). settings: Model.restore's keywords, the same for every image
+    (noise_sigma, blur_sigma, method, ...; a mask belongs to one image, so none is taken).
+    Returns the outputs written, in input order."""
     import ray
 
     paths = image_paths(input)
