@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyFloat, PyString};
 
 use wgvae::error::GpuError;
 use wgvae::gpu::autotune;
@@ -272,11 +272,7 @@ fn noise_level(value: &Bound<'_, PyAny>) -> PyResult<NoiseSigma> {
         Err(_) => {
             let number: f64 = value.extract()?;
             // the shortest text that is this number, as the user wrote it
-            value
-                .py()
-                .eval(c"repr", None, None)?
-                .call1((number,))?
-                .extract()?
+            PyFloat::new(value.py(), number).repr()?.extract()?
         }
     };
     text.parse::<NoiseSigma>()

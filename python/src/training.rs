@@ -9,7 +9,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use wgvae::config::{ArchKind, Likelihood};
-use wgvae::train::{EpochReport, Event, LrSchedule, TrainError, TrainObserver, TrainSettings};
+use wgvae::train::{
+    existing_run_file, EpochReport, Event, LrSchedule, TrainError, TrainObserver, TrainSettings,
+};
 
 use crate::device::context_for;
 use crate::errors;
@@ -18,12 +20,15 @@ use crate::errors;
 /// KeyboardInterrupt (or the callback raised).
 struct Observer {
     callback: Option<Py<PyAny>>,
+    /// The run's epochs in all, for the callback's metrics.
+    epochs: usize,
     /// The exception to raise once the run has stopped.
     raised: Option<PyErr>,
 }
 
 impl Observer {
-    fn epoch(&mut self, report: &EpochReport, epochs: usize) {
+    fn epoch(&mut self, report: &EpochReport) {
+        let epochs = self.epochs;
         let Some(callback) = &self.callback else {
             return;
         };
@@ -47,27 +52,22 @@ impl Observer {
     }
 }
 
-struct Run<'a> {
-    observer: &'a mut Observer,
-    epochs: usize,
-}
-
-impl TrainObserver for Run<'_> {
+impl TrainObserver for Observer {
     fn event(&mut self, event: Event<'_>) {
         if let Event::Epoch(report) = event {
-            self.observer.epoch(report, self.epochs);
+            self.epoch(report);
         }
     }
 
     fn stop_requested(&mut self) -> Option<i32> {
-        if self.observer.raised.is_none() {
+        if self.raised.is_none() {
             // runs Python's signal handlers: Ctrl-C becomes a pending KeyboardInterrupt
             if let Err(e) = Python::attach(|py| py.check_signals()) {
-                self.observer.raised = Some(e);
+                self.raised = Some(e);
             }
         }
         // SIGINT's number: the run checkpoints and stops as on the command's Ctrl-C
-        self.observer.raised.is_some().then_some(2)
+        self.raised.is_some().then_some(2)
     }
 }
 
@@ -161,34 +161,27 @@ pub fn train(
     if resume && force {
         return Err(errors::value("force and resume cannot go together"));
     }
-    if tc.out.exists() && !resume && !force {
+    // the command's overwrite policy: any file of an earlier run is refused, not only `out`
+    if let Some(existing) = (!resume && !force)
+        .then(|| existing_run_file(&tc.out))
+        .flatten()
+    {
         return Err(errors::Error::new_err(format!(
             "{} exists; pass force=True to start afresh over it and the files beside it, or \
              resume=True to continue training it",
-            tc.out.display()
+            existing.display()
         )));
     }
     let ctx = context_for(py, adapter)?;
     let mut observer = Observer {
         callback,
+        epochs: tc.epochs,
         raised: None,
     };
     let result = py.detach(|| {
-        let run = Run {
-            observer: &mut observer,
-            epochs: tc.epochs,
-        };
-        wgvae::train::train(&ctx, &cfg, &tc, run)?;
-        if tc.out.exists() {
-            // the variance scale restoration uses, fitted as the command fits it
-            wgvae::eval::evaluate::calibrate_checkpoint(
-                &ctx,
-                &tc.out,
-                tc.data.as_deref(),
-                tc.patch.is_some(),
-                tc.seed,
-            )?;
-        }
+        wgvae::train::train(&ctx, &cfg, &tc, &mut observer)?;
+        // the variance scale restoration uses, fitted as the command fits it
+        wgvae::train::calibrate(&ctx, &tc)?;
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     });
     if let Some(raised) = observer.raised {
@@ -207,7 +200,9 @@ pub fn train(
         Err(e) => Err(match e.downcast::<TrainError>() {
             Ok(e) => match *e {
                 TrainError::Config(m) => errors::value(m),
-                TrainError::Interrupted { note, .. } => PyKeyboardInterrupt::new_err(note),
+                TrainError::Interrupted { note, .. } => {
+                    PyKeyboardInterrupt::new_err(python_note(&note))
+                }
                 e => errors::failure(&e),
             },
             Err(e) => errors::failure(&*e),

@@ -79,3 +79,8 @@ def test_impossible_training_settings_are_value_errors(tmp_path):
     with pytest.raises(wgvae.Error, match="exists; pass force=True"):
         wgvae.train(epochs=1, out=existing)
     assert existing.read_bytes() == b"", "the existing file was touched"
+    # as on the command line, any file of an earlier run counts, not only the checkpoint
+    (tmp_path / "curve.loss.csv").write_text("epoch,loss\n")
+    with pytest.raises(wgvae.Error, match="curve.loss.csv exists; pass force=True"):
+        wgvae.train(epochs=1, out=tmp_path / "curve.safetensors")
+    assert not (tmp_path / "curve.safetensors").exists()

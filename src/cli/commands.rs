@@ -123,14 +123,7 @@ pub fn train(ctx: &GpuContext, a: TrainArgs) -> Result<()> {
         }
     });
     let reports = train::train(ctx, &cfg, &tc, shown)?;
-    if tc.out.exists() {
-        let c = wgvae::eval::evaluate::calibrate_checkpoint(
-            ctx,
-            &tc.out,
-            tc.data.as_deref(),
-            tc.patch.is_some(),
-            tc.seed,
-        )?;
+    if let Some(c) = train::calibrate(ctx, &tc)? {
         let on = if tc.patch.is_some() {
             "training patches"
         } else {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use crate::cli::args::Command;
-use wgvae::{checkpoint, train};
+use wgvae::train;
 
 #[derive(Debug, Error)]
 pub enum OutputError {
@@ -96,16 +96,10 @@ pub fn planned(command: &Command) -> Outputs {
     match command {
         Command::Train(a) if a.resume => Outputs::default(),
         Command::Train(a) => {
-            let curve = train::curve_paths(&a.out);
+            let (files, grids) = train::run_files(&a.out);
             Outputs {
-                files: vec![
-                    a.out.clone(),
-                    checkpoint::optimizer_path(&a.out),
-                    curve.csv,
-                    curve.png,
-                    curve.svg,
-                ],
-                folders: vec![train::grids_dir(&a.out)],
+                files,
+                folders: vec![grids],
                 force: a.force,
                 advice: Some(
                     "pass --force to start afresh over it and the files beside it, or --resume \

@@ -245,6 +245,59 @@ impl TrainObserver for () {
     fn event(&mut self, _: Event<'_>) {}
 }
 
+/// An observer lent to a run, so that its caller reads what it gathered afterwards.
+impl<T: TrainObserver + ?Sized> TrainObserver for &mut T {
+    fn event(&mut self, event: Event<'_>) {
+        (**self).event(event)
+    }
+
+    fn stop_requested(&mut self) -> Option<i32> {
+        (**self).stop_requested()
+    }
+}
+
+/// Every file a run at checkpoint `out` writes (the checkpoint, its Adam state, the loss
+/// curve's three files), and the folder of its per-epoch grids: what a fresh run replaces.
+pub fn run_files(out: &std::path::Path) -> (Vec<PathBuf>, PathBuf) {
+    let curve = curve_paths(out);
+    let files = vec![
+        out.to_path_buf(),
+        checkpoint::optimizer_path(out),
+        curve.csv,
+        curve.png,
+        curve.svg,
+    ];
+    (files, grids_dir(out))
+}
+
+/// The first of [`run_files`] that exists (a file, or the grid folder holding anything): what
+/// a fresh run at `out` would replace.
+pub fn existing_run_file(out: &std::path::Path) -> Option<PathBuf> {
+    let (files, grids) = run_files(out);
+    let grids_used = std::fs::read_dir(&grids).is_ok_and(|mut d| d.next().is_some());
+    files
+        .into_iter()
+        .find(|f| f.exists() && !f.is_dir())
+        .or(grids_used.then_some(grids))
+}
+
+/// After a run: the decoder's variance scale that restoration uses, fitted on the run's data
+/// as `wgvae train` fits it and stored in the checkpoint (see
+/// [`crate::eval::evaluate::calibrate_checkpoint`]); None when the run saved no checkpoint.
+pub fn calibrate(ctx: &GpuContext, tc: &TrainConfig) -> anyhow::Result<Option<f32>> {
+    if !tc.out.exists() {
+        return Ok(None);
+    }
+    crate::eval::evaluate::calibrate_checkpoint(
+        ctx,
+        &tc.out,
+        tc.data.as_deref(),
+        tc.patch.is_some(),
+        tc.seed,
+    )
+    .map(Some)
+}
+
 /// An observer that hands every event to a closure and never asks to stop.
 pub struct OnEvents<F>(F);
 
