@@ -27,7 +27,7 @@ use crate::data::DataError;
 use crate::error::GpuError;
 use crate::gpu::buffers::{self, View};
 use crate::gpu::enhance as gpu;
-use crate::gpu::{ops, GpuContext};
+use crate::gpu::{blocking, ops, GpuContext};
 use crate::picture::Picture;
 
 /// The default auto-levels percentiles.
@@ -215,6 +215,16 @@ pub fn apply_cpu(pic: &Picture, steps: &[Step]) -> Picture {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn apply_gpu(ctx: &GpuContext, pic: &Picture, steps: &[Step]) -> Result<Picture, GpuError> {
+    blocking::wait(apply_gpu_async(ctx, pic, steps))?
+}
+
+/// [`apply_gpu`] for callers that await, as a browser must: the same dispatches, the read-back
+/// awaited.
+pub async fn apply_gpu_async(
+    ctx: &GpuContext,
+    pic: &Picture,
+    steps: &[Step],
+) -> Result<Picture, GpuError> {
     let (plane, channels) = (pic.height * pic.width, pic.channels);
     let n = plane * channels;
     let limits = ctx.device.limits();
@@ -260,8 +270,8 @@ pub fn apply_gpu(ctx: &GpuContext, pic: &Picture, steps: &[Step]) -> Result<Pict
         });
         std::mem::swap(&mut cur, &mut next);
     }
-    ops::run(ctx, &dispatches.iter().collect::<Vec<_>>())?;
-    let data: Vec<f32> = buffers::read(ctx, &cur)?;
+    ops::submit(ctx, &dispatches.iter().collect::<Vec<_>>())?;
+    let data: Vec<f32> = buffers::read_when_ready(ctx, cur).await?;
     Ok(Picture::new(
         channels,
         pic.height,

@@ -13,6 +13,12 @@ pub const NO_ADAPTER_HINT: &str = "on Linux without a GPU, install Mesa's softwa
 pub enum GpuError {
     #[error("no GPU adapter found for backends {backends}; {NO_ADAPTER_HINT}")]
     NoAdapter { backends: String },
+    #[error(
+        "this browser offers no WebGPU adapter ({reason}); use a browser with WebGPU (Chrome or \
+         Edge 113+, Safari 26+, Firefox 141+ on Windows) or enable it (chrome://flags \
+         #enable-unsafe-webgpu, Firefox's dom.webgpu.enabled)"
+    )]
+    NoWebGpu { reason: String },
     #[error("no adapter name contains {wanted:?}; available: {available}")]
     AdapterNotFound { wanted: String, available: String },
     #[error(

@@ -9,7 +9,7 @@ use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 
 use crate::atomic_file;
 use crate::data::images::{decode, decode_bytes, to_planar};
-use crate::data::DataError;
+use crate::data::{DataError, MAX_SIDE};
 
 /// Planar pixels: channel `c`, row `y`, column `x` at `(c * height + y) * width + x`.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +84,53 @@ impl Picture {
     /// width` samples.
     pub fn from_interleaved_u8(channels: usize, height: usize, width: usize, bytes: &[u8]) -> Self {
         Picture::from_interleaved(channels, height, width, bytes, |b| b as f32 / 255.0)
+    }
+
+    /// A canvas's pixels (`ImageData.data`: RGBA, 8 bits, row by row) as [`Picture::read`]
+    /// takes a file's: grey when every pixel's red, green and blue are equal (a browser decodes
+    /// a grey file so), else RGB; alpha dropped. Refuses a buffer of the wrong length or a side
+    /// beyond the decoder's limit.
+    pub fn from_rgba(width: usize, height: usize, rgba: &[u8]) -> Result<Picture, String> {
+        if width == 0 || height == 0 {
+            return Err(format!("the image is empty ({width}x{height})"));
+        }
+        if width > MAX_SIDE || height > MAX_SIDE {
+            return Err(format!(
+                "the image is {width}x{height}; at most {MAX_SIDE} pixels a side are read"
+            ));
+        }
+        if rgba.len() != 4 * width * height {
+            return Err(format!(
+                "{} bytes for a {width}x{height} RGBA image, which has {}",
+                rgba.len(),
+                4 * width * height
+            ));
+        }
+        let grey = rgba.chunks_exact(4).all(|p| p[0] == p[1] && p[1] == p[2]);
+        let channels = if grey { 1 } else { 3 };
+        let samples: Vec<u8> = rgba
+            .chunks_exact(4)
+            .flat_map(|p| p[..channels].iter().copied())
+            .collect();
+        Ok(Picture::from_interleaved_u8(
+            channels, height, width, &samples,
+        ))
+    }
+
+    /// The picture as canvas pixels (RGBA, 8 bits, rounded as a file holds them), grey spread
+    /// over red, green and blue; alpha from `alpha` (one byte per pixel's 4, e.g. the input's
+    /// RGBA), else opaque.
+    pub fn to_rgba(&self, alpha: Option<&[u8]>) -> Vec<u8> {
+        let samples = self.to_interleaved_u8();
+        let mut out = Vec::with_capacity(4 * self.height * self.width);
+        for (i, pixel) in samples.chunks_exact(self.channels.max(1)).enumerate() {
+            match pixel {
+                [v] => out.extend([*v, *v, *v]),
+                _ => out.extend(&pixel[..3]),
+            }
+            out.push(alpha.map_or(255, |a| a[4 * i + 3]));
+        }
+        out
     }
 
     /// A picture of floats in interleaved order, taken as they are.
@@ -285,6 +332,33 @@ mod tests {
         let g = Picture::from_interleaved_f32(1, 1, 3, &[-0.5, 0.5, 1.5]);
         assert_eq!(g.data, [-0.5, 0.5, 1.5]);
         assert_eq!(g.to_interleaved_u8(), [0, 128, 255]);
+    }
+
+    /// A canvas's RGBA reads as the file it came from (colour as RGB, equal channels as grey,
+    /// alpha dropped) and goes back out with the given alpha; bad sizes are refused.
+    #[test]
+    fn canvas_rgba_reads_as_a_file_and_keeps_its_alpha() {
+        let rgb: Vec<u8> = (0..4 * 3 * 3).map(|k| (k * 53 % 256) as u8).collect();
+        let rgba: Vec<u8> = rgb
+            .chunks_exact(3)
+            .enumerate()
+            .flat_map(|(i, p)| [p[0], p[1], p[2], (i * 20) as u8])
+            .collect();
+        let p = Picture::from_rgba(4, 3, &rgba).unwrap();
+        assert_eq!(p, Picture::from_interleaved_u8(3, 3, 4, &rgb));
+        assert_eq!(p.to_rgba(Some(&rgba)), rgba);
+        assert_eq!(p.to_rgba(None)[3], 255);
+
+        let grey: Vec<u8> = (0..12u8).flat_map(|v| [v * 9, v * 9, v * 9, 255]).collect();
+        let g = Picture::from_rgba(4, 3, &grey).unwrap();
+        assert_eq!(g.channels, 1);
+        assert_eq!(g.data[5], 45.0 / 255.0);
+        assert_eq!(g.to_rgba(None), grey);
+
+        for (w, h, len) in [(4, 3, 47), (0, 3, 0), (20_000, 1, 80_000)] {
+            let e = Picture::from_rgba(w, h, &vec![0; len]).unwrap_err();
+            assert!(!e.contains('\n') && e.contains(&format!("{w}x{h}")), "{e}");
+        }
     }
 
     /// A phone photo stored sideways (EXIF orientation 6: turn 90 degrees clockwise) reads

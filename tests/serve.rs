@@ -138,7 +138,32 @@ fn the_api_answers_as_the_command_line_does() {
     assert!(addr.ip().is_loopback());
     let page = request(addr, "GET", "/", "text/plain", b"");
     assert_eq!(page.status, 200);
-    assert!(String::from_utf8_lossy(&page.body).contains("api/restore"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(String::from_utf8_lossy(&page.body).contains("src=\"app.js\""));
+    let script = request(addr, "GET", "/app.js", "text/plain", b"");
+    assert_eq!(script.header("content-type"), Some("text/javascript"));
+    assert!(String::from_utf8_lossy(&script.body).contains("api/restore"));
+    // the browser build, embedded where tools/build-web.sh ran before the build (CI runs it)
+    let wasm = request(addr, "GET", "/pkg/wgvae_web_bg.wasm", "text/plain", b"");
+    if wgvae::serve::has_browser_build() {
+        assert_eq!(wasm.status, 200);
+        assert_eq!(wasm.header("content-type"), Some("application/wasm"));
+        assert!(wasm.body.starts_with(b"\0asm"));
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI builds the browser build first (tools/build-web.sh), so the server embeds it"
+        );
+        assert_eq!(wasm.status, 404);
+        assert!(
+            wasm.error().contains("tools/build-web.sh"),
+            "{}",
+            wasm.error()
+        );
+    }
     assert_eq!(
         request(addr, "GET", "/healthz", "text/plain", b"").body,
         b"ok\n"

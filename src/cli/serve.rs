@@ -28,6 +28,12 @@ pub fn serve(ctx: GpuContext, a: ServeArgs) -> Result<()> {
             a.host
         );
     }
+    if !wgvae::serve::has_browser_build() {
+        eprintln!(
+            "note: this wgvae was built without the browser build (tools/build-web.sh), so the \
+             page restores on this server's GPU only"
+        );
+    }
     // stdout, for scripts that start the server on port 0 and read where it went
     println!("serving http://{}/ (Ctrl-C stops)", server.addr());
     server.run_until_signal();

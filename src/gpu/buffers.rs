@@ -128,7 +128,10 @@ pub async fn read_async<T: bytemuck::Pod>(
     ctx: &GpuContext,
     view: &View,
 ) -> Result<Vec<T>, GpuError> {
-    start_read::<T>(ctx, view)?.finish().await
+    let out = start_read::<T>(ctx, view)?.finish().await?;
+    // in a browser this is where an error outside any scope (see `faults::scoped`) surfaces
+    ctx.faults.check("reading back from the GPU")?;
+    Ok(out)
 }
 
 /// [`read`] natively (which polls and waits), [`read_async`] in a browser (which must not

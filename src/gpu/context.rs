@@ -259,7 +259,34 @@ impl GpuContext {
         describe(self.index, &self.info)
     }
 
+    /// A device on the browser's WebGPU adapter (high performance preferred), for a page that
+    /// awaits: nothing here blocks. Natively there is no browser adapter ([`GpuError::NoWebGpu`]):
+    /// use [`GpuContext::new`].
+    pub async fn browser(options: DeviceOptions) -> Result<Self, GpuError> {
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU;
+        let instance = wgpu::Instance::new(desc);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoWebGpu {
+                reason: e.to_string(),
+            })?;
+        Self::open_async(0, adapter, options).await
+    }
+
     fn open(
+        index: usize,
+        adapter: wgpu::Adapter,
+        options: DeviceOptions,
+    ) -> Result<Self, GpuError> {
+        blocking::wait(Self::open_async(index, adapter, options))?
+    }
+
+    async fn open_async(
         index: usize,
         adapter: wgpu::Adapter,
         options: DeviceOptions,
@@ -280,18 +307,20 @@ impl GpuContext {
         }
         // Ask for everything the adapter offers: large storage buffers matter for big batches.
         let required_limits = adapter.limits();
-        let (device, queue) = blocking::wait(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wgvae"),
-            required_features,
-            required_limits,
-            experimental_features: wgpu::ExperimentalFeatures::disabled(),
-            memory_hints: wgpu::MemoryHints::Performance,
-            trace: wgpu::Trace::Off,
-        }))?
-        .map_err(|e| GpuError::RequestDevice {
-            adapter: info.name.clone(),
-            reason: e.to_string(),
-        })?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgvae"),
+                required_features,
+                required_limits,
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| GpuError::RequestDevice {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            })?;
         let faults = Faults::install(&device);
         Ok(GpuContext {
             adapter,

@@ -34,6 +34,16 @@ impl Dispatch {
 /// Records `dispatches` in order into one compute pass (wgpu orders dependent dispatches),
 /// submits, and waits.
 pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), GpuError> {
+    let index = submit(ctx, dispatches)?;
+    ctx.wait(&program_name(dispatches.iter().copied()), index)
+}
+
+/// [`run`] without the wait: a read-back submitted after it sees the results (what a browser,
+/// which cannot wait, does).
+pub fn submit(
+    ctx: &GpuContext,
+    dispatches: &[&Dispatch],
+) -> Result<wgpu::SubmissionIndex, GpuError> {
     let mut encoder = ctx.encoder("wgvae ops");
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -44,7 +54,7 @@ pub fn run(ctx: &GpuContext, dispatches: &[&Dispatch]) -> Result<(), GpuError> {
             d.record(&mut pass);
         }
     }
-    ctx.submit_and_wait(&program_name(dispatches.iter().copied()), encoder)
+    ctx.submit(|| program_name(dispatches.iter().copied()), encoder)
 }
 
 /// A program as errors name it: "the program [forward_reg4x4, bce_forward, ... 12 more]", its

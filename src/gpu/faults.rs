@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::GpuError;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::gpu::blocking;
 
 /// What the device reported outside any scope: the first uncaptured error, and the loss.
@@ -93,6 +94,7 @@ impl Faults {
 
 /// Runs `f` inside out-of-memory, internal and validation error scopes; the first error they
 /// catch becomes a [`GpuError`] about `what()` (only built when something failed).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn scoped<R>(
     device: &wgpu::Device,
     what: impl FnOnce() -> String,
@@ -112,6 +114,19 @@ pub fn scoped<R>(
         None => Ok(out),
         Some(e) => Err(from_wgpu(&what(), e)),
     }
+}
+
+/// In a browser nothing may wait for a scope to pop, and a scope dropped unpopped would swallow
+/// what it caught: `f` runs unscoped, so an error reaches the uncaptured-error handler that
+/// [`Faults::install`] set, and the next awaited read-back (which checks the faults) fails with
+/// it. The message then says "a GPU call outside any checked one" instead of naming `what`.
+#[cfg(target_arch = "wasm32")]
+pub fn scoped<R>(
+    _device: &wgpu::Device,
+    _what: impl FnOnce() -> String,
+    f: impl FnOnce() -> R,
+) -> Result<R, GpuError> {
+    Ok(f())
 }
 
 /// wgpu's error about `what` as ours, on one line.

@@ -13,7 +13,7 @@ use crate::gpu::GpuContext;
 use crate::model::op::{Act, AdamHyper};
 
 pub(crate) use crate::gpu::dispatch::{build, check_loops};
-pub use crate::gpu::dispatch::{grid_1d, program_name, run, Dispatch, MAX_LOOP_ITERATIONS};
+pub use crate::gpu::dispatch::{grid_1d, program_name, run, submit, Dispatch, MAX_LOOP_ITERATIONS};
 pub use crate::gpu::linear::{
     linear_backward_bias, linear_backward_input, linear_backward_weight, linear_folds_bias,
     linear_forward,

@@ -106,6 +106,33 @@ impl BuiltinModel {
 /// The largest side a grey picture may have to be taken for a digit: twice the digit model's 28.
 const DIGIT_SIDE: usize = 56;
 
+/// A built-in model as the front ends list it (the server's `GET /api/models`, the browser
+/// build's `builtinModels()`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ModelInfo {
+    /// The name `--model` takes.
+    pub name: &'static str,
+    /// "grey" or "colour".
+    pub colour: &'static str,
+    /// The model's window, in pixels (square).
+    pub window: usize,
+}
+
+/// Every built-in model, loaded once to read its configuration.
+pub fn builtin_models() -> Result<Vec<ModelInfo>, PriorError> {
+    BuiltinModel::ALL
+        .into_iter()
+        .map(|m| {
+            let cfg = Prior::builtin_model(m)?.model.cfg;
+            Ok(ModelInfo {
+                name: m.name(),
+                colour: if cfg.channels == 3 { "colour" } else { "grey" },
+                window: cfg.height,
+            })
+        })
+        .collect()
+}
+
 /// Where a prior comes from: a built-in model by name, or a checkpoint file. Parsed from
 /// `--model`: one of the built-in names (`digits`, `photo-grey`, `photo-rgb`), else a path
 /// (`./digits` names a file called `digits`).

@@ -1,7 +1,9 @@
 //! `wgvae serve`: the restoration and enhancement of the command line as an HTTP API on the
 //! server's GPU, and a page that uses it.
 //!
-//! - `GET /` the page; `GET /healthz`; `GET /api/models` (name, colour, window size).
+//! - `GET /` the page (`web/`, which restores in the visitor's browser through WebGPU, or here
+//!   where the browser has none; see `assets`); `GET /healthz`; `GET /api/models` (name,
+//!   colour, window size).
 //! - `POST /api/restore`, `POST /api/enhance`: `multipart/form-data` with the part `image`
 //!   (PNG or JPEG), for restore an optional `mask` (an image, white = missing), and options
 //!   named like the command's flags with underscores (`noise_sigma` a number or `auto`,
@@ -17,6 +19,8 @@
 //! `form` turns into the API's JSON), and each request has a time limit; requests name
 //! built-in models only, so no file-system path ever comes from one.
 
+mod assets;
+pub use assets::has_browser_build;
 pub mod error;
 pub mod form;
 mod worker;
@@ -27,21 +31,16 @@ use std::time::Duration;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 use thiserror::Error;
 
 use crate::gpu::GpuContext;
-use crate::restore::prior::BuiltinModel;
-use crate::restore::Prior;
+use crate::restore::prior::{builtin_models, ModelInfo};
 use error::ApiError;
 use form::Form;
 use worker::{GpuQueue, Job};
-
-/// The page `GET /` serves.
-const PAGE: &str = include_str!("page.html");
 
 /// How the server listens and what it accepts.
 #[derive(Clone, Debug)]
@@ -84,31 +83,6 @@ pub enum ServeError {
     Model(#[from] crate::restore::PriorError),
 }
 
-/// One entry of `GET /api/models`.
-#[derive(Clone, Debug, Serialize)]
-pub struct ModelInfo {
-    pub name: &'static str,
-    /// "grey" or "colour".
-    pub colour: &'static str,
-    /// The model's window, in pixels (square).
-    pub window: usize,
-}
-
-/// The built-in models as `GET /api/models` lists them.
-pub fn models() -> Result<Vec<ModelInfo>, crate::restore::PriorError> {
-    BuiltinModel::ALL
-        .into_iter()
-        .map(|m| {
-            let cfg = Prior::builtin_model(m)?.model.cfg;
-            Ok(ModelInfo {
-                name: m.name(),
-                colour: if cfg.channels == 3 { "colour" } else { "grey" },
-                window: cfg.height,
-            })
-        })
-        .collect()
-}
-
 #[derive(Clone)]
 struct App {
     queue: GpuQueue,
@@ -131,7 +105,7 @@ impl Server {
     where
         C: std::ops::Deref<Target = GpuContext> + Send + 'static,
     {
-        let models = models()?;
+        let models = builtin_models()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_io()
@@ -151,11 +125,11 @@ impl Server {
             timeout: options.timeout,
         };
         let router = Router::new()
-            .route("/", get(|| async { Html(PAGE) }))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/api/models", get(list_models))
             .route("/api/restore", post(restore))
             .route("/api/enhance", post(enhance))
+            .merge(assets::router())
             .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page") })
             .method_not_allowed_fallback(|| async {
                 ApiError::new(

@@ -1,0 +1,74 @@
+//! The page and the browser build, embedded in the binary: `web/index.html` with its script
+//! and style, and, where `tools/build-web.sh` had built it before this binary was compiled,
+//! the wasm-bindgen module and its wasm (see build.rs). Without them `/pkg/...` answers 404
+//! and the page offers to restore on this server's GPU.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::serve::error::ApiError;
+
+mod built {
+    include!(concat!(env!("OUT_DIR"), "/web_pkg.rs"));
+}
+
+const PAGE: &str = include_str!("../../web/index.html");
+const SCRIPT: &str = include_str!("../../web/app.js");
+const STYLE: &str = include_str!("../../web/style.css");
+
+/// Whether this binary carries the browser build.
+pub fn has_browser_build() -> bool {
+    built::WEB_JS.is_some() && built::WEB_WASM.is_some()
+}
+
+/// `GET /`, `/app.js`, `/style.css` and `/pkg/wgvae_web.js`, `/pkg/wgvae_web_bg.wasm`.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { file("text/html; charset=utf-8", PAGE.as_bytes()) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { file("text/javascript", SCRIPT.as_bytes()) }),
+        )
+        .route(
+            "/style.css",
+            get(|| async { file("text/css", STYLE.as_bytes()) }),
+        )
+        .route(
+            "/pkg/wgvae_web.js",
+            get(|| async { built_file("text/javascript", built::WEB_JS) }),
+        )
+        .route(
+            "/pkg/wgvae_web_bg.wasm",
+            get(|| async { built_file("application/wasm", built::WEB_WASM) }),
+        )
+}
+
+/// An embedded file as the answer, revalidated on each visit (a new binary may serve another).
+fn file(content_type: &'static str, body: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A file of the browser build, or 404 saying how to build it.
+fn built_file(content_type: &'static str, body: Option<&'static [u8]>) -> Response {
+    match body {
+        Some(body) => file(content_type, body),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this wgvae was built without the browser build: run tools/build-web.sh, then \
+             build wgvae again",
+        )
+        .into_response(),
+    }
+}
