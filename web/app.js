@@ -134,6 +134,7 @@ function layout() {
   const scale = Math.min(room / width, (window.innerHeight * 0.8) / height, 8);
   const w = `${Math.max(1, Math.floor(width * scale))}px`;
   const h = `${Math.max(1, Math.floor(height * scale))}px`;
+  $('split-label').style.width = w;
   for (const el of [$('before'), $('after'), $('mask')]) {
     el.style.width = w;
     el.style.height = h;
@@ -470,3 +471,6 @@ document.addEventListener('keydown', (e) => {
 $('use-server').addEventListener('click', useServer);
 syncDamage();
 start();
+// the page's files kept for a reload without the network (sw.js); a page from a file:// URL or
+// an insecure origin has no service worker, and works as long as it stays open
+if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch(() => {});

@@ -1,5 +1,5 @@
-//! The page and the browser build, embedded in the binary: `web/index.html` with its script
-//! and style, and, where `tools/build-web.sh` had built it before this binary was compiled,
+//! The page and the browser build, embedded in the binary: `web/index.html` with its script,
+//! style and service worker, and, where `tools/build-web.sh` had built it before this binary was compiled,
 //! the wasm-bindgen module and its wasm (see build.rs). Without them `/pkg/...` answers 404
 //! and the page offers to restore on this server's GPU.
 
@@ -14,30 +14,42 @@ mod built {
     include!(concat!(env!("OUT_DIR"), "/web_pkg.rs"));
 }
 
-const PAGE: &str = include_str!("../../web/index.html");
-const SCRIPT: &str = include_str!("../../web/app.js");
-const STYLE: &str = include_str!("../../web/style.css");
+/// The page's own files: path, content type, body.
+const PAGE_FILES: [(&str, &str, &str); 4] = [
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_str!("../../web/index.html"),
+    ),
+    (
+        "/app.js",
+        "text/javascript",
+        include_str!("../../web/app.js"),
+    ),
+    (
+        "/style.css",
+        "text/css",
+        include_str!("../../web/style.css"),
+    ),
+    ("/sw.js", "text/javascript", include_str!("../../web/sw.js")),
+];
 
 /// Whether this binary carries the browser build.
 pub fn has_browser_build() -> bool {
     built::WEB_JS.is_some() && built::WEB_WASM.is_some()
 }
 
-/// `GET /`, `/app.js`, `/style.css` and `/pkg/wgvae_web.js`, `/pkg/wgvae_web_bg.wasm`.
+/// `GET /`, `/app.js`, `/style.css`, `/sw.js` (the service worker that keeps them for a reload
+/// without the network) and `/pkg/wgvae_web.js`, `/pkg/wgvae_web_bg.wasm`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { file("text/html; charset=utf-8", PAGE.as_bytes()) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { file("text/javascript", SCRIPT.as_bytes()) }),
-        )
-        .route(
-            "/style.css",
-            get(|| async { file("text/css", STYLE.as_bytes()) }),
-        )
+    let mut router = Router::new();
+    for (path, content_type, body) in PAGE_FILES {
+        router = router.route(
+            path,
+            get(move || async move { file(content_type, body.as_bytes()) }),
+        );
+    }
+    router
         .route(
             "/pkg/wgvae_web.js",
             get(|| async { built_file("text/javascript", built::WEB_JS) }),

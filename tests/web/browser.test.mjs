@@ -233,7 +233,7 @@ test('a mask painted with the mouse is inpainted and every other pixel kept', { 
   await context.close();
 });
 
-test('an enhance slider changes the picture live, as wgvae enhance does', { timeout: 300_000 }, async () => {
+test('an enhance slider changes the picture live, as wgvae enhance does, offline too', { timeout: 300_000 }, async () => {
   const { page, context, requests } = await openPage();
   await page.setInputFiles('#file', photo);
   await set(page, '#contrast', '1.5');
@@ -246,6 +246,17 @@ test('an enhance slider changes the picture live, as wgvae enhance does', { time
   console.log(`contrast 1.5, browser vs wgvae enhance: max ${d.max} levels, mean ${d.mean.toFixed(4)}`);
   assert.ok(d.max <= 1, JSON.stringify(d));
   assert.ok(difference(await pixels(page, 'after'), await pixels(page, 'before')).mean > 3, 'nothing changed');
+
+  // offline, the page reloads from its service worker's cache and still enhances on the GPU
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForFunction(() => document.getElementById('gpu').textContent !== 'Looking for a GPU...', null, { timeout: 120_000 });
+  assert.match(await page.textContent('#gpu'), /this machine's GPU/);
+  await page.setInputFiles('#file', photo);
+  await set(page, '#gamma', '2');
+  await page.waitForFunction(() => document.getElementById('download').hidden === false, null, { timeout: 120_000 });
+  assert.ok(difference(await pixels(page, 'after'), await pixels(page, 'before')).mean > 3, 'offline, nothing changed');
   assertNothingLeft(requests);
   await context.close();
 });

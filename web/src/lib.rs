@@ -26,6 +26,33 @@ use wgvae::restore::prior::{builtin_models, BuiltinModel};
 
 pub use restorer::Restorer;
 
+#[wasm_bindgen(typescript_custom_section)]
+const OPTION_TYPES: &str = r#"
+/** What `Restorer.restore` undoes: the command's flags in camelCase. */
+export interface RestoreOptions {
+  /** Gaussian noise's standard deviation on [0, 1], or 'auto' (estimated). */
+  noiseSigma?: number | 'auto' | null;
+  /** One byte per pixel, row by row; nonzero = missing. */
+  mask?: Uint8Array | null;
+  /** A Gaussian blur's sigma in pixels, its PSF sized from it. */
+  blurSigma?: number | null;
+  /** 'posterior' (the default), 'map', 'impute' or 'project'. */
+  method?: string | null;
+  /** Called with the windows done and the windows in all. */
+  onProgress?: ((done: number, total: number) => void) | null;
+}
+
+/** What `enhance` adjusts: `wgvae enhance`'s flags in camelCase. */
+export interface EnhanceOptions {
+  brightness?: number | null;
+  contrast?: number | null;
+  saturation?: number | null;
+  gamma?: number | null;
+  /** true (1% and 99%), or [low, high] percentiles. */
+  autoLevels?: boolean | [number, number] | null;
+}
+"#;
+
 /// Installs a panic hook that prints the panic's message to the console (without it a panic
 /// reads as "unreachable executed"). Runs once when the module is initialised.
 #[wasm_bindgen(start)]
@@ -46,7 +73,11 @@ pub fn builtin_models_js() -> Result<JsValue, JsError> {
 /// The built-in model `wgvae restore` would choose for this picture when none is named, and
 /// why: `{ name, reason }`.
 #[wasm_bindgen(js_name = suggestModel, unchecked_return_type = "{name: string, reason: string}")]
-pub fn suggest_model(rgba: &[u8], width: usize, height: usize) -> Result<JsValue, JsError> {
+pub fn suggest_model(
+    #[wasm_bindgen(unchecked_param_type = "Uint8ClampedArray | Uint8Array")] rgba: &[u8],
+    width: usize,
+    height: usize,
+) -> Result<JsValue, JsError> {
     let picture = Picture::from_rgba(width, height, rgba).map_err(|e| JsError::new(&e))?;
     let (model, why) = BuiltinModel::for_picture(&picture);
     let out = js_sys::Object::new();
@@ -60,7 +91,12 @@ pub fn suggest_model(rgba: &[u8], width: usize, height: usize) -> Result<JsValue
 /// take them; `autoLevels` true, or `[low, high]` percentiles). Resolves to a new
 /// `Uint8ClampedArray` of the same size, alpha kept; with no adjustment set, to a copy.
 #[wasm_bindgen(unchecked_return_type = "Promise<Uint8ClampedArray>")]
-pub fn enhance(rgba: Vec<u8>, width: usize, height: usize, options: JsValue) -> js_sys::Promise {
+pub fn enhance(
+    #[wasm_bindgen(unchecked_param_type = "Uint8ClampedArray | Uint8Array")] rgba: Vec<u8>,
+    width: usize,
+    height: usize,
+    #[wasm_bindgen(unchecked_param_type = "EnhanceOptions | null | undefined")] options: JsValue,
+) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let picture = Picture::from_rgba(width, height, &rgba).map_err(error)?;
         let steps = options::adjustments(&options)?;

@@ -87,9 +87,10 @@ impl Restorer {
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8ClampedArray>")]
     pub fn restore(
         &self,
-        rgba: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "Uint8ClampedArray | Uint8Array")] rgba: Vec<u8>,
         width: usize,
         height: usize,
+        #[wasm_bindgen(unchecked_param_type = "RestoreOptions | null | undefined")]
         options: JsValue,
     ) -> js_sys::Promise {
         let loaded = self.loaded.clone();
@@ -128,9 +129,10 @@ impl Restorer {
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8ClampedArray>")]
     pub fn enhance(
         &self,
-        rgba: Vec<u8>,
+        #[wasm_bindgen(unchecked_param_type = "Uint8ClampedArray | Uint8Array")] rgba: Vec<u8>,
         width: usize,
         height: usize,
+        #[wasm_bindgen(unchecked_param_type = "EnhanceOptions | null | undefined")]
         options: JsValue,
     ) -> js_sys::Promise {
         crate::enhance(rgba, width, height, options)
