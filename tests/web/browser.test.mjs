@@ -281,3 +281,42 @@ test('without WebGPU the page says what to enable and restores on the server', {
   assertNothingLeft(requests);
   await context.close();
 });
+
+test('the JavaScript API refuses bad input with the command line\'s messages', { timeout: 300_000 }, async () => {
+  const { page, context } = await openPage();
+  const errors = await page.evaluate(async () => {
+    const wasm = await import('./pkg/wgvae_web.js');
+    await wasm.default();
+    const refusal = async (f) => {
+      try {
+        await f();
+        return 'no error';
+      } catch (e) {
+        return e.message;
+      }
+    };
+    const rgba = new Uint8ClampedArray(16 * 16 * 4).fill(200);
+    const r = await wasm.Restorer.load('photo-grey');
+    return {
+      model: await refusal(() => wasm.Restorer.load('photo-sepia')),
+      checkpoint: await refusal(() => wasm.Restorer.fromBytes(new Uint8Array([1, 2, 3]), 'mine.safetensors')),
+      size: await refusal(() => r.restore(rgba.subarray(4), 16, 16, {})),
+      mask: await refusal(() => r.restore(rgba, 16, 16, { mask: new Uint8Array(10) })),
+      sigma: await refusal(() => r.restore(rgba, 16, 16, { noiseSigma: -0.1 })),
+      two: await refusal(() => r.restore(rgba, 16, 16, { method: 'magic' })),
+      gamma: await refusal(() => wasm.enhance(rgba, 16, 16, { gamma: 0 })),
+      suggested: wasm.suggestModel(rgba, 16, 16),
+      info: [r.model, r.windowSize, r.channels],
+    };
+  });
+  assert.match(errors.model, /no built-in model is called "photo-sepia"; built in: digits, photo-grey, photo-rgb/);
+  assert.match(errors.checkpoint, /mine\.safetensors/);
+  assert.match(errors.size, /1020 bytes for a 16x16 RGBA image, which has 1024/);
+  assert.match(errors.mask, /the mask has 10 pixels, the 16x16 picture 256/);
+  assert.match(errors.sigma, /noiseSigma must be positive and finite \(or auto\)/);
+  assert.match(errors.two, /method "magic": one of posterior, map, impute, project/);
+  assert.match(errors.gamma, /gamma/);
+  assert.equal(errors.suggested.name, 'digits');
+  assert.deepEqual(errors.info, ['built-in models/photo-grey.safetensors', 12, 1]);
+  await context.close();
+});
