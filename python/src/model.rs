@@ -90,7 +90,7 @@ impl Model {
         data, height, width, channels, float, *, noise_sigma=None, poisson_peak=None,
         salt_pepper=None, mask=None, mask_rect=None, blur_sigma=None, blur_size=AUTO_BLUR_SIZE,
         box_blur=None, motion_blur=None, method="posterior", steps=None, window_step=None,
-        samples=1, batch=256
+        samples=1, batch=wgvae::restore::prior::DEFAULT_BATCH
     ))]
     #[allow(clippy::too_many_arguments)]
     fn restore<'py>(

@@ -172,7 +172,7 @@ class Model:
         steps: Optional[int] = None,
         window_step: Optional[int] = None,
         samples: int = 1,
-        batch: int = 256,
+        batch: int = 1024,
     ) -> np.ndarray:
         """`img` restored from the damage named, as `wgvae restore` restores a file.
 

@@ -503,7 +503,7 @@ pub struct MethodArgs {
     #[arg(long, value_parser = at_least_one)]
     pub window_step: Option<usize>,
     /// Images (or windows) restored per GPU batch (times --samples rows on the GPU).
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    #[arg(long, default_value_t = wgvae::restore::prior::DEFAULT_BATCH, value_parser = at_least_one)]
     pub batch: usize,
 }
 

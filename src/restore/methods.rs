@@ -299,7 +299,7 @@ pub async fn restore_plans(
     // are those of one pass over all windows), each blended in as it comes back: a
     // 12-megapixel photo's windows overlap 16-fold and would not fit in memory at once
     let per_batch = (engine.rows() / settings.samples.max(1)).max(1);
-    let range = per_batch * STREAM_BATCHES;
+    let range = per_batch * (STREAM_WINDOWS / per_batch).max(1);
     let mut pictures = Vec::with_capacity(plans.len());
     for plan in plans {
         let mut stitcher = plan.stitcher();
@@ -315,5 +315,7 @@ pub async fn restore_plans(
     Ok(pictures)
 }
 
-/// Engine batches of windows cut, restored and blended in at a time by [`restore_plans`].
-const STREAM_BATCHES: usize = 32;
+/// Windows cut, restored and blended in at a time by [`restore_plans`] (rounded down to whole
+/// engine batches, at least one): 8,192 windows of 12x12 colour are 28 MB of observations and
+/// precisions, whatever the batch.
+const STREAM_WINDOWS: usize = 8192;
