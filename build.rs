@@ -6,6 +6,9 @@
 
 use std::path::Path;
 
+/// The page's own files, embedded by `src/serve/assets.rs`: hashed into the build's tag.
+const PAGE: [&str; 4] = ["web/index.html", "web/app.js", "web/style.css", "web/sw.js"];
+
 /// The files of `web/pkg/` the page loads.
 const FILES: [(&str, &str); 2] = [
     ("WEB_JS", "wgvae_web.js"),
@@ -20,10 +23,22 @@ fn main() {
     let pkg = Path::new(&root).join("web/pkg");
     let wanted = std::env::var_os("CARGO_FEATURE_SERVE").is_some();
     let mut code = String::from("// written by build.rs: the browser build, where it was built\n");
+    // FNV-1a over every embedded file: the ETag that lets a browser keep the 10 MB module
+    let mut tag: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = |path: &Path| {
+        for b in std::fs::read(path).unwrap_or_default() {
+            tag = (tag ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    for file in PAGE {
+        println!("cargo::rerun-if-changed={file}");
+        hash(&Path::new(&root).join(file));
+    }
     for (name, file) in FILES {
         let path = pkg.join(file);
         if wanted && path.is_file() {
             println!("cargo::rerun-if-changed={}", path.display());
+            hash(&path);
             code.push_str(&format!(
                 "pub const {name}: Option<&[u8]> = Some(include_bytes!({:?}));\n",
                 path.display().to_string()
@@ -32,5 +47,6 @@ fn main() {
             code.push_str(&format!("pub const {name}: Option<&[u8]> = None;\n"));
         }
     }
+    code.push_str(&format!("pub const TAG: &str = \"\\\"{tag:016x}\\\"\";\n"));
     std::fs::write(Path::new(&out).join("web_pkg.rs"), code).expect("OUT_DIR is writable");
 }

@@ -35,11 +35,26 @@ impl Reply {
 
 /// One HTTP/1.1 request over a fresh connection.
 fn request(addr: SocketAddr, method: &str, path: &str, content_type: &str, body: &[u8]) -> Reply {
+    request_with(addr, method, path, &[("Content-Type", content_type)], body)
+}
+
+/// [`request`] with any `headers`.
+fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let fields: String = headers
+        .iter()
+        .map(|(n, v)| format!("{n}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{fields}Content-Length: {}\r\n\
+         Connection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();
@@ -145,6 +160,13 @@ fn the_api_answers_as_the_command_line_does() {
     assert!(String::from_utf8_lossy(&page.body).contains("src=\"app.js\""));
     let script = request(addr, "GET", "/app.js", "text/plain", b"");
     assert_eq!(script.header("content-type"), Some("text/javascript"));
+    // the build's tag: a browser holding this build's files is answered 304, without them
+    let tag = page.header("etag").expect("an ETag").to_string();
+    assert_eq!(script.header("etag"), Some(tag.as_str()));
+    let again = request_with(addr, "GET", "/", &[("If-None-Match", &tag)], b"");
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let other = request_with(addr, "GET", "/", &[("If-None-Match", "\"0\"")], b"");
+    assert_eq!(other.status, 200);
     assert!(String::from_utf8_lossy(&script.body).contains("api/restore"));
     // the browser build, embedded where tools/build-web.sh ran before the build (CI runs it)
     let wasm = request(addr, "GET", "/pkg/wgvae_web_bg.wasm", "text/plain", b"");

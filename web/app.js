@@ -42,6 +42,7 @@ async function start() {
     .then((r) => (r.ok ? r.json() : null))
     .catch(() => null);
   let why;
+  let heading = 'This browser offers no WebGPU';
   try {
     if (!navigator.gpu) throw new Error('navigator.gpu is undefined: WebGPU is off or not supported here');
     let wasm;
@@ -49,6 +50,7 @@ async function start() {
       wasm = await import('./pkg/wgvae_web.js');
       await wasm.default();
     } catch (e) {
+      heading = 'The page could not load its GPU code';
       throw new Error(`the browser build did not load (${e.message}); build it with tools/build-web.sh`);
     }
     await wasm.adapterName(); // opens the device, or says why not
@@ -61,6 +63,7 @@ async function start() {
   }
   if (!state.engine) {
     $('no-webgpu').hidden = false;
+    $('no-webgpu-heading').textContent = heading;
     say('no-webgpu-why', why);
     say('gpu', 'No WebGPU in this browser.', true);
     if (state.serverModels) $('server-offer').hidden = false;
@@ -117,9 +120,7 @@ async function openPhoto(blob, name) {
   state.maskPainted = false;
   $('drop-hint').hidden = true;
   stage.classList.add('loaded');
-  $('after').hidden = true;
-  $('split-label').hidden = true;
-  $('download').hidden = true;
+  hideAfter();
   say('status', `${name}: ${width}x${height}`);
   setBusy(state.busy);
   if (enhanceOptions()) applyEnhance();
@@ -144,6 +145,7 @@ window.addEventListener('resize', layout);
 
 $('file').addEventListener('change', (e) => {
   const f = e.target.files[0];
+  e.target.value = ''; // the same file chosen again is a new choice
   if (f) openPhoto(f, f.name);
 });
 
@@ -158,6 +160,7 @@ stage.addEventListener('drop', (e) => {
   const f = e.dataTransfer.files[0];
   if (f) openPhoto(f, f.name);
 });
+for (const kind of ['dragover', 'drop']) document.addEventListener(kind, (e) => e.preventDefault());
 document.addEventListener('paste', (e) => {
   const item = [...e.clipboardData.items].find((i) => i.type.startsWith('image/'));
   if (item) openPhoto(item.getAsFile(), 'pasted.png');
@@ -223,6 +226,7 @@ $('mask-clear').addEventListener('click', () => {
 
 $('mask-file').addEventListener('change', async (e) => {
   const f = e.target.files[0];
+  e.target.value = '';
   if (!f || !state.photo) return;
   const bitmap = await createImageBitmap(f).catch(() => null);
   const { width, height } = state.photo.data;
@@ -249,17 +253,28 @@ function maskBytes() {
   const { width, height } = state.photo.data;
   const alpha = maskCtx.getImageData(0, 0, width, height).data;
   const out = new Uint8Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = alpha[4 * i + 3] > 0 ? 1 : 0;
+  for (let i = 0; i < out.length; i++) out[i] = alpha[4 * i + 3] >= 128 ? 1 : 0;
   return out;
 }
 
 // ---- restoring ----
 
+/** The damage as the API takes it, or null (with the reason shown) when it says nothing. */
 function damageOptions() {
   const opts = {};
   if ($('noise-on').checked) opts.noiseSigma = $('noise-auto').checked ? 'auto' : Number($('noise-sigma').value);
-  if ($('mask-on').checked && state.maskPainted) opts.mask = maskBytes();
+  if ($('mask-on').checked) {
+    if (!state.maskPainted) {
+      say('status', 'paint over what is missing first (or untick "Missing regions")', true);
+      return null;
+    }
+    opts.mask = maskBytes();
+  }
   if ($('blur-on').checked) opts.blurSigma = Number($('blur-sigma').value);
+  if (!Object.keys(opts).length) {
+    say('status', 'choose what to undo: noise, missing regions or blur', true);
+    return null;
+  }
   return opts;
 }
 
@@ -278,6 +293,7 @@ $('model').addEventListener('change', () => {
 });
 $('own-model').addEventListener('change', async (e) => {
   const f = e.target.files[0];
+  e.target.value = '';
   if (!f) return;
   try {
     const restorer = await state.wasm.Restorer.fromBytes(new Uint8Array(await f.arrayBuffer()), f.name);
@@ -290,13 +306,15 @@ $('own-model').addEventListener('change', async (e) => {
 });
 
 async function restore() {
-  if (!state.photo || state.busy) return;
+  if (!state.photo || state.busy || !state.engine) return;
+  const opts = damageOptions();
+  if (!opts) return;
   setBusy(true);
   const progress = $('progress');
   progress.hidden = false;
   progress.removeAttribute('value');
-  const { data, name } = state.photo;
-  const opts = damageOptions();
+  const photo = state.photo;
+  const { data, name } = photo;
   const started = performance.now();
   try {
     let choice = $('model').value;
@@ -316,18 +334,18 @@ async function restore() {
     } else {
       out = await restoreOnServer(data, opts, choice);
     }
+    if (state.photo !== photo) return; // another photo was opened meanwhile
     state.base = out;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     say('status', `${name}: restored in ${seconds} s`);
-    await applyEnhance();
-    $('split-label').hidden = false;
-    split();
   } catch (e) {
-    say('status', e.message, true);
+    if (state.photo === photo) say('status', e.message, true);
   } finally {
     progress.hidden = true;
     setBusy(false);
   }
+  // the enhancement of the result, and any slider moved while the restoration ran
+  await applyEnhance();
 }
 $('restore').addEventListener('click', restore);
 
@@ -384,7 +402,8 @@ function enhanceOptions() {
  * latest slider values run next. */
 async function applyEnhance() {
   if (!state.photo || !state.engine) return;
-  if (state.enhancing) {
+  // one GPU job at a time: a restoration's faults must not be reported by an enhancement
+  if (state.enhancing || state.busy) {
     state.enhanceAgain = true;
     return;
   }
@@ -392,7 +411,8 @@ async function applyEnhance() {
   try {
     do {
       state.enhanceAgain = false;
-      const src = state.base || state.photo.data;
+      const photo = state.photo;
+      const src = state.base || photo.data;
       const opts = enhanceOptions();
       let out = src;
       if (opts && state.engine === 'browser') {
@@ -402,7 +422,9 @@ async function applyEnhance() {
         for (const [k, v] of Object.entries(opts)) fields[k === 'autoLevels' ? 'auto_levels' : k] = String(v);
         out = await post('api/enhance', fields);
       }
-      showAfter(out);
+      if (state.photo !== photo) continue;
+      if (!state.base && !opts) hideAfter();
+      else showAfter(out);
     } while (state.enhanceAgain);
   } catch (e) {
     say('status', e.message, true);
@@ -435,14 +457,25 @@ function showAfter(imageData) {
   after.hidden = false;
   if (!state.base) $('split-label').hidden = false;
   split();
-  after.toBlob((blob) => {
-    const link = $('download');
-    if (link.href.startsWith('blob:')) URL.revokeObjectURL(link.href);
+  $('download').hidden = false;
+}
+
+/** Nothing to show beside the photo: neither a restoration nor an adjustment. */
+function hideAfter() {
+  for (const id of ['after', 'split-label', 'split-line', 'download']) $(id).hidden = true;
+}
+
+// the PNG is encoded when asked for, not at every slider tick
+$('download').addEventListener('click', (e) => {
+  e.preventDefault();
+  $('after').toBlob((blob) => {
+    const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);
     link.download = `${state.photo.name}-restored.png`;
-    link.hidden = false;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
   }, 'image/png');
-}
+});
 
 /** The after picture shows right of the split, the photo left of it. */
 function split() {
@@ -458,10 +491,11 @@ $('split').addEventListener('input', split);
 document.addEventListener('keydown', (e) => {
   const typing = e.target.matches('input[type=number], input[type=text], select');
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return restore();
-  if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (typing || e.ctrlKey || e.metaKey || e.altKey || e.repeat || e.isComposing) return;
   const size = $('brush-size');
-  if (e.key === 'b') $('tool-brush').checked = true;
-  else if (e.key === 'e') $('tool-eraser').checked = true;
+  const key = e.key.toLowerCase();
+  if (key === 'b') $('tool-brush').checked = true;
+  else if (key === 'e') $('tool-eraser').checked = true;
   else if (e.key === '[') size.value = Number(size.value) - 4;
   else if (e.key === ']') size.value = Number(size.value) + 4;
   else return;

@@ -16,15 +16,22 @@ self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim(
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.includes('/api/')) return;
+  // a page opened as /?x or /index.html is the page kept as ./
+  const kept = () =>
+    caches
+      .match(event.request, { ignoreSearch: true })
+      .then((hit) => hit || (event.request.mode === 'navigate' ? caches.match('./') : undefined))
+      .then((hit) => hit || Response.error());
   event.respondWith(
     fetch(event.request)
       .then((reply) => {
         if (reply.ok) {
           const copy = reply.clone();
-          caches.open(CACHE).then((cache) => cache.put(event.request, copy));
+          // kept before the worker may stop, and a full cache is no error of the page's
+          event.waitUntil(caches.open(CACHE).then((cache) => cache.put(event.request, copy)).catch(() => {}));
         }
         return reply;
       })
-      .catch(() => caches.match(event.request).then((kept) => kept || Response.error())),
+      .catch(kept),
   );
 });

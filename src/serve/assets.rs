@@ -3,7 +3,7 @@
 //! the wasm-bindgen module and its wasm (see build.rs). Without them `/pkg/...` answers 404
 //! and the page offers to restore on this server's GPU.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -46,36 +46,52 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     for (path, content_type, body) in PAGE_FILES {
         router = router.route(
             path,
-            get(move || async move { file(content_type, body.as_bytes()) }),
+            get(move |asked: HeaderMap| async move { file(&asked, content_type, body.as_bytes()) }),
         );
     }
     router
         .route(
             "/pkg/wgvae_web.js",
-            get(|| async { built_file("text/javascript", built::WEB_JS) }),
+            get(|asked: HeaderMap| async move {
+                built_file(&asked, "text/javascript", built::WEB_JS)
+            }),
         )
         .route(
             "/pkg/wgvae_web_bg.wasm",
-            get(|| async { built_file("application/wasm", built::WEB_WASM) }),
+            get(|asked: HeaderMap| async move {
+                built_file(&asked, "application/wasm", built::WEB_WASM)
+            }),
         )
 }
 
-/// An embedded file as the answer, revalidated on each visit (a new binary may serve another).
-fn file(content_type: &'static str, body: &'static [u8]) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
+/// An embedded file as the answer, revalidated on each visit (a new binary may serve another)
+/// against the build's tag: 304 when the browser holds this build's copy already.
+fn file(asked: &HeaderMap, content_type: &'static str, body: &'static [u8]) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CACHE_CONTROL, "no-cache"),
+        (header::ETAG, built::TAG),
+    ];
+    let held = asked
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == built::TAG);
+    match held {
+        true => (StatusCode::NOT_MODIFIED, headers).into_response(),
+        false => (headers, body).into_response(),
+    }
 }
 
 /// A file of the browser build, or 404 saying how to build it.
-fn built_file(content_type: &'static str, body: Option<&'static [u8]>) -> Response {
+fn built_file(
+    asked: &HeaderMap,
+    content_type: &'static str,
+    body: Option<&'static [u8]>,
+) -> Response {
     match body {
-        Some(body) => file(content_type, body),
+        Some(body) => file(asked, content_type, body),
         None => ApiError::new(
             StatusCode::NOT_FOUND,
             "this wgvae was built without the browser build: run tools/build-web.sh, then \

@@ -194,7 +194,7 @@ test('a mask painted with the mouse is inpainted and every other pixel kept', { 
   const mask = await page.evaluate(() => {
     const c = document.getElementById('mask');
     const a = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    return Array.from({ length: c.width * c.height }, (_, i) => (a[4 * i + 3] > 0 ? 1 : 0));
+    return Array.from({ length: c.width * c.height }, (_, i) => (a[4 * i + 3] >= 128 ? 1 : 0));
   });
   const painted = mask.reduce((s, m) => s + m, 0);
   assert.ok(painted > 100 && painted < mask.length / 2, `painted ${painted} of ${mask.length} pixels`);
@@ -265,12 +265,21 @@ test('without WebGPU the page says what to enable and restores on the server', {
   const { page, context, requests } = await openPage({ webgpu: false });
   assert.ok(await page.isVisible('#no-webgpu'));
   assert.match(await page.textContent('#no-webgpu'), /enable-unsafe-webgpu/);
-  await page.click('#use-server');
   const noisy = join(work, 'noisy-server.png');
   const cli = join(work, 'cli-server.png');
   wgvae('degrade', '-i', photo, '-o', noisy, '--noise-sigma', '0.05', '--seed', '3');
   wgvae('restore', '-i', noisy, '-o', cli, '--noise-sigma', '0.05');
+  // nothing is sent before the user chooses the server: not by the keyboard's Ctrl+Enter either
   await page.setInputFiles('#file', noisy);
+  await page.keyboard.press('Control+Enter');
+  await page.waitForTimeout(500);
+  assert.ok(!requests.some((u) => u.includes('/api/restore')), 'the photo was sent unasked');
+  await page.click('#use-server');
+  // with nothing to undo the page says so instead of guessing
+  await set(page, '#noise-on', false);
+  await page.click('#restore');
+  assert.match(await page.textContent('#status'), /choose what to undo/);
+  await set(page, '#noise-on', true);
   await set(page, '#noise-auto', false);
   await set(page, '#noise-sigma', '0.05');
   assert.match(await restore(page), /restored in/);

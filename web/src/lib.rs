@@ -30,7 +30,7 @@ pub use restorer::Restorer;
 const OPTION_TYPES: &str = r#"
 /** What `Restorer.restore` undoes: the command's flags in camelCase. */
 export interface RestoreOptions {
-  /** Gaussian noise's standard deviation on [0, 1], or 'auto' (estimated). */
+  /** Gaussian noise's standard deviation (pixels being on [0, 1]), or 'auto' (estimated). */
   noiseSigma?: number | 'auto' | null;
   /** One byte per pixel, row by row; nonzero = missing. */
   mask?: Uint8Array | null;

@@ -13,7 +13,8 @@ use wgvae::restore::{MethodOptions, Prior, RestoreOptions, RestoreProgress};
 
 use crate::{clamped, device, error, options};
 
-/// A model on the page's device.
+/// A model, and the device it was loaded on (a restoration takes the page's device afresh, so
+/// a lost device is replaced under it).
 struct Loaded {
     ctx: Rc<GpuContext>,
     prior: Prior,
@@ -72,7 +73,7 @@ impl Restorer {
         self.loaded.prior.model.cfg.channels
     }
 
-    /// The adapter this restorer runs on.
+    /// The adapter this restorer was loaded on.
     #[wasm_bindgen(getter)]
     pub fn adapter(&self) -> String {
         device::describe(&self.loaded.ctx)
@@ -80,7 +81,7 @@ impl Restorer {
 
     /// `rgba` (ImageData.data of a `width` x `height` picture) restored from the damage
     /// `options` describe, as `wgvae restore` restores the same picture with the same flags:
-    /// `noiseSigma` (a number on [0, 1] or 'auto'), `mask` (a Uint8Array of width x height,
+    /// `noiseSigma` (a positive standard deviation, pixels being on [0, 1], or 'auto'), `mask` (a Uint8Array of width x height,
     /// nonzero = missing), `blurSigma`, `method` ('posterior', the default, 'map', 'impute',
     /// 'project') and `onProgress(done, total)` in windows. Nothing described means noise of
     /// an estimated level. Resolves to a new Uint8ClampedArray, alpha kept.
@@ -102,7 +103,8 @@ impl Restorer {
                 method: choices.method,
                 knobs: MethodOptions::default(),
             };
-            let restorer = wgvae::restore::Restorer::borrowing(&loaded.ctx, &loaded.prior);
+            let ctx = device::shared().await.map_err(error)?;
+            let restorer = wgvae::restore::Restorer::borrowing(&ctx, &loaded.prior);
             let (mut done, mut total) = (0usize, 0usize);
             let report = |f: &Option<js_sys::Function>, done: usize, total: usize| {
                 if let Some(f) = f {
@@ -125,7 +127,7 @@ impl Restorer {
         })
     }
 
-    /// `rgba` enhanced on this restorer's device (see the module's `enhance`).
+    /// `rgba` enhanced on the page's device, as the module's `enhance` does.
     #[wasm_bindgen(unchecked_return_type = "Promise<Uint8ClampedArray>")]
     pub fn enhance(
         &self,
