@@ -84,8 +84,13 @@ async function openPage({ webgpu = true } = {}) {
   page.on('console', (m) => m.type() === 'error' && console.log('page console:', m.text()));
   page.on('pageerror', (e) => console.log('page error:', e.message));
   await page.goto(base);
-  await page.waitForFunction(() => document.getElementById('gpu').textContent !== 'Looking for a GPU...', null, { timeout: 120_000 });
+  await pageStarted(page);
   return { page, context, requests };
+}
+
+/** Waits until the page has found its GPU, or said it has none. */
+async function pageStarted(page) {
+  await page.waitForFunction(() => document.getElementById('gpu').textContent !== 'Looking for a GPU...', null, { timeout: 120_000 });
 }
 
 /** Sets a range or checkbox as a user would, with the events the page listens to. */
@@ -251,7 +256,7 @@ test('an enhance slider changes the picture live, as wgvae enhance does, offline
   await page.evaluate(() => navigator.serviceWorker.ready);
   await context.setOffline(true);
   await page.reload();
-  await page.waitForFunction(() => document.getElementById('gpu').textContent !== 'Looking for a GPU...', null, { timeout: 120_000 });
+  await pageStarted(page);
   assert.match(await page.textContent('#gpu'), /this machine's GPU/);
   await page.setInputFiles('#file', photo);
   await set(page, '#gamma', '2');

@@ -6,24 +6,17 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use wgvae::gpu::GpuContext;
 use wgvae::picture::Picture;
 use wgvae::restore::prior::{BuiltinModel, ModelSource};
 use wgvae::restore::{MethodOptions, Prior, RestoreOptions, RestoreProgress};
 
 use crate::{clamped, device, error, options};
 
-/// A model, and the device it was loaded on (a restoration takes the page's device afresh, so
-/// a lost device is replaced under it).
-struct Loaded {
-    ctx: Rc<GpuContext>,
-    prior: Prior,
-}
-
-/// A trained VAE ready to restore pictures on this page's GPU.
+/// A trained VAE ready to restore pictures on this page's GPU. It holds the model only: each
+/// restoration takes the page's device afresh, so a lost device is replaced under it.
 #[wasm_bindgen]
 pub struct Restorer {
-    loaded: Rc<Loaded>,
+    prior: Rc<Prior>,
 }
 
 #[wasm_bindgen]
@@ -58,25 +51,19 @@ impl Restorer {
     /// Where the model came from: "built-in models/photo-rgb.safetensors" or the name given.
     #[wasm_bindgen(getter)]
     pub fn model(&self) -> String {
-        self.loaded.prior.name.display().to_string()
+        self.prior.name.display().to_string()
     }
 
     /// The side of the model's square window, in pixels.
     #[wasm_bindgen(getter, js_name = windowSize)]
     pub fn window_size(&self) -> usize {
-        self.loaded.prior.model.cfg.height
+        self.prior.model.cfg.height
     }
 
     /// The model's channels: 1 (grey) or 3 (colour).
     #[wasm_bindgen(getter)]
     pub fn channels(&self) -> usize {
-        self.loaded.prior.model.cfg.channels
-    }
-
-    /// The adapter this restorer was loaded on.
-    #[wasm_bindgen(getter)]
-    pub fn adapter(&self) -> String {
-        device::describe(&self.loaded.ctx)
+        self.prior.model.cfg.channels
     }
 
     /// `rgba` (ImageData.data of a `width` x `height` picture) restored from the damage
@@ -94,7 +81,7 @@ impl Restorer {
         #[wasm_bindgen(unchecked_param_type = "RestoreOptions | null | undefined")]
         options: JsValue,
     ) -> js_sys::Promise {
-        let loaded = self.loaded.clone();
+        let prior = self.prior.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let picture = Picture::from_rgba(width, height, &rgba).map_err(error)?;
             let choices = options::restore_choices(&options)?;
@@ -104,7 +91,7 @@ impl Restorer {
                 knobs: MethodOptions::default(),
             };
             let ctx = device::shared().await.map_err(error)?;
-            let restorer = wgvae::restore::Restorer::borrowing(&ctx, &loaded.prior);
+            let restorer = wgvae::restore::Restorer::borrowing(&ctx, &prior);
             let (mut done, mut total) = (0usize, 0usize);
             let report = |f: &Option<js_sys::Function>, done: usize, total: usize| {
                 if let Some(f) = f {
@@ -142,11 +129,12 @@ impl Restorer {
 }
 
 impl Restorer {
-    /// `prior` on the page's device, as the value a promise resolves to.
+    /// A restorer of `prior`, as the value a promise resolves to, once the page's device is
+    /// open (so that a browser without WebGPU fails at loading, not at the first restoration).
     async fn on_device(prior: Prior) -> Result<JsValue, JsValue> {
-        let ctx = device::shared().await.map_err(error)?;
+        device::shared().await.map_err(error)?;
         Ok(Restorer {
-            loaded: Rc::new(Loaded { ctx, prior }),
+            prior: Rc::new(prior),
         }
         .into())
     }
