@@ -376,10 +376,15 @@ fn a_full_queue_and_the_time_limit_answer_503() {
     let addr = server.addr();
     let dir = tempfile::tempdir().unwrap();
     let (_, png) = noisy_png(dir.path());
-    // windows one pixel apart (2,809 of them): long enough that four sent at once overlap
+    // windows one pixel apart (2,809 of them): long enough that four sent together overlap.
+    // The first goes ahead alone so that the GPU thread has taken it before the others come:
+    // sent at the same instant, two could find it not yet taken and the queue's one place full.
     let statuses: Vec<(u16, Option<String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
-            .map(|_| {
+            .map(|i| {
+                if i == 1 {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
                 s.spawn(|| {
                     let r = post(
                         addr,
